@@ -1,0 +1,207 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import SignalBridgeCore
+
+/// The OKX v5 REST client: signs every private request (SPEC section 7), sends `expTime` on orders,
+/// and maps answers to what they mean for the bridge: accepted, rejected, unknown, or retry later.
+public struct OKXRestClient: Exchange {
+    /// How long one request may take before its outcome is unknown.
+    public static let requestTimeout: TimeAmount = .seconds(10)
+
+    let baseURL: String
+    let credentials: OKXCredentials
+    let demo: Bool
+    let httpClient: HTTPClient
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - baseURL: `https://www.okx.com`, a regional host, or `http://127.0.0.1:PORT` for the simulator.
+    ///   - demo: adds `x-simulated-trading: 1`.
+    ///   - httpClient: the one pooled client of the process.
+    public init(
+        baseURL: String,
+        credentials: OKXCredentials,
+        demo: Bool,
+        httpClient: HTTPClient = .shared,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.credentials = credentials
+        self.demo = demo
+        self.httpClient = httpClient
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func instruments() async throws(ExchangeError) -> [Instrument] {
+        let data = try await fetch(.GET, "/api/v5/public/instruments", query: [("instType", "SPOT")], signed: false)
+        return data.compactMap(Self.instrument)
+    }
+
+    public func ticker(instId: String) async throws(ExchangeError) -> Ticker {
+        let data = try await fetch(.GET, "/api/v5/market/ticker", query: [("instId", instId)], signed: false)
+        guard let object = data.first?.objectValue, let last = object["last"]?.decimalValue,
+            let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue
+        else { throw ExchangeError(message: "OKX sent a ticker of \(instId) without last, bidPx or askPx", retryable: true) }
+        let time = object["ts"]?.decimalValue.map { Date(timeIntervalSince1970: NSDecimalNumber(decimal: $0 / 1000).doubleValue) } ?? clock()
+        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: time)
+    }
+
+    public func balances() async throws(ExchangeError) -> [Balance] {
+        let data = try await fetch(.GET, "/api/v5/account/balance", query: [], signed: true)
+        let details = data.first?.objectValue?["details"]?.arrayValue ?? []
+        return details.compactMap { entry in
+            guard let object = entry.objectValue, let ccy = object["ccy"]?.stringValue else { return nil }
+            return Balance(ccy: ccy, available: object["availBal"]?.decimalValue ?? object["availEq"]?.decimalValue ?? 0)
+        }
+    }
+
+    public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
+        let expTime = String(Int64((expiresAt.timeIntervalSince1970 * 1000).rounded(.down)))
+        let result = await request(
+            .POST, "/api/v5/trade/order", query: [], body: order.json.jsonBytes, signed: true, extraHeaders: [("expTime", expTime)])
+        switch result {
+        case .success(let data):
+            guard let entry = data.first?.objectValue, let ordId = entry["ordId"]?.stringValue, !ordId.isEmpty else {
+                return .unknown(reason: "OKX answered success without an ordId")
+            }
+            return .accepted(ordId: ordId)
+        case .failure(let failure):
+            switch failure {
+            case .transport(let reason), .ambiguous(let reason): return .unknown(reason: reason)
+            case .refused(let error) where error.retryable: return .notPlaced(reason: error.description)
+            case .refused(let error): return .rejected(sCode: error.code ?? "", sMsg: error.message)
+            }
+        }
+    }
+
+    public func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? {
+        switch await request(.GET, "/api/v5/trade/order", query: [("instId", instId), ("clOrdId", clOrdId)], signed: true) {
+        case .failure(.refused(let error)) where error.code == "51603": return nil
+        case .failure(let failure): throw failure.exchangeError
+        case .success(let data): return data.first?.objectValue.flatMap(Self.orderStatus)
+        }
+    }
+
+    // MARK: - Transport
+
+    /// Why a request did not succeed.
+    enum Failure: Error {
+        /// Nothing reached OKX, or nothing came back: the outcome is unknown.
+        case transport(String)
+        /// OKX answered, but in a way that does not settle the outcome (HTTP 5xx, 50004, 51149 …).
+        case ambiguous(String)
+        /// OKX answered with an error code.
+        case refused(ExchangeError)
+
+        var exchangeError: ExchangeError {
+            switch self {
+            case .transport(let reason), .ambiguous(let reason): return ExchangeError(message: reason, retryable: true)
+            case .refused(let error): return error
+            }
+        }
+    }
+
+    /// The `data` of a successful answer.
+    func fetch(_ method: HTTPMethod, _ path: String, query: [(String, String)], signed: Bool) async throws(ExchangeError) -> [JSONValue] {
+        switch await request(method, path, query: query, signed: signed) {
+        case .success(let data): return data
+        case .failure(let failure): throw failure.exchangeError
+        }
+    }
+
+    /// Codes that say the outcome of an order request is unknown (reference/okx-v5.md section 3.4).
+    static let unknownOutcomeCodes: Set<String> = ["50001", "50004", "50013", "50026", "51149", "51054"]
+    /// Codes that say nothing was processed and the same request can be sent again later.
+    static let retryLaterCodes: Set<String> = ["50011", "50040", "50061", "50102"]
+
+    func request(
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)],
+        body: [UInt8] = [],
+        signed: Bool,
+        extraHeaders: [(String, String)] = []
+    ) async -> Result<[JSONValue], Failure> {
+        let requestPath = path + Self.queryString(query)
+        var request = HTTPClientRequest(url: baseURL + requestPath)
+        request.method = method
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        if demo { request.headers.add(name: "x-simulated-trading", value: "1") }
+        if signed {
+            let timestamp = OKXSignature.timestamp(clock())
+            let sign = OKXSignature.sign(
+                timestamp: timestamp, method: method.rawValue, requestPath: requestPath, body: body, secret: credentials.secretKey)
+            request.headers.add(name: "OK-ACCESS-KEY", value: credentials.apiKey.text)
+            request.headers.add(name: "OK-ACCESS-SIGN", value: sign)
+            request.headers.add(name: "OK-ACCESS-TIMESTAMP", value: timestamp)
+            request.headers.add(name: "OK-ACCESS-PASSPHRASE", value: credentials.passphrase.text)
+        }
+        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+        if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
+
+        let status: UInt
+        let bytes: [UInt8]
+        do {
+            let response = try await httpClient.execute(request, timeout: Self.requestTimeout)
+            status = response.status.code
+            bytes = Array(try await response.body.collect(upTo: 4 << 20).readableBytesView)
+        } catch {
+            logger.warning("okx: no answer", metadata: ["method": "\(method.rawValue)", "path": "\(path)", "error": "\(error)"])
+            return .failure(.transport("no answer from OKX to \(method.rawValue) \(path): \(error)"))
+        }
+        logger.debug("okx: answer", metadata: ["method": "\(method.rawValue)", "path": "\(path)", "status": "\(status)"])
+        guard let envelope = (try? JSONParser.parse(bytes))?.objectValue else {
+            if status >= 500 { return .failure(.ambiguous("OKX answered HTTP \(status) to \(method.rawValue) \(path)")) }
+            if status == 429 { return .failure(.refused(ExchangeError(code: "50011", message: "Too Many Requests (HTTP 429)", retryable: true))) }
+            return .failure(.ambiguous("OKX answered HTTP \(status) without a JSON body to \(method.rawValue) \(path)"))
+        }
+        let code = envelope["code"]?.scalarText ?? ""
+        let message = envelope["msg"]?.stringValue ?? ""
+        let data = envelope["data"]?.arrayValue ?? []
+        if code == "0" { return .success(data) }
+        if status >= 500 { return .failure(.ambiguous("OKX answered HTTP \(status) code \(code) \(message)")) }
+        let entry = data.first?.objectValue
+        let sCode = entry?["sCode"]?.scalarText.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+        let effective = sCode ?? code
+        let effectiveMessage = sCode != nil ? (entry?["sMsg"]?.stringValue ?? message) : message
+        if Self.unknownOutcomeCodes.contains(effective) {
+            return .failure(.ambiguous("OKX \(effective): \(effectiveMessage)"))
+        }
+        return .failure(
+            .refused(ExchangeError(code: effective, message: effectiveMessage, retryable: Self.retryLaterCodes.contains(effective) || status == 429)))
+    }
+
+    /// `?a=b&c=d`, percent-encoding anything outside the unreserved set, exactly as signed.
+    static func queryString(_ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return "" }
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s }
+        return "?" + query.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    static func instrument(_ value: JSONValue) -> Instrument? {
+        guard let o = value.objectValue, let instId = o["instId"]?.stringValue, let tickSz = o["tickSz"]?.decimalValue,
+            let lotSz = o["lotSz"]?.decimalValue, let minSz = o["minSz"]?.decimalValue, tickSz > 0, lotSz > 0
+        else { return nil }
+        return Instrument(
+            instId: instId, baseCcy: o["baseCcy"]?.stringValue ?? "", quoteCcy: o["quoteCcy"]?.stringValue ?? "", tickSz: tickSz,
+            lotSz: lotSz, minSz: minSz, state: o["state"]?.stringValue ?? "live")
+    }
+
+    static func orderStatus(_ o: JSONObject) -> OrderStatus? {
+        guard let ordId = o["ordId"]?.stringValue, let state = o["state"]?.stringValue else { return nil }
+        let avgPx = o["avgPx"]?.decimalValue
+        return OrderStatus(
+            ordId: ordId, clOrdId: o["clOrdId"]?.stringValue ?? "", instId: o["instId"]?.stringValue ?? "", state: state,
+            accFillSz: o["accFillSz"]?.decimalValue ?? 0, avgPx: avgPx == 0 ? nil : avgPx, fee: o["fee"]?.decimalValue ?? 0,
+            feeCcy: o["feeCcy"]?.stringValue ?? "")
+    }
+}

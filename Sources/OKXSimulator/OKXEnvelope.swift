@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SignalBridgeCore
+
+/// OKX's answer shapes: `{"code": "0", "msg": "", "data": [...]}`, codes as strings.
+enum OKXEnvelope {
+    static func success(_ data: [JSONValue]) -> Response {
+        response(status: .ok, JSONValue.object(JSONObject([("code", "0"), ("msg", ""), ("data", .array(data))])))
+    }
+
+    /// A request-level error (`data` empty), such as 50113 with HTTP 401.
+    static func error(_ code: String, _ message: String, status: HTTPResponse.Status = .ok) -> Response {
+        response(status: status, JSONValue.object(JSONObject([("code", .string(code)), ("msg", .string(message)), ("data", .array([]))])))
+    }
+
+    static func response(status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
+    }
+
+    static func string(_ value: Decimal?) -> JSONValue { .string(value.map(DecimalText.format) ?? "") }
+
+    static func millis(_ date: Date) -> JSONValue { .string(String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))) }
+
+    static func instrument(_ i: Instrument) -> JSONValue {
+        .object(JSONObject([
+            ("instType", "SPOT"), ("instId", .string(i.instId)), ("baseCcy", .string(i.baseCcy)), ("quoteCcy", .string(i.quoteCcy)),
+            ("tickSz", string(i.tickSz)), ("lotSz", string(i.lotSz)), ("minSz", string(i.minSz)), ("state", .string(i.state)),
+            ("maxLmtSz", "9999999999"), ("maxMktSz", "1000000"), ("maxLmtAmt", "20000000"), ("maxMktAmt", "1000000"),
+            ("listTime", "1611907686000"), ("ctVal", ""), ("ctMult", ""), ("ctValCcy", ""), ("settleCcy", ""), ("uly", ""),
+            ("instFamily", ""), ("alias", ""), ("expTime", ""), ("lever", "10"), ("optType", ""), ("stk", ""),
+            ("ctType", ""), ("category", "1"), ("tradeQuoteCcyList", .array([.string(i.quoteCcy)])),
+        ]))
+    }
+
+    static func ticker(_ t: Ticker) -> JSONValue {
+        .object(JSONObject([
+            ("instType", "SPOT"), ("instId", .string(t.instId)), ("last", string(t.last)), ("lastSz", "0.1"),
+            ("askPx", string(t.ask)), ("askSz", "10"), ("bidPx", string(t.bid)), ("bidSz", "10"),
+            ("open24h", string(t.last)), ("high24h", string(t.last)), ("low24h", string(t.last)),
+            ("volCcy24h", "0"), ("vol24h", "0"), ("sodUtc0", string(t.last)), ("sodUtc8", string(t.last)), ("ts", millis(t.time)),
+        ]))
+    }
+
+    static func order(_ o: SimulatedOrder) -> JSONValue {
+        .object(JSONObject([
+            ("instType", "SPOT"), ("instId", .string(o.request.instId)), ("ordId", .string(o.ordId)), ("clOrdId", .string(o.clOrdId)),
+            ("tag", ""), ("px", string(o.request.px)), ("sz", string(o.request.sz)), ("ordType", .string(o.request.ordType.rawValue)),
+            ("side", .string(o.request.side.rawValue)), ("tdMode", .string(o.request.tdMode)), ("tgtCcy", .string(o.request.tgtCcy ?? "")),
+            ("accFillSz", string(o.accFillSz)), ("fillPx", string(o.avgPx)), ("fillSz", string(o.accFillSz)), ("avgPx", string(o.avgPx)),
+            ("state", .string(o.state)), ("fee", string(o.fee)), ("feeCcy", .string(o.feeCcy)), ("rebate", "0"),
+            ("rebateCcy", .string(o.feeCcy)), ("category", "normal"), ("cTime", millis(o.createdAt)), ("uTime", millis(o.updatedAt)),
+        ]))
+    }
+}

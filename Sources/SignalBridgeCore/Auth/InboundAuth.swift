@@ -1,0 +1,219 @@
+import Crypto
+import Foundation
+
+/// How a source proves that a webhook is genuine (SPEC section 3, `auth.scheme`).
+public enum InboundAuth: Sendable {
+    /// No proof; allowed only together with `allowFrom`.
+    case none
+    /// A shared token in the body, a header or the query.
+    case token(TokenAuth)
+    /// An HMAC-SHA256 signature in a header.
+    case hmacSHA256(HMACAuth)
+    /// The Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+    case standardWebhooks(StandardWebhooksAuth)
+}
+
+/// A shared token, for senders that cannot sign (TradingView).
+public struct TokenAuth: Sendable {
+    public enum Location: Sendable, Equatable {
+        /// In the JSON body at this pointer; removed before the payload is journaled.
+        case body(JSONPointer)
+        case header(String)
+        case query(String)
+    }
+    public var location: Location
+    public var secret: Secret
+}
+
+/// HMAC-SHA256 over a configurable concatenation of parts.
+public struct HMACAuth: Sendable {
+    public enum Encoding: String, Sendable { case hex, base64 }
+    /// One part of the signed content.
+    public enum Part: Sendable, Equatable {
+        case body
+        case header(String)
+        case literal(String)
+    }
+    public var header: String
+    public var encoding: Encoding
+    public var prefix: String
+    public var signedContent: [Part]
+    /// When set, this header holds a Unix time that must be within `toleranceSeconds` of now.
+    public var timestampHeader: String?
+    public var toleranceSeconds: Int
+    public var secret: Secret
+}
+
+/// Standard Webhooks (and Svix) signatures.
+public struct StandardWebhooksAuth: Sendable {
+    /// The key: the base64-decoded part of a `whsec_` secret.
+    public var key: Secret
+    public var toleranceSeconds: Int
+}
+
+/// Why a webhook was not accepted as genuine. The message is safe to return to the sender: it holds no secret.
+public struct AuthenticationFailure: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// The outcome of a successful verification.
+public struct Authenticated: Sendable {
+    /// A signal id that the scheme itself provides (`webhook-id`), if any.
+    public var schemeSignalId: String?
+    /// A body pointer whose value must be removed before journaling (a body token).
+    public var redactPointer: JSONPointer?
+}
+
+extension InboundAuth {
+    /// Checks `request` against this scheme, on the raw bytes.
+    /// - Parameter body: the parsed body, needed only for a body token.
+    public func verify(_ request: InboundRequest, parsedBody: () -> JSONValue?) throws(AuthenticationFailure) -> Authenticated {
+        switch self {
+        case .none:
+            return Authenticated()
+        case .token(let token):
+            return try token.verify(request, parsedBody: parsedBody)
+        case .hmacSHA256(let hmac):
+            try hmac.verify(request)
+            return Authenticated()
+        case .standardWebhooks(let scheme):
+            return try scheme.verify(request)
+        }
+    }
+}
+
+extension TokenAuth {
+    func verify(_ request: InboundRequest, parsedBody: () -> JSONValue?) throws(AuthenticationFailure) -> Authenticated {
+        let presented: String?
+        var redact: JSONPointer?
+        switch location {
+        case .header(let name): presented = request.header(name)
+        case .query(let name): presented = request.queryValue(name)
+        case .body(let pointer):
+            presented = parsedBody().flatMap { pointer.resolve(in: $0)?.stringValue }
+            redact = pointer
+        }
+        guard let presented else { throw AuthenticationFailure("the token is missing") }
+        let digestA = SHA256.hash(data: Array(presented.utf8))
+        let digestB = SHA256.hash(data: secret.bytes)
+        guard ConstantTime.equals(Array(digestA), Array(digestB)) else { throw AuthenticationFailure("the token is wrong") }
+        return Authenticated(redactPointer: redact)
+    }
+}
+
+extension HMACAuth {
+    func verify(_ request: InboundRequest) throws(AuthenticationFailure) {
+        guard let value = request.header(header) else { throw AuthenticationFailure("the \(header) header is missing") }
+        guard value.hasPrefix(prefix) else { throw AuthenticationFailure("the \(header) header does not start with \"\(prefix)\"") }
+        let encoded = String(value.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+        let presented: [UInt8]?
+        switch encoding {
+        case .hex: presented = Hex.decode(encoded)
+        case .base64: presented = Data(base64Encoded: encoded).map(Array.init)
+        }
+        guard let presented, presented.count == SHA256.byteCount else {
+            throw AuthenticationFailure("the \(header) header is not a \(encoding.rawValue) HMAC-SHA256")
+        }
+        if let timestampHeader {
+            guard let text = request.header(timestampHeader), let seconds = Int(text) else {
+                throw AuthenticationFailure("the \(timestampHeader) header is missing or not a Unix time")
+            }
+            try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
+        }
+        var content: [UInt8] = []
+        for part in signedContent {
+            switch part {
+            case .body: content += request.body
+            case .literal(let text): content += Array(text.utf8)
+            case .header(let name):
+                guard let headerValue = request.header(name) else {
+                    throw AuthenticationFailure("the \(name) header is missing")
+                }
+                content += Array(headerValue.utf8)
+            }
+        }
+        let key = SymmetricKey(data: secret.bytes)
+        guard HMAC<SHA256>.isValidAuthenticationCode(presented, authenticating: content, using: key) else {
+            throw AuthenticationFailure("the signature does not match the body")
+        }
+    }
+}
+
+extension StandardWebhooksAuth {
+    /// Parses a `whsec_<base64>` secret (the prefix is optional, as in the reference libraries).
+    public static func key(fromSecret secret: Secret) -> Secret? {
+        var text = secret.text
+        if text.hasPrefix("whsec_") { text.removeFirst(6) }
+        guard let data = Data(base64Encoded: text), !data.isEmpty else { return nil }
+        return Secret(bytes: Array(data))
+    }
+
+    func verify(_ request: InboundRequest) throws(AuthenticationFailure) -> Authenticated {
+        func header(_ name: String) -> String? { request.header("webhook-" + name) ?? request.header("svix-" + name) }
+        guard let id = header("id"), let timestamp = header("timestamp"), let signatures = header("signature") else {
+            throw AuthenticationFailure("the webhook-id, webhook-timestamp and webhook-signature headers are required")
+        }
+        guard let seconds = Int(timestamp) else { throw AuthenticationFailure("webhook-timestamp is not a Unix time") }
+        try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
+        let content = Array("\(id).\(timestamp).".utf8) + request.body
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key.bytes)))
+        var matched = false
+        for entry in signatures.split(separator: " ") {
+            let parts = entry.split(separator: ",", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "v1", let presented = Data(base64Encoded: String(parts[1])) else {
+                continue
+            }
+            if ConstantTime.equals(Array(presented), expected) { matched = true }
+        }
+        guard matched else { throw AuthenticationFailure("no v1 signature in webhook-signature matches the body") }
+        return Authenticated(schemeSignalId: id)
+    }
+}
+
+private func checkTolerance(seconds: Int, now: Date, tolerance: Int) throws(AuthenticationFailure) {
+    let skew = abs(now.timeIntervalSince1970 - Double(seconds))
+    guard skew <= Double(tolerance) else {
+        throw AuthenticationFailure("the signed timestamp is \(Int(skew)) s away from now (tolerance \(tolerance) s)")
+    }
+}
+
+/// Lowercase hexadecimal.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count / 2)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x61...0x66: return c - 0x61 + 10
+            case 0x41...0x46: return c - 0x41 + 10
+            default: return nil
+            }
+        }
+        var i = 0
+        while i < bytes.count {
+            guard let high = nibble(bytes[i]), let low = nibble(bytes[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+            i += 2
+        }
+        return out
+    }
+
+    /// Hex SHA-256 of `bytes`.
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> String {
+        encode(SHA256.hash(data: Array(bytes)))
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Which exchange orders go to.
+public struct ExchangeSettings: Sendable {
+    public enum Kind: String, Sendable { case okx, sim }
+    /// `okx` talks to `baseURL`; `sim` runs the built-in simulator in process.
+    public var kind: Kind
+    /// The REST base URL (`https://www.okx.com`, or `http://127.0.0.1:PORT` in tests).
+    public var baseURL: String
+    /// Demo trading: adds `x-simulated-trading: 1`.
+    public var demo: Bool
+    /// API credentials, required for `okx`.
+    public var credentials: OKXCredentials?
+}
+
+/// OKX API credentials, read from the environment or files.
+public struct OKXCredentials: Sendable, Equatable {
+    public var apiKey: Secret
+    public var secretKey: Secret
+    public var passphrase: Secret
+    public init(apiKey: Secret, secretKey: Secret, passphrase: Secret) {
+        self.apiKey = apiKey
+        self.secretKey = secretKey
+        self.passphrase = passphrase
+    }
+}
+
+/// The global risk guards.
+public struct RiskSettings: Sendable {
+    /// Decisions are `dryRun`: journaled, never sent.
+    public var dryRun = false
+    /// While this file exists nothing is sent and decisions are `blocked`.
+    public var killSwitchFile: String?
+    /// When set, only these instruments may be ordered.
+    public var allowedInstruments: Set<String>?
+    /// Largest notional (in quote currency) of one order.
+    public var maxOrderNotional: Decimal?
+    /// Largest notional of all orders in one UTC day.
+    public var maxDailyNotional: Decimal?
+    /// A cached price older than this blocks a decision that needs it.
+    public var maxPriceAgeSeconds = 60
+
+    public init() {}
+}
+
+/// The whole configuration of a bridge (SPEC section 3).
+public struct BridgeConfiguration: Sendable {
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    public var admin = ListenAddress(host: "127.0.0.1", port: 9090)
+    public var maxBodyBytes = 65536
+    public var exchange: ExchangeSettings
+    /// Absolute path of the journal directory.
+    public var journalDirectory: String
+    /// Absolute paths of rule files or folders.
+    public var rulePaths: [String]
+    public var sources: [SourceSettings]
+    public var risk: RiskSettings
+
+    /// The source named `name`.
+    public func source(named name: String) -> SourceSettings? { sources.first { $0.name == name } }
+
+    /// The embedded default of `signalbridge serve` without `--config`: loopback only, the simulator in process,
+    /// the example rules in `rules/`, a journal under `var/`, and a `demo` source that accepts unsigned
+    /// signals from this machine only.
+    public static func embeddedDefault(workingDirectory: URL) -> BridgeConfiguration {
+        var risk = RiskSettings()
+        risk.killSwitchFile = ConfigurationPath.resolve("var/KILL", against: workingDirectory)
+        risk.allowedInstruments = ["BTC-USDT", "ETH-USDT"]
+        risk.maxOrderNotional = 1000
+        risk.maxDailyNotional = 10000
+        let demo = SourceSettings(
+            name: "demo",
+            auth: .none,
+            allowFrom: [IPRange.loopbackV4, IPRange.loopbackV6],
+            idPointer: try? JSONPointer("/id")
+        )
+        return BridgeConfiguration(
+            exchange: ExchangeSettings(kind: .sim, baseURL: "", demo: true, credentials: nil),
+            journalDirectory: ConfigurationPath.resolve("var/journal", against: workingDirectory),
+            rulePaths: [ConfigurationPath.resolve("rules", against: workingDirectory)],
+            sources: [demo],
+            risk: risk
+        )
+    }
+}
+
+extension BridgeConfiguration {
+    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk"]
+
+    /// Loads and checks a configuration file, resolving every secret.
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - environment: where `...Env` secrets are looked up.
+    /// - Throws: ``DocumentError`` naming the file and the key.
+    public static func load(path: String, environment: [String: String]) throws(DocumentError) -> BridgeConfiguration {
+        let url = URL(fileURLWithPath: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DocumentError(file: path, pointer: JSONPointer(tokens: []), message: "cannot read the file")
+        }
+        do throws(DocumentError) {
+            let document: JSONValue
+            do {
+                document = try JSONParser.parse(Array(data))
+            } catch {
+                throw DocumentError(pointer: JSONPointer(tokens: []), message: error.description)
+            }
+            return try parse(document, baseDirectory: url.deletingLastPathComponent(), environment: environment)
+        } catch {
+            var located = error
+            located.file = path
+            throw located
+        }
+    }
+
+    /// Reads a configuration document; relative paths are resolved against `baseDirectory`.
+    public static func parse(
+        _ document: JSONValue,
+        baseDirectory: URL,
+        environment: [String: String]
+    ) throws(DocumentError) -> BridgeConfiguration {
+        let root = try ObjectReader(document, at: JSONPointer(tokens: []), allowedKeys: topKeys)
+        var configuration = BridgeConfiguration.embeddedDefault(workingDirectory: baseDirectory)
+        configuration.sources = []
+        configuration.risk = RiskSettings()
+        if let listen = try root.object("listen", allowedKeys: ["host", "port"]) {
+            configuration.listen = try readAddress(listen, default: configuration.listen)
+        }
+        if let admin = try root.object("admin", allowedKeys: ["host", "port"]) {
+            configuration.admin = try readAddress(admin, default: configuration.admin)
+        }
+        if let limits = try root.object("limits", allowedKeys: ["maxBodyBytes"]) {
+            configuration.maxBodyBytes = try limits.integer("maxBodyBytes", in: 256...16_777_216) ?? configuration.maxBodyBytes
+        }
+        if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials"]) {
+            configuration.exchange = try readExchange(exchange, baseDirectory: baseDirectory, environment: environment)
+        }
+        if let journal = try root.object("journal", allowedKeys: ["directory"]) {
+            configuration.journalDirectory = ConfigurationPath.resolve(
+                try journal.requiredString("directory"), against: baseDirectory)
+        }
+        if let rules = try root.stringArray("rules") {
+            configuration.rulePaths = rules.map { ConfigurationPath.resolve($0, against: baseDirectory) }
+        }
+        if let sources = try root.objectArray("sources", allowedKeys: SourceSettings.keys) {
+            var names = Set<String>()
+            for reader in sources {
+                let source = try SourceSettings.read(reader, baseDirectory: baseDirectory, environment: environment)
+                guard names.insert(source.name).inserted else {
+                    throw reader.error("name", "another source is already named \"\(source.name)\"")
+                }
+                configuration.sources.append(source)
+            }
+        }
+        if let risk = try root.object("risk", allowedKeys: RiskSettings.keys) {
+            configuration.risk = try RiskSettings.read(risk, baseDirectory: baseDirectory)
+        }
+        return configuration
+    }
+
+    private static func readAddress(_ reader: ObjectReader, default address: ListenAddress) throws(DocumentError) -> ListenAddress {
+        ListenAddress(
+            host: try reader.string("host") ?? address.host,
+            port: try reader.integer("port", in: 0...65535) ?? address.port
+        )
+    }
+
+    private static func readExchange(
+        _ reader: ObjectReader,
+        baseDirectory: URL,
+        environment: [String: String]
+    ) throws(DocumentError) -> ExchangeSettings {
+        let kindText = try reader.requiredString("kind")
+        guard let kind = ExchangeSettings.Kind(rawValue: kindText) else {
+            throw reader.error("kind", "unknown exchange kind \"\(kindText)\" (use \"okx\" or \"sim\")")
+        }
+        let demo = try reader.bool("demo") ?? false
+        guard kind == .okx else {
+            return ExchangeSettings(kind: .sim, baseURL: try reader.string("baseURL") ?? "", demo: demo, credentials: nil)
+        }
+        let baseURL = try reader.string("baseURL") ?? "https://www.okx.com"
+        guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+            throw reader.error("baseURL", "expected an http(s) URL such as https://www.okx.com")
+        }
+        guard let credentials = try reader.object(
+            "credentials",
+            allowedKeys: ["apiKeyEnv", "apiKeyFile", "secretKeyEnv", "secretKeyFile", "passphraseEnv", "passphraseFile"]
+        ) else {
+            throw reader.error("credentials", "required for exchange kind \"okx\"")
+        }
+        func secret(_ base: String) throws(DocumentError) -> Secret {
+            let source = try SecretSource.read(credentials, base: base, baseDirectory: baseDirectory)
+            let key = credentials.has(base + "Env") ? base + "Env" : base + "File"
+            return try source.resolve(environment: environment, pointer: credentials.pointer.appending(key))
+        }
+        return ExchangeSettings(
+            kind: .okx,
+            baseURL: baseURL,
+            demo: demo,
+            credentials: OKXCredentials(
+                apiKey: try secret("apiKey"),
+                secretKey: try secret("secretKey"),
+                passphrase: try secret("passphrase")
+            )
+        )
+    }
+}
+
+extension RiskSettings {
+    static let keys: Set<String> = [
+        "dryRun", "killSwitchFile", "allowedInstruments", "maxOrderNotional", "maxDailyNotional", "maxPriceAgeSeconds",
+    ]
+
+    static func read(_ reader: ObjectReader, baseDirectory: URL) throws(DocumentError) -> RiskSettings {
+        var risk = RiskSettings()
+        risk.dryRun = try reader.bool("dryRun") ?? false
+        risk.killSwitchFile = try reader.string("killSwitchFile").map { ConfigurationPath.resolve($0, against: baseDirectory) }
+        risk.allowedInstruments = try reader.stringArray("allowedInstruments").map(Set.init)
+        risk.maxOrderNotional = try reader.positiveDecimal("maxOrderNotional")
+        risk.maxDailyNotional = try reader.positiveDecimal("maxDailyNotional")
+        risk.maxPriceAgeSeconds = try reader.integer("maxPriceAgeSeconds", in: 1...86400) ?? risk.maxPriceAgeSeconds
+        return risk
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// What the exchange said to an order request.
+public enum PlacementOutcome: Sendable, Equatable {
+    /// Accepted, with the exchange's order id.
+    case accepted(ordId: String)
+    /// Refused for this order (`sCode`/`sMsg`); final.
+    case rejected(sCode: String, sMsg: String)
+    /// No clear answer (timeout, HTTP 5xx, 50004, 51149 …): the order may or may not exist.
+    case unknown(reason: String)
+    /// Refused before processing (rate limit 50011, bad timestamp 50102): not placed, safe to send again later.
+    case notPlaced(reason: String)
+}
+
+/// A failure talking to the exchange.
+public struct ExchangeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// OKX's `code`, when it gave one.
+    public var code: String?
+    /// What happened, without secrets.
+    public var message: String
+    /// Whether sending the same request again is harmless (rate limits, unreachable before sending).
+    public var retryable: Bool
+
+    public init(code: String? = nil, message: String, retryable: Bool) {
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+    }
+
+    public var description: String { code.map { "OKX \($0): \(message)" } ?? message }
+}
+
+/// The exchange as the bridge uses it: the OKX REST client, or the simulator in process.
+///
+/// Decisions never call it; only execution and the background market data refresh do.
+public protocol Exchange: Sendable {
+    /// Spot instruments with their lot, tick and minimum sizes.
+    func instruments() async throws(ExchangeError) -> [Instrument]
+    /// The current ticker of `instId`.
+    func ticker(instId: String) async throws(ExchangeError) -> Ticker
+    /// Available balances.
+    func balances() async throws(ExchangeError) -> [Balance]
+    /// Places `order`; the exchange discards it if it arrives after `expiresAt`.
+    func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome
+    /// The latest order with `clOrdId`, or `nil` when the exchange has none (51603).
+    func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus?
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// A spot instrument's trading rules (`GET /api/v5/public/instruments`).
+public struct Instrument: Sendable, Equatable {
+    public var instId: String
+    public var baseCcy: String
+    public var quoteCcy: String
+    /// Price step.
+    public var tickSz: Decimal
+    /// Size step, in base currency.
+    public var lotSz: Decimal
+    /// Smallest size, in base currency.
+    public var minSz: Decimal
+    /// `live`, `suspend`, `preopen` or `test`.
+    public var state: String
+
+    public init(instId: String, baseCcy: String, quoteCcy: String, tickSz: Decimal, lotSz: Decimal, minSz: Decimal, state: String = "live") {
+        self.instId = instId
+        self.baseCcy = baseCcy
+        self.quoteCcy = quoteCcy
+        self.tickSz = tickSz
+        self.lotSz = lotSz
+        self.minSz = minSz
+        self.state = state
+    }
+}
+
+/// Best prices of an instrument at a moment.
+public struct Ticker: Sendable, Equatable {
+    public var instId: String
+    public var last: Decimal
+    public var bid: Decimal
+    public var ask: Decimal
+    /// When the exchange produced it.
+    public var time: Date
+
+    public init(instId: String, last: Decimal, bid: Decimal, ask: Decimal, time: Date) {
+        self.instId = instId
+        self.last = last
+        self.bid = bid
+        self.ask = ask
+        self.time = time
+    }
+}
+
+/// What is available of one currency.
+public struct Balance: Sendable, Equatable {
+    public var ccy: String
+    public var available: Decimal
+    public init(ccy: String, available: Decimal) {
+        self.ccy = ccy
+        self.available = available
+    }
+}
+
+/// The order side.
+public enum OrderSide: String, Sendable, CaseIterable {
+    case buy, sell
+}
+
+/// OKX spot order types.
+public enum OrderType: String, Sendable, CaseIterable {
+    case market, limit
+    case postOnly = "post_only"
+    case ioc, fok
+
+    /// Whether a price is required.
+    public var needsPrice: Bool { self != .market }
+}
+
+/// The exact body of `POST /api/v5/trade/order`, in the key order it is journaled and sent.
+public struct OrderRequest: Sendable, Equatable {
+    public var instId: String
+    public var tdMode: String
+    public var clOrdId: String
+    public var side: OrderSide
+    public var ordType: OrderType
+    public var sz: Decimal
+    public var px: Decimal?
+    /// `base_ccy` or `quote_ccy`; market orders always carry it (SPEC section 5).
+    public var tgtCcy: String?
+
+    public init(instId: String, tdMode: String = "cash", clOrdId: String, side: OrderSide, ordType: OrderType, sz: Decimal, px: Decimal? = nil, tgtCcy: String? = nil) {
+        self.instId = instId
+        self.tdMode = tdMode
+        self.clOrdId = clOrdId
+        self.side = side
+        self.ordType = ordType
+        self.sz = sz
+        self.px = px
+        self.tgtCcy = tgtCcy
+    }
+
+    /// The body as JSON, numbers as strings as OKX expects.
+    public var json: JSONValue {
+        var object = JSONObject([
+            ("instId", .string(instId)),
+            ("tdMode", .string(tdMode)),
+            ("clOrdId", .string(clOrdId)),
+            ("side", .string(side.rawValue)),
+            ("ordType", .string(ordType.rawValue)),
+            ("sz", .string(DecimalText.format(sz))),
+        ])
+        if let px { object["px"] = .string(DecimalText.format(px)) }
+        if let tgtCcy { object["tgtCcy"] = .string(tgtCcy) }
+        return .object(object)
+    }
+
+    /// Reads a body written by ``json`` (from the journal, or as the simulator receives it).
+    public init?(json: JSONValue) {
+        guard let object = json.objectValue,
+            let instId = object["instId"]?.stringValue,
+            let side = object["side"]?.stringValue.flatMap(OrderSide.init(rawValue:)),
+            let ordType = object["ordType"]?.stringValue.flatMap(OrderType.init(rawValue:)),
+            let sz = object["sz"]?.decimalValue
+        else { return nil }
+        self.init(
+            instId: instId,
+            tdMode: object["tdMode"]?.stringValue ?? "cash",
+            clOrdId: object["clOrdId"]?.stringValue ?? "",
+            side: side,
+            ordType: ordType,
+            sz: sz,
+            px: object["px"]?.decimalValue,
+            tgtCcy: object["tgtCcy"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        )
+    }
+}
+
+/// An order's state as the exchange reports it.
+public struct OrderStatus: Sendable, Equatable {
+    public var ordId: String
+    public var clOrdId: String
+    public var instId: String
+    /// `live`, `partially_filled`, `filled`, `canceled`, `mmp_canceled`.
+    public var state: String
+    public var accFillSz: Decimal
+    public var avgPx: Decimal?
+    public var fee: Decimal
+    public var feeCcy: String
+
+    public init(ordId: String, clOrdId: String, instId: String, state: String, accFillSz: Decimal, avgPx: Decimal?, fee: Decimal, feeCcy: String) {
+        self.ordId = ordId
+        self.clOrdId = clOrdId
+        self.instId = instId
+        self.state = state
+        self.accFillSz = accFillSz
+        self.avgPx = avgPx
+        self.fee = fee
+        self.feeCcy = feeCcy
+    }
+
+    /// Whether nothing more will happen to this order.
+    public var isFinal: Bool { ["filled", "canceled", "mmp_canceled"].contains(state) }
+}

@@ -1,0 +1,16 @@
+import Foundation
+
+/// Reads a signal's own time: an ISO 8601 string (TradingView's `{{timenow}}`) or a Unix time in seconds
+/// or milliseconds (a number, or a string of digits).
+public enum SignalTime {
+    /// Unix times above this are taken as milliseconds (year 2286 in seconds).
+    static let millisecondThreshold: Decimal = 10_000_000_000
+
+    public static func parse(_ value: JSONValue) -> Date? {
+        if let number = value.decimalValue {
+            let seconds = number > millisecondThreshold ? number / 1000 : number
+            return Date(timeIntervalSince1970: NSDecimalNumber(decimal: seconds).doubleValue)
+        }
+        return value.stringValue.flatMap(Timestamp.parse)
+    }
+}

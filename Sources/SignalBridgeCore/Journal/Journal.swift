@@ -1,0 +1,243 @@
+import Dispatch
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The journal cannot take a record.
+public struct JournalError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The append-only, hash-chained, fsynced journal (SPEC section 6).
+///
+/// Appends write at once and then wait for a shared `fsync`: callers that append while a sync runs are made
+/// durable together by the next one (group commit), so throughput does not pay one fsync per signal.
+public actor Journal {
+    /// Where the segment files are.
+    public nonisolated let directory: String
+    private let segmentLimit: Int
+    private let logger: Logger
+    private let clock: @Sendable () -> Date
+
+    private var segmentNumber: Int
+    private var fd: Int32
+    private var offset: Int
+    private var lastSeq: Int
+    private var lastHash: String
+    private var lockFD: Int32
+
+    private var syncedSeq: Int
+    private var syncing = false
+    private var waiters: [(seq: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var failure: JournalError?
+
+    /// Opens (creating if needed) the journal in `directory`, truncating a torn last line, and returns it with
+    /// every record already there, for the caller to rebuild its state.
+    /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or is damaged.
+    public static func open(
+        directory: String,
+        segmentLimit: Int = 64 << 20,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) throws(JournalError) -> (Journal, [JournalRecord]) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JournalError("cannot create the journal directory \(directory): \(error.localizedDescription)")
+        }
+        let lockPath = URL(fileURLWithPath: directory).appendingPathComponent("journal.lock").path
+        let lockFD = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            if lockFD >= 0 { Glibc.close(lockFD) }
+            throw JournalError("the journal \(directory) is in use by another signalbridge process")
+        }
+        let contents: JournalReader.Contents
+        do {
+            contents = try JournalReader.read(directory: directory, allowTornTail: true)
+        } catch {
+            Glibc.close(lockFD)
+            throw JournalError("the journal is damaged; nothing was changed. \(error.description)\nRun `signalbridge journal verify` and restore the segment from a backup.")
+        }
+        if let torn = contents.tornTail {
+            logger.warning(
+                "journal: truncating a torn last line left by a crash",
+                metadata: ["file": "\(torn.path)", "offset": "\(torn.offset)", "bytes": "\(torn.bytes)"])
+            guard truncate(torn.path, off_t(torn.offset)) == 0 else {
+                Glibc.close(lockFD)
+                throw JournalError("cannot truncate the torn last line of \(torn.path): \(String(cString: strerror(errno)))")
+            }
+        }
+        let segment = JournalReader.segments(in: directory).last?.number ?? 1
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(JournalReader.segmentName(segment)).path
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            Glibc.close(lockFD)
+            throw JournalError("cannot open \(path) for writing: \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        fstat(fd, &status)
+        let journal = Journal(
+            directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock, segmentNumber: segment, fd: fd,
+            offset: Int(status.st_size), lastSeq: contents.records.last?.seq ?? 0,
+            lastHash: contents.records.last.map { Hex.sha256($0.line.utf8) } ?? JournalRecord.genesis, lockFD: lockFD)
+        return (journal, contents.records)
+    }
+
+    private init(
+        directory: String, segmentLimit: Int, logger: Logger, clock: @escaping @Sendable () -> Date, segmentNumber: Int,
+        fd: Int32, offset: Int, lastSeq: Int, lastHash: String, lockFD: Int32
+    ) {
+        self.directory = directory
+        self.segmentLimit = segmentLimit
+        self.logger = logger
+        self.clock = clock
+        self.segmentNumber = segmentNumber
+        self.fd = fd
+        self.offset = offset
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+        self.lockFD = lockFD
+        self.syncedSeq = lastSeq
+    }
+
+    /// Whether the journal can take records (false after a failed fsync, until restart).
+    public var isWritable: Bool { failure == nil }
+
+    /// The sequence number of the last record.
+    public var lastSequenceNumber: Int { lastSeq }
+
+    /// Writes `entries` as consecutive records and returns once they are on disk.
+    /// - Throws: ``JournalError`` when they could not be made durable; then none of them counts as written.
+    @discardableResult
+    public func append(_ entries: [JournalEntry]) async throws(JournalError) -> [JournalRecord] {
+        let records = try write(entries)
+        guard let last = records.last else { return [] }
+        do {
+            try await waitUntilDurable(last.seq)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError("\(error)")
+        }
+        return records
+    }
+
+    /// Writes `entries` to the file without waiting for durability.
+    private func write(_ entries: [JournalEntry]) throws(JournalError) -> [JournalRecord] {
+        if let failure { throw failure }
+        guard !entries.isEmpty else { return [] }
+        if offset >= segmentLimit && !syncing { try rotate() }
+        let ts = Timestamp.format(clock())
+        var records: [JournalRecord] = []
+        var seq = lastSeq
+        var hash = lastHash
+        var bytes: [UInt8] = []
+        for entry in entries {
+            seq += 1
+            let record = JournalRecord.make(entry, seq: seq, ts: ts, prev: hash)
+            hash = Hex.sha256(record.line.utf8)
+            bytes += Array(record.line.utf8)
+            bytes.append(0x0A)
+            records.append(record)
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                if ftruncate(fd, off_t(offset)) != 0 {
+                    failure = JournalError("journal write failed (\(reason)) and the partial write could not be undone")
+                }
+                throw JournalError("journal write failed: \(reason)")
+            }
+            written += n
+        }
+        offset += bytes.count
+        lastSeq = seq
+        lastHash = hash
+        return records
+    }
+
+    private func rotate() throws(JournalError) {
+        guard fsync(fd) == 0 else {
+            failure = JournalError("journal fsync failed: \(String(cString: strerror(errno)))")
+            throw failure!
+        }
+        let next = segmentNumber + 1
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(JournalReader.segmentName(next)).path
+        let newFD = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard newFD >= 0 else { throw JournalError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        let directoryFD = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            Glibc.close(directoryFD)
+        }
+        Glibc.close(fd)
+        fd = newFD
+        segmentNumber = next
+        offset = 0
+        logger.info("journal: new segment", metadata: ["file": "\(path)"])
+    }
+
+    private func waitUntilDurable(_ seq: Int) async throws {
+        if syncedSeq >= seq { return }
+        if let failure { throw failure }
+        try await withCheckedThrowingContinuation { continuation in
+            waiters.append((seq, continuation))
+            startSyncIfIdle()
+        }
+    }
+
+    private func startSyncIfIdle() {
+        guard !syncing, !waiters.isEmpty else { return }
+        syncing = true
+        let target = lastSeq
+        let fd = self.fd
+        Task {
+            let result = await Self.fsyncOffThread(fd)
+            self.syncFinished(target: target, errorNumber: result)
+        }
+    }
+
+    private func syncFinished(target: Int, errorNumber: Int32) {
+        syncing = false
+        if errorNumber != 0 {
+            let error = JournalError("journal fsync failed: \(String(cString: strerror(errorNumber))); refusing further records")
+            failure = error
+            logger.critical("journal: fsync failed; the bridge refuses new signals until it is restarted")
+            for waiter in waiters { waiter.continuation.resume(throwing: error) }
+            waiters = []
+            return
+        }
+        syncedSeq = max(syncedSeq, target)
+        var pending: [(seq: Int, continuation: CheckedContinuation<Void, any Error>)] = []
+        for waiter in waiters {
+            if waiter.seq <= syncedSeq { waiter.continuation.resume() } else { pending.append(waiter) }
+        }
+        waiters = pending
+        startSyncIfIdle()
+    }
+
+    /// Runs `fsync` on a Dispatch thread so the cooperative pool is never blocked by the disk.
+    private static func fsyncOffThread(_ fd: Int32) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: fsync(fd) == 0 ? 0 : errno)
+            }
+        }
+    }
+
+    /// Flushes and closes the files; the journal takes no records afterwards.
+    public func close() {
+        if failure == nil { fsync(fd) }
+        Glibc.close(fd)
+        Glibc.close(lockFD)
+        failure = JournalError("the journal is closed")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The record types of SPEC section 6.
+public enum JournalRecordType: String, Sendable, CaseIterable {
+    case signal
+    case rejected
+    case decision
+    case orderIntent = "order.intent"
+    case orderAck = "order.ack"
+    case orderReject = "order.reject"
+    case orderUnknown = "order.unknown"
+    case orderUpdate = "order.update"
+    case orderAbandoned = "order.abandoned"
+    case rulesLoaded = "rules.loaded"
+}
+
+/// What a caller asks the journal to write: a type and its fields, in order.
+public struct JournalEntry: Sendable, Equatable {
+    public var type: JournalRecordType
+    public var fields: JSONObject
+
+    public init(_ type: JournalRecordType, _ fields: [(String, JSONValue)]) {
+        self.type = type
+        self.fields = JSONObject(fields)
+    }
+}
+
+/// One line of the journal as written or read.
+public struct JournalRecord: Sendable, Equatable {
+    public var seq: Int
+    /// RFC 3339 UTC with milliseconds.
+    public var ts: String
+    public var type: String
+    /// Hex SHA-256 of the previous line.
+    public var prev: String
+    /// The whole record, `seq`, `ts`, `type` and `prev` first.
+    public var object: JSONObject
+    /// The exact line, without its newline.
+    public var line: String
+
+    /// A field of the record.
+    public subscript(field: String) -> JSONValue? { object[field] }
+
+    /// The record's type, when it is one this version knows.
+    public var recordType: JournalRecordType? { JournalRecordType(rawValue: type) }
+
+    /// The record time.
+    public var date: Date? { Timestamp.parse(ts) }
+
+    /// Builds the record that follows `prev` with `seq`.
+    static func make(_ entry: JournalEntry, seq: Int, ts: String, prev: String) -> JournalRecord {
+        var object = JSONObject([
+            ("seq", .integer(seq)), ("ts", .string(ts)), ("type", .string(entry.type.rawValue)), ("prev", .string(prev)),
+        ])
+        for member in entry.fields where !["seq", "ts", "type", "prev"].contains(member.key) {
+            object[member.key] = member.value
+        }
+        return JournalRecord(seq: seq, ts: ts, type: entry.type.rawValue, prev: prev, object: object, line: JSONValue.object(object).jsonText)
+    }
+
+    /// Parses one journal line; `nil` when it is not a record.
+    static func parse(line: String) -> JournalRecord? {
+        guard let object = (try? JSONParser.parse(line))?.objectValue,
+            case .number(let seqText)? = object["seq"], let seq = Int(seqText),
+            let ts = object["ts"]?.stringValue, let type = object["type"]?.stringValue,
+            let prev = object["prev"]?.stringValue
+        else { return nil }
+        return JournalRecord(seq: seq, ts: ts, type: type, prev: prev, object: object, line: line)
+    }
+
+    /// The `prev` of the first record.
+    public static let genesis = String(repeating: "0", count: 64)
+}
+
+/// RFC 3339 UTC timestamps with milliseconds (`2026-11-25T12:05:44.123Z`).
+public enum Timestamp {
+    /// Formats `date` in UTC with milliseconds.
+    public static func format(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+
+    /// Parses an RFC 3339 / ISO 8601 timestamp, with or without fractional seconds, `Z` or an offset.
+    public static func parse(_ text: String) -> Date? {
+        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let withoutFraction = Date.ISO8601FormatStyle()
+        return (try? withFraction.parse(text)) ?? (try? withoutFraction.parse(text))
+    }
+}

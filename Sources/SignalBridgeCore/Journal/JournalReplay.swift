@@ -1,0 +1,96 @@
+import Foundation
+
+/// What the journal says about the past, rebuilt on start: answered signals (for duplicates), the risk ledger,
+/// and orders that have no final record yet (for the reconciler).
+public struct JournalReplay: Sendable {
+    /// A signal that was answered 202, with its answer.
+    public struct AnsweredSignal: Sendable {
+        public var key: SignalKey
+        public var answer: JSONValue
+        public var time: Date
+    }
+
+    /// An order intent and what has been heard of it since.
+    public struct OpenOrder: Sendable {
+        public var intent: OrderIntent
+        public var intentTime: Date
+        /// The last outcome record type (`order.ack`, `order.unknown`, …), nil when none.
+        public var lastType: JournalRecordType?
+        public var ordId: String?
+        /// For `order.unknown`: the request's `expTime`, after which the exchange cannot take it any more.
+        public var unknownExpiry: Date?
+    }
+
+    public private(set) var answered: [AnsweredSignal] = []
+    public private(set) var ledger = RiskLedger()
+    /// Orders whose outcome is not final, in journal order.
+    public private(set) var openOrders: [OpenOrder] = []
+
+    /// Replays `records`, keeping signals newer than `since`.
+    public init(records: [JournalRecord], since: Date) {
+        var signals: [String: (key: SignalKey, time: Date, decisions: [JSONValue])] = [:]
+        var order: [String] = []
+        var open: [String: OpenOrder] = [:]
+        var openOrder: [String] = []
+        for record in records {
+            guard let type = record.recordType, let time = record.date else { continue }
+            switch type {
+            case .signal:
+                guard time >= since, let id = record["signalId"]?.stringValue, let source = record["source"]?.stringValue else { continue }
+                signals[id] = (SignalKey(source: source, signalId: id), time, [])
+                order.append(id)
+            case .decision:
+                guard let id = record["signalId"]?.stringValue else { continue }
+                let entry = JSONObject(
+                    [("ruleId", record["ruleId"] ?? .null), ("outcome", record["outcome"] ?? .null), ("reason", record["reason"] ?? .null)]
+                        + (record["clOrdId"].map { [("clOrdId", $0)] } ?? []))
+                signals[id]?.decisions.append(.object(entry))
+                if record["outcome"]?.stringValue == "order", let ruleId = record["ruleId"]?.stringValue {
+                    let count = record["clOrdIds"]?.arrayValue?.count ?? 1
+                    ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: count, notional: record["notional"]?.decimalValue ?? 0))
+                }
+            case .orderIntent:
+                guard let clOrdId = record["clOrdId"]?.stringValue, let signalId = record["signalId"]?.stringValue,
+                    let ruleId = record["ruleId"]?.stringValue, let request = record["request"].flatMap(OrderRequest.init(json:))
+                else { continue }
+                open[clOrdId] = OpenOrder(intent: OrderIntent(signalId: signalId, ruleId: ruleId, request: request), intentTime: time)
+                openOrder.append(clOrdId)
+            case .orderAck, .orderUnknown:
+                guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
+                open[clOrdId]?.lastType = type
+                if let ordId = record["ordId"]?.stringValue { open[clOrdId]?.ordId = ordId }
+                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.map {
+                    Date(timeIntervalSince1970: NSDecimalNumber(decimal: $0 / 1000).doubleValue)
+                }
+            case .orderUpdate:
+                guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
+                if ["filled", "canceled", "mmp_canceled"].contains(record["state"]?.stringValue ?? "") {
+                    open[clOrdId] = nil
+                } else {
+                    open[clOrdId]?.lastType = type
+                }
+            case .orderReject, .orderAbandoned:
+                if let clOrdId = record["clOrdId"]?.stringValue { open[clOrdId] = nil }
+            case .rejected, .rulesLoaded:
+                continue
+            }
+        }
+        answered = order.compactMap { id in
+            signals[id].map { signal in
+                AnsweredSignal(key: signal.key, answer: SignalIntake.answerBody(signalId: id, decisions: signal.decisions), time: signal.time)
+            }
+        }
+        var seen = Set<String>()
+        openOrders = openOrder.compactMap { id in seen.insert(id).inserted ? open[id] : nil }
+    }
+}
+
+/// Identifies a signal for duplicate detection: its source and id.
+public struct SignalKey: Sendable, Hashable {
+    public var source: String
+    public var signalId: String
+    public init(source: String, signalId: String) {
+        self.source = source
+        self.signalId = signalId
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Synchronization
+
+/// What the bridge last heard from the exchange: instruments and tickers, kept fresh in the background.
+public struct MarketSnapshot: Sendable {
+    public var instruments: [String: Instrument] = [:]
+    public var tickers: [String: Ticker] = [:]
+    /// When each ticker was fetched (by our clock).
+    public var tickerFetchedAt: [String: Date] = [:]
+
+    public init() {}
+
+    /// A ticker no older than `maxAge` seconds.
+    public func freshTicker(_ instId: String, now: Date, maxAge: Int) -> Ticker? {
+        guard let ticker = tickers[instId], let fetched = tickerFetchedAt[instId],
+            now.timeIntervalSince(fetched) <= Double(maxAge)
+        else { return nil }
+        return ticker
+    }
+}
+
+/// The shared, thread-safe holder of the latest ``MarketSnapshot``. Decisions read it and never wait on the exchange.
+public final class MarketData: Sendable {
+    private let state = Mutex(MarketSnapshot())
+
+    public init() {}
+
+    /// A copy of the current snapshot.
+    public var snapshot: MarketSnapshot { state.withLock { $0 } }
+
+    /// Replaces the instrument list.
+    public func update(instruments: [Instrument]) {
+        state.withLock { snapshot in
+            snapshot.instruments = Dictionary(instruments.map { ($0.instId, $0) }, uniquingKeysWith: { $1 })
+        }
+    }
+
+    /// Stores a ticker fetched at `fetchedAt`.
+    public func update(ticker: Ticker, fetchedAt: Date) {
+        state.withLock { snapshot in
+            snapshot.tickers[ticker.instId] = ticker
+            snapshot.tickerFetchedAt[ticker.instId] = fetchedAt
+        }
+    }
+}

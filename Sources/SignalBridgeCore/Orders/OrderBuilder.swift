@@ -1,0 +1,116 @@
+import Foundation
+
+/// An order ready to journal and send, with the notional the risk guards count.
+public struct PlannedOrder: Sendable, Equatable {
+    public var request: OrderRequest
+    /// Quote-currency value, when it can be known without waiting on the exchange.
+    public var notional: Decimal?
+}
+
+/// Turns an ``OrderTemplate`` and a payload into an exact OKX order: sizes rounded down to `lotSz`,
+/// prices to `tickSz` toward the passive side, `minSz` checked, `tgtCcy` explicit on market orders.
+public struct OrderBuilder: Sendable {
+    public var market: MarketSnapshot
+    public var now: Date
+    /// A ticker older than this is not used.
+    public var maxPriceAgeSeconds: Int
+
+    public init(market: MarketSnapshot, now: Date, maxPriceAgeSeconds: Int) {
+        self.market = market
+        self.now = now
+        self.maxPriceAgeSeconds = maxPriceAgeSeconds
+    }
+
+    /// Builds one order.
+    /// - Throws: ``DecisionBlock`` saying why no order can be built.
+    public func build(_ template: OrderTemplate, payload: JSONValue, clOrdId: String) throws(DecisionBlock) -> PlannedOrder {
+        let instId = try template.instId.render(payload)
+        let sideText = try template.side.render(payload)
+        guard let side = OrderSide(rawValue: sideText) else {
+            throw DecisionBlock("side \"\(sideText)\" is neither buy nor sell")
+        }
+        guard let instrument = market.instruments[instId] else {
+            throw DecisionBlock("\(instId) is not a known spot instrument (or the instrument list is not loaded yet)")
+        }
+        guard instrument.state == "live" else { throw DecisionBlock("\(instId) is not trading (state \(instrument.state))") }
+        let ticker = market.freshTicker(instId, now: now, maxAge: maxPriceAgeSeconds)
+        let price = try template.price.map { spec throws(DecisionBlock) in
+            try limitPrice(spec, side: side, instrument: instrument, ticker: ticker, payload: payload)
+        }
+        let (amount, unit) = try requestedSize(template.size, payload: payload)
+
+        var request = OrderRequest(instId: instId, clOrdId: clOrdId, side: side, ordType: template.ordType, sz: 0, px: price)
+        let baseSize: Decimal?
+        let notional: Decimal?
+        if let price {
+            let base = unit == .base ? amount : amount / price
+            request.sz = base.rounded(toMultipleOf: instrument.lotSz, .down)
+            baseSize = request.sz
+            notional = request.sz * price
+        } else if unit == .base {
+            request.sz = amount.rounded(toMultipleOf: instrument.lotSz, .down)
+            request.tgtCcy = "base_ccy"
+            baseSize = request.sz
+            notional = ticker.map { request.sz * $0.last }
+        } else {
+            request.sz = amount.rounded(toMultipleOf: instrument.tickSz, .down)
+            request.tgtCcy = "quote_ccy"
+            let reference = ticker.map { side == .buy ? $0.ask : $0.bid }
+            baseSize = reference.flatMap { $0 > 0 ? request.sz / $0 : nil }
+            notional = request.sz
+        }
+        guard request.sz > 0 else {
+            throw DecisionBlock("the size rounds to zero for \(instId) (lot size \(DecimalText.format(instrument.lotSz)))")
+        }
+        if let baseSize, baseSize < instrument.minSz {
+            throw DecisionBlock(
+                "size \(DecimalText.format(baseSize)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId)")
+        }
+        return PlannedOrder(request: request, notional: notional)
+    }
+
+    private func requestedSize(_ spec: SizeSpec, payload: JSONValue) throws(DecisionBlock) -> (Decimal, SizeUnit) {
+        switch spec {
+        case .base(let amount): return (amount, .base)
+        case .quote(let amount): return (amount, .quote)
+        case .pointer(let pointer, let unit, let max):
+            guard let value = pointer.resolve(in: payload)?.decimalValue else {
+                throw DecisionBlock("the payload has no number at \(pointer) for the size")
+            }
+            guard value > 0 else { throw DecisionBlock("the size at \(pointer) is not positive") }
+            return (min(value, max), unit)
+        }
+    }
+
+    private func limitPrice(
+        _ spec: PriceSpec,
+        side: OrderSide,
+        instrument: Instrument,
+        ticker: Ticker?,
+        payload: JSONValue
+    ) throws(DecisionBlock) -> Decimal {
+        let raw: Decimal
+        switch spec {
+        case .fixed(let price): raw = price
+        case .pointer(let pointer):
+            guard let value = pointer.resolve(in: payload)?.decimalValue else {
+                throw DecisionBlock("the payload has no number at \(pointer) for the price")
+            }
+            raw = value
+        case .from(let reference, let offsetBps):
+            guard let ticker else {
+                throw DecisionBlock("no ticker of \(instrument.instId) younger than \(maxPriceAgeSeconds) s")
+            }
+            let base: Decimal
+            switch reference {
+            case .bid: base = ticker.bid
+            case .ask: base = ticker.ask
+            case .last: base = ticker.last
+            }
+            raw = base * (1 + offsetBps / 10000)
+        }
+        let price = raw.rounded(toMultipleOf: instrument.tickSz, side == .buy ? .down : .up)
+        guard price > 0 else { throw DecisionBlock("the price of \(instrument.instId) rounds to zero") }
+        return price
+    }
+}

@@ -1,0 +1,20 @@
+/// An order the bridge has decided to send, journaled before the sender gets its 202.
+public struct OrderIntent: Sendable, Equatable {
+    public var clOrdId: String { request.clOrdId }
+    public var signalId: String
+    public var ruleId: String
+    /// The exact OKX body.
+    public var request: OrderRequest
+
+    public init(signalId: String, ruleId: String, request: OrderRequest) {
+        self.signalId = signalId
+        self.ruleId = ruleId
+        self.request = request
+    }
+}
+
+/// Takes order intents once they are durable and sends them.
+public protocol OrderDispatcher: Sendable {
+    /// Queues `intents` for execution, in order; returns at once.
+    func submit(_ intents: [OrderIntent])
+}

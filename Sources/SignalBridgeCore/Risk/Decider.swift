@@ -1,0 +1,154 @@
+import Foundation
+
+/// What the bridge decided for one matched rule (or `skip` when none matched).
+public struct Decision: Sendable, Equatable {
+    /// `order`, `skip`, `blocked` or `dryRun` (SPEC section 4).
+    public enum Outcome: String, Sendable {
+        case order, skip, blocked, dryRun
+    }
+
+    public var ruleId: String?
+    public var outcome: Outcome
+    /// Why, in words a trader understands.
+    public var reason: String
+    /// The orders that follow (outcome `order`), or would have (outcome `dryRun`).
+    public var orders: [PlannedOrder]
+
+    public init(ruleId: String?, outcome: Outcome, reason: String, orders: [PlannedOrder] = []) {
+        self.ruleId = ruleId
+        self.outcome = outcome
+        self.reason = reason
+        self.orders = orders
+    }
+
+    /// The decision of a signal that no rule matched.
+    public static let noRuleMatched = Decision(ruleId: nil, outcome: .skip, reason: "no rule matched")
+
+    /// The `clOrdId` of the first order that is sent, for the answer and the `decision` record.
+    public var clOrdId: String? { outcome == .order ? orders.first?.request.clOrdId : nil }
+
+    /// Total notional of the orders, where known.
+    public var notional: Decimal { orders.compactMap(\.notional).reduce(0, +) }
+
+    /// What this decision counts against the risk guards: only orders that are sent count.
+    public func usage(at time: Date) -> RiskLedger.Usage? {
+        guard outcome == .order, let ruleId else { return nil }
+        return RiskLedger.Usage(ruleId: ruleId, time: time, orders: orders.count, notional: notional)
+    }
+
+    /// The entry of this decision in a 202 answer.
+    public var answerJSON: JSONValue {
+        var object = JSONObject([
+            ("ruleId", ruleId.map(JSONValue.string) ?? .null),
+            ("outcome", .string(outcome.rawValue)),
+            ("reason", .string(reason)),
+        ])
+        if let clOrdId { object["clOrdId"] = .string(clOrdId) }
+        return .object(object)
+    }
+}
+
+/// The global guards that do not depend on a rule.
+public struct GlobalGuards: Sendable {
+    public var risk: RiskSettings
+    /// Whether the kill switch file exists (checked by the caller once per signal).
+    public var killSwitchEngaged: Bool
+
+    public init(risk: RiskSettings, killSwitchEngaged: Bool) {
+        self.risk = risk
+        self.killSwitchEngaged = killSwitchEngaged
+    }
+}
+
+/// Decides what a signal does: which rules match, the exact orders, and every risk guard. Pure: no I/O.
+public struct Decider: Sendable {
+    public var rules: RuleSet
+    public var guards: GlobalGuards
+    public var builder: OrderBuilder
+
+    public init(rules: RuleSet, guards: GlobalGuards, builder: OrderBuilder) {
+        self.rules = rules
+        self.guards = guards
+        self.builder = builder
+    }
+
+    /// The decisions for `payload` from `source`, given what has been ordered so far.
+    public func decide(signalId: String, source: String, payload: JSONValue, ledger: RiskLedger) -> [Decision] {
+        let matched = rules.rules(for: source).filter { $0.when.matches(payload) }
+        guard !matched.isEmpty else { return [.noRuleMatched] }
+        var ledger = ledger
+        return matched.map { rule in
+            let decision = decide(rule, signalId: signalId, payload: payload, ledger: ledger)
+            if let usage = decision.usage(at: builder.now) { ledger.record(usage) }
+            return decision
+        }
+    }
+
+    private func decide(_ rule: Rule, signalId: String, payload: JSONValue, ledger: RiskLedger) -> Decision {
+        var orders: [PlannedOrder] = []
+        do {
+            for (index, template) in rule.orders.enumerated() {
+                let clOrdId = ClOrdId.make(signalId: signalId, ruleId: rule.id, orderIndex: index)
+                orders.append(try builder.build(template, payload: payload, clOrdId: clOrdId))
+            }
+            try checkGuards(rule, orders: orders, ledger: ledger)
+        } catch {
+            return Decision(ruleId: rule.id, outcome: .blocked, reason: error.reason, orders: orders)
+        }
+        let summary = orders.map(Self.describe).joined(separator: "; ")
+        if rule.dryRun || guards.risk.dryRun {
+            let which = rule.dryRun ? "rule" : "global"
+            return Decision(ruleId: rule.id, outcome: .dryRun, reason: "dry run (\(which)): would \(summary)", orders: orders)
+        }
+        return Decision(ruleId: rule.id, outcome: .order, reason: summary, orders: orders)
+    }
+
+    private func checkGuards(_ rule: Rule, orders: [PlannedOrder], ledger: RiskLedger) throws(DecisionBlock) {
+        let now = builder.now
+        let risk = guards.risk
+        if guards.killSwitchEngaged {
+            throw DecisionBlock("kill switch: \(risk.killSwitchFile ?? "the kill switch file") exists")
+        }
+        let notionalLimited = [rule.maxOrderNotional, risk.maxOrderNotional, rule.maxDailyNotional, risk.maxDailyNotional]
+            .contains { $0 != nil }
+        for order in orders {
+            let instId = order.request.instId
+            if let allowed = risk.allowedInstruments, !allowed.contains(instId) {
+                throw DecisionBlock("allowedInstruments: \(instId) is not allowed")
+            }
+            if notionalLimited, order.notional == nil {
+                throw DecisionBlock("notional limits: no ticker of \(instId) younger than \(builder.maxPriceAgeSeconds) s to value the order")
+            }
+            for (limit, name) in [(rule.maxOrderNotional, "rule maxOrderNotional"), (risk.maxOrderNotional, "maxOrderNotional")] {
+                if let limit, let notional = order.notional, notional > limit {
+                    throw DecisionBlock("\(name): order notional \(DecimalText.format(notional)) exceeds \(DecimalText.format(limit))")
+                }
+            }
+        }
+        if let cooldown = rule.cooldownSeconds, let last = ledger.lastOrder(ruleId: rule.id),
+            now.timeIntervalSince(last) < Double(cooldown)
+        {
+            let left = Int((Double(cooldown) - now.timeIntervalSince(last)).rounded(.up))
+            throw DecisionBlock("cooldownSeconds: the rule ordered \(Int(now.timeIntervalSince(last))) s ago; \(left) s left of \(cooldown) s")
+        }
+        if let maximum = rule.maxOrdersPerDay, ledger.ordersToday(ruleId: rule.id, now: now) + orders.count > maximum {
+            throw DecisionBlock("maxOrdersPerDay: the rule already placed \(ledger.ordersToday(ruleId: rule.id, now: now)) of \(maximum) orders today (UTC)")
+        }
+        let notional = orders.compactMap(\.notional).reduce(0, +)
+        if let limit = rule.maxDailyNotional, ledger.notionalToday(ruleId: rule.id, now: now) + notional > limit {
+            throw DecisionBlock("rule maxDailyNotional: \(DecimalText.format(ledger.notionalToday(ruleId: rule.id, now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)")
+        }
+        if let limit = risk.maxDailyNotional, ledger.notionalToday(now: now) + notional > limit {
+            throw DecisionBlock("maxDailyNotional: \(DecimalText.format(ledger.notionalToday(now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)")
+        }
+    }
+
+    /// `buy 0.001 BTC-USDT market (base_ccy)` or `sell 0.5 ETH-USDT limit @ 3000.1`.
+    public static func describe(_ order: PlannedOrder) -> String {
+        let r = order.request
+        var text = "\(r.side.rawValue) \(DecimalText.format(r.sz)) \(r.instId) \(r.ordType.rawValue)"
+        if let px = r.px { text += " @ \(DecimalText.format(px))" }
+        if let tgtCcy = r.tgtCcy { text += " (\(tgtCcy))" }
+        return text
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+
+/// Reads rule files, reporting every mistake with the file, the rule id and the JSON Pointer.
+public enum RuleParser {
+    static let ruleKeys: Set<String> = [
+        "id", "description", "source", "when", "orders", "cooldownSeconds", "maxOrdersPerDay", "maxOrderNotional",
+        "maxDailyNotional", "dryRun",
+    ]
+    static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price"]
+    static let comparisonKeys = ["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists"]
+
+    /// Parses one rule file's document.
+    /// - Returns: the rules, or every error found (one per rule at most, so one bad rule does not hide another).
+    public static func parse(_ document: JSONValue, file: String) -> Result<[Rule], RuleFileErrors> {
+        var errors: [DocumentError] = []
+        var rules: [Rule] = []
+        do throws(DocumentError) {
+            let root = try ObjectReader(document, at: JSONPointer(tokens: []), allowedKeys: ["rules", "$schema"])
+            guard let array = try root.required("rules").arrayValue else {
+                throw root.error("rules", "expected an array of rules")
+            }
+            for (index, element) in array.enumerated() {
+                do throws(DocumentError) {
+                    rules.append(try parseRule(element, at: JSONPointer(tokens: ["rules", String(index)]), file: file))
+                } catch {
+                    var located = error
+                    located.file = file
+                    if let id = element.objectValue?["id"]?.stringValue { located.message = "rule \"\(id)\": " + located.message }
+                    errors.append(located)
+                }
+            }
+        } catch {
+            var located = error
+            located.file = file
+            errors.append(located)
+        }
+        return errors.isEmpty ? .success(rules) : .failure(RuleFileErrors(errors: errors))
+    }
+
+    static func parseRule(_ value: JSONValue, at pointer: JSONPointer, file: String) throws(DocumentError) -> Rule {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: ruleKeys)
+        let id = try reader.requiredString("id")
+        guard id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw reader.error("id", "a rule id holds up to 64 letters, digits, '-', '_' or '.'")
+        }
+        guard let orders = reader.value("orders")?.arrayValue, !orders.isEmpty else {
+            throw reader.error("orders", "required: a non-empty array of orders")
+        }
+        var templates: [OrderTemplate] = []
+        for (i, order) in orders.enumerated() {
+            templates.append(try parseOrder(order, at: pointer.appending("orders").appending(i)))
+        }
+        return Rule(
+            id: id,
+            description: try reader.string("description"),
+            source: try reader.requiredString("source"),
+            when: try parseCondition(try reader.required("when"), at: pointer.appending("when")),
+            orders: templates,
+            cooldownSeconds: try reader.integer("cooldownSeconds", in: 0...31_536_000),
+            maxOrdersPerDay: try reader.integer("maxOrdersPerDay", in: 0...1_000_000),
+            maxOrderNotional: try reader.positiveDecimal("maxOrderNotional"),
+            maxDailyNotional: try reader.positiveDecimal("maxDailyNotional"),
+            dryRun: try reader.bool("dryRun") ?? false,
+            file: file,
+            pointer: pointer
+        )
+    }
+
+    static func parseCondition(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> Condition {
+        guard let object = value.objectValue else {
+            throw DocumentError(pointer: pointer, message: "expected a condition object, found \(value.typeName)")
+        }
+        if object.keys.count == 1, let key = object.keys.first, ["all", "any", "not"].contains(key) {
+            let child = object[key]!
+            if key == "not" { return .not(try parseCondition(child, at: pointer.appending("not"))) }
+            guard let list = child.arrayValue else {
+                throw DocumentError(pointer: pointer.appending(key), message: "expected an array of conditions")
+            }
+            var conditions: [Condition] = []
+            for (i, element) in list.enumerated() {
+                conditions.append(try parseCondition(element, at: pointer.appending(key).appending(i)))
+            }
+            return key == "all" ? .all(conditions) : .any(conditions)
+        }
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: Set(comparisonKeys + ["pointer"]))
+        guard let target = try reader.jsonPointer("pointer") else {
+            throw DocumentError(
+                pointer: pointer,
+                message: "a condition is {\"all\": [...]}, {\"any\": [...]}, {\"not\": {...}} or {\"pointer\": \"/path\", OP: VALUE}")
+        }
+        let operators = comparisonKeys.filter(reader.has)
+        guard operators.count == 1, let op = operators.first else {
+            throw DocumentError(pointer: pointer, message: "give exactly one of \(comparisonKeys.joined(separator: ", "))")
+        }
+        let operand = reader.value(op)!
+        func decimal() throws(DocumentError) -> Decimal {
+            guard let d = operand.decimalValue else {
+                throw reader.error(op, "\(op) compares numbers: write a decimal such as \"1000\"")
+            }
+            return d
+        }
+        func list() throws(DocumentError) -> [JSONValue] {
+            guard let a = operand.arrayValue else { throw reader.error(op, "\(op) takes an array of values") }
+            return a
+        }
+        switch op {
+        case "eq": return .test(target, .eq(operand))
+        case "ne": return .test(target, .ne(operand))
+        case "in": return .test(target, .isIn(try list()))
+        case "nin": return .test(target, .notIn(try list()))
+        case "gt": return .test(target, .gt(try decimal()))
+        case "gte": return .test(target, .gte(try decimal()))
+        case "lt": return .test(target, .lt(try decimal()))
+        case "lte": return .test(target, .lte(try decimal()))
+        default:
+            guard let b = operand.boolValue else { throw reader.error(op, "exists takes true or false") }
+            return .test(target, .exists(b))
+        }
+    }
+
+    static func parseOrder(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> OrderTemplate {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: orderKeys)
+        func template(_ key: String) throws(DocumentError) -> Template {
+            do {
+                return try Template(try reader.requiredString(key))
+            } catch let error as JSONPointerError {
+                throw reader.error(key, error.description)
+            } catch let error as DocumentError {
+                throw error
+            } catch {
+                throw reader.error(key, "\(error)")
+            }
+        }
+        let instId = try template("instId")
+        let side = try template("side")
+        if let literal = side.literal, OrderSide(rawValue: literal) == nil {
+            throw reader.error("side", "expected \"buy\" or \"sell\"")
+        }
+        let typeText = try reader.requiredString("ordType")
+        guard let ordType = OrderType(rawValue: typeText) else {
+            let all = OrderType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw reader.error("ordType", "unknown order type \"\(typeText)\" (use \(all))")
+        }
+        let size = try parseSize(try reader.required("size"), at: pointer.appending("size"))
+        var price: PriceSpec?
+        if let priceValue = reader.value("price") {
+            guard ordType.needsPrice else { throw reader.error("price", "a market order takes no price") }
+            price = try parsePrice(priceValue, at: pointer.appending("price"))
+        } else if ordType.needsPrice {
+            throw reader.error("price", "required for a \(ordType.rawValue) order")
+        }
+        return OrderTemplate(instId: instId, side: side, ordType: ordType, size: size, price: price)
+    }
+
+    static func parseSize(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> SizeSpec {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"])
+        let modes = ["base", "quote", "pointer", "percentOfAvailable"].filter(reader.has)
+        guard modes.count == 1 else {
+            throw DocumentError(pointer: pointer, message: "give exactly one of base, quote, pointer (with unit and max)")
+        }
+        switch modes[0] {
+        case "base": return .base(try reader.positiveDecimal("base")!)
+        case "quote": return .quote(try reader.positiveDecimal("quote")!)
+        case "pointer":
+            let unitText = try reader.requiredString("unit")
+            guard let unit = SizeUnit(rawValue: unitText) else { throw reader.error("unit", "expected \"base\" or \"quote\"") }
+            guard let max = try reader.positiveDecimal("max") else {
+                throw reader.error("max", "required with a pointer size: the largest size this rule may order")
+            }
+            return .pointer(try reader.jsonPointer("pointer")!, unit: unit, max: max)
+        default:
+            throw reader.error("percentOfAvailable", "percentOfAvailable is not supported by this version yet; use base, quote or pointer")
+        }
+    }
+
+    static func parsePrice(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> PriceSpec {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: ["fixed", "pointer", "from", "offsetBps"])
+        let modes = ["fixed", "pointer", "from"].filter(reader.has)
+        guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, from") }
+        switch modes[0] {
+        case "fixed": return .fixed(try reader.positiveDecimal("fixed")!)
+        case "pointer": return .pointer(try reader.jsonPointer("pointer")!)
+        default:
+            let text = try reader.requiredString("from")
+            guard let reference = PriceReference(rawValue: text) else {
+                throw reader.error("from", "expected \"bid\", \"ask\" or \"last\"")
+            }
+            let offset = try reader.decimal("offsetBps") ?? 0
+            guard offset > -10000, offset < 10000 else { throw reader.error("offsetBps", "must be between -10000 and 10000") }
+            return .from(reference, offsetBps: offset)
+        }
+    }
+}
+
+/// Every error found in one rule file.
+public struct RuleFileErrors: Error, Sendable {
+    public var errors: [DocumentError]
+}

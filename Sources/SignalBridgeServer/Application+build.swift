@@ -1,0 +1,53 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SignalBridgeCore
+
+/// Builds the bridge's server: the webhook listener, with the admin listener, market data refresh and
+/// `SIGHUP` rule reload as services. Orders left open by a previous run are reconciled before it listens.
+/// - Parameters:
+///   - bridge: the assembled components.
+///   - onListening: called with the listener's kind (`webhooks` or `admin`), host and actual port once each listens.
+public func buildApplication(
+    bridge: Bridge,
+    logger: Logger,
+    onListening: @escaping @Sendable (_ listener: String, _ host: String, _ port: Int) async -> Void = { _, _, _ in }
+) -> some ApplicationProtocol {
+    let configuration = bridge.configuration
+    let webhookRouter = Router(context: WebhookContext.self)
+    WebhookController(intake: bridge.intake, maxBodyBytes: configuration.maxBodyBytes, metrics: bridge.metrics)
+        .addRoutes(to: webhookRouter)
+
+    let adminRouter = Router()
+    AdminController(journal: bridge.journal, intake: bridge.intake, marketData: bridge.marketData, metrics: bridge.metrics)
+        .addRoutes(to: adminRouter)
+    let admin = Application(
+        router: adminRouter,
+        configuration: .init(address: .hostname(configuration.admin.host, port: configuration.admin.port), serverName: "signalbridge-admin"),
+        onServerRunning: { channel in
+            await onListening("admin", configuration.admin.host, channel.localAddress?.port ?? configuration.admin.port)
+        },
+        logger: logger
+    )
+
+    var app = Application(
+        router: webhookRouter,
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "signalbridge"),
+        onServerRunning: { channel in
+            await onListening("webhooks", configuration.listen.host, channel.localAddress?.port ?? configuration.listen.port)
+        },
+        logger: logger
+    )
+    app.addServices(
+        admin,
+        bridge.marketData,
+        RulesReloadService(
+            rulePaths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)), intake: bridge.intake, logger: logger)
+    )
+    app.beforeServerStarts {
+        await bridge.marketData.refresh(instrumentsToo: true)
+        _ = await bridge.reconcileOpenOrders(logger: logger)
+    }
+    return app
+}

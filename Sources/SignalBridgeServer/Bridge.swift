@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OKXClient
+import OKXSimulator
+import SignalBridgeCore
+
+/// Why the bridge cannot start. The message says what to fix.
+public struct StartupError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Everything a running bridge is made of, assembled from a configuration: the journal (replayed), the rules,
+/// the intake, the executor, market data, and the orders left open by a previous run.
+public struct Bridge: Sendable {
+    public let configuration: BridgeConfiguration
+    public let exchange: any Exchange
+    public let journal: Journal
+    public let intake: SignalIntake
+    public let executor: OrderExecutor
+    public let market: MarketData
+    public let marketData: MarketDataService
+    public let reconciler: Reconciler
+    /// Orders the journal leaves without a final record; resolved before new signals are executed.
+    public let openOrders: [JournalReplay.OpenOrder]
+    public let metrics: BridgeMetrics
+    public let startedAt: Date
+
+    /// The exchange a configuration names: the OKX REST client, or a simulator in this process.
+    public static func makeExchange(for configuration: BridgeConfiguration, logger: Logger) -> any Exchange {
+        switch configuration.exchange.kind {
+        case .sim:
+            return SimulatorExchange(account: SimulatedAccount())
+        case .okx:
+            // `load` guarantees credentials for `okx`.
+            return OKXRestClient(
+                baseURL: configuration.exchange.baseURL, credentials: configuration.exchange.credentials!,
+                demo: configuration.exchange.demo, logger: logger)
+        }
+    }
+
+    /// Loads the rules, opens and replays the journal, and journals `rules.loaded`.
+    /// - Throws: ``StartupError`` listing every rule mistake, or why the journal cannot be used.
+    public static func assemble(
+        configuration: BridgeConfiguration,
+        exchange: any Exchange,
+        logger: Logger
+    ) async throws(StartupError) -> Bridge {
+        let startedAt = Date()
+        let rules: RuleSet
+        do {
+            rules = try RuleSet.load(paths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)))
+        } catch {
+            throw StartupError("the rules have errors:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        let journal: Journal
+        let records: [JournalRecord]
+        do {
+            (journal, records) = try Journal.open(directory: configuration.journalDirectory, logger: logger)
+        } catch {
+            throw StartupError(error.description)
+        }
+        let replay = JournalReplay(records: records, since: startedAt.addingTimeInterval(-SignalIntake.duplicateRetention))
+        let market = MarketData()
+        let executor = OrderExecutor(exchange: exchange, journal: journal, logger: logger)
+        let intake = SignalIntake(
+            configuration: configuration, rules: rules, replay: replay, journal: journal, market: market, dispatcher: executor, logger: logger)
+        do {
+            try await intake.install(rules)
+        } catch {
+            throw StartupError("cannot write to the journal: \(error)")
+        }
+        let tickerInstruments = Self.tickerInstruments(configuration: configuration, intake: intake)
+        return Bridge(
+            configuration: configuration,
+            exchange: exchange,
+            journal: journal,
+            intake: intake,
+            executor: executor,
+            market: market,
+            marketData: MarketDataService(exchange: exchange, market: market, instruments: tickerInstruments, logger: logger),
+            reconciler: Reconciler(exchange: exchange, journal: journal, executor: executor, logger: logger),
+            openOrders: replay.openOrders,
+            metrics: BridgeMetrics(),
+            startedAt: startedAt
+        )
+    }
+
+    /// The instruments whose tickers are kept: the allowed ones, and those rules name literally.
+    static func tickerInstruments(configuration: BridgeConfiguration, intake: SignalIntake) -> @Sendable () async -> Set<String> {
+        let allowed = configuration.risk.allowedInstruments ?? []
+        return {
+            let named = await intake.ruleSet.rules.flatMap(\.orders).compactMap(\.instId.literal)
+            return allowed.union(named)
+        }
+    }
+
+    /// Resolves the orders a previous run left open; new signals are executed only afterwards.
+    public func reconcileOpenOrders(logger: Logger) async -> Reconciler.Report {
+        guard !openOrders.isEmpty else { return Reconciler.Report() }
+        logger.notice("reconciling orders left open by the previous run", metadata: ["orders": "\(openOrders.count)"])
+        let report = await reconciler.resolve(openOrders, startedAt: startedAt)
+        await executor.waitUntilIdle()
+        logger.notice(
+            "reconciliation done",
+            metadata: ["checked": "\(report.checked)", "resubmitted": "\(report.resubmitted)", "abandoned": "\(report.abandoned)", "unresolved": "\(report.unresolved.count)"])
+        return report
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SignalBridgeCore
+import Synchronization
+
+/// Keeps ``MarketData`` fresh in the background: instruments every few minutes, tickers every few seconds,
+/// so that decisions never wait on the exchange.
+public final class MarketDataService: Service, Sendable {
+    let exchange: any Exchange
+    let market: MarketData
+    let instruments: @Sendable () async -> Set<String>
+    let logger: Logger
+    let tickerInterval: Duration
+    let instrumentInterval: Duration
+    private let lastSuccess = Mutex<Date?>(nil)
+
+    /// - Parameter instruments: which instruments need tickers (the allowed ones, and those the rules name).
+    public init(
+        exchange: any Exchange,
+        market: MarketData,
+        instruments: @escaping @Sendable () async -> Set<String>,
+        logger: Logger,
+        tickerInterval: Duration = .seconds(5),
+        instrumentInterval: Duration = .seconds(300)
+    ) {
+        self.exchange = exchange
+        self.market = market
+        self.instruments = instruments
+        self.logger = logger
+        self.tickerInterval = tickerInterval
+        self.instrumentInterval = instrumentInterval
+    }
+
+    /// Whether the exchange answered within the last minute.
+    public var isReachable: Bool {
+        lastSuccess.withLock { $0.map { Date().timeIntervalSince($0) < 60 } ?? false }
+    }
+
+    /// Fetches instruments and tickers once.
+    public func refresh(instrumentsToo: Bool) async {
+        do {
+            if instrumentsToo || market.snapshot.instruments.isEmpty {
+                market.update(instruments: try await exchange.instruments())
+            }
+            for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
+                market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
+            }
+            lastSuccess.withLock { $0 = Date() }
+        } catch {
+            logger.warning("market data: cannot refresh from the exchange", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func run() async throws {
+        var sinceInstruments = Duration.zero
+        while !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: tickerInterval)
+            sinceInstruments += tickerInterval
+            let instrumentsToo = sinceInstruments >= instrumentInterval
+            if instrumentsToo { sinceInstruments = .zero }
+            await refresh(instrumentsToo: instrumentsToo)
+        }
+    }
+}

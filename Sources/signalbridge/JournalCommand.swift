@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import SignalBridgeCore
+
+struct JournalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "journal", abstract: "Audit the journal.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check sequence numbers and the hash chain; print the record count. Exit 1 and the first bad record on damage.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let directory: String
+            do {
+                directory = try options.load().journalDirectory
+            } catch let failure as CommandFailure {
+                throw failure.exit()
+            }
+            do {
+                let contents = try JournalReader.read(directory: directory, allowTornTail: false)
+                let segments = JournalReader.segments(in: directory).count
+                print("journal OK: \(contents.records.count) records in \(segments) segment\(segments == 1 ? "" : "s") (\(directory))")
+            } catch {
+                print("journal DAMAGED: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SignalBridgeCore
+
+@main
+struct SignalBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signalbridge",
+        abstract: "Turns webhook signals into OKX spot orders, journaling every decision.",
+        subcommands: [ServeCommand.self, RulesCommand.self, JournalCommand.self, ReconcileCommand.self, SimCommand.self]
+    )
+}
+
+/// The `--config FILE` option shared by the commands that read a configuration.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (SPEC section 3). Without it, the embedded default.")
+    var config: String?
+
+    /// The configuration, or the embedded default; exits with the file and key named on a mistake.
+    func load() throws -> BridgeConfiguration {
+        guard let config else {
+            return BridgeConfiguration.embeddedDefault(workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        }
+        do {
+            return try BridgeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw CommandFailure("configuration error: \(error)")
+        }
+    }
+}
+
+/// A command failed for a reason already worded for the user: printed to stderr, exit 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Logging to stderr, at `LOG_LEVEL` (default info); standard output stays for what the user asked for.
+enum Console {
+    static func bootstrap() -> Logger {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "signalbridge")
+    }
+
+    /// Prints a line to standard output at once (unbuffered, so a supervising process sees it immediately).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        return ExitCode(1)
+    }
+}
+
+extension CommandFailure {
+    /// Prints the failure and exits 1.
+    func exit() -> ExitCode { Console.fail(description) }
+}
