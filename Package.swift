@@ -91,19 +91,29 @@ let package = Package(
         ),
         .testTarget(
             name: "SignalBridgeCoreTests",
-            dependencies: ["SignalBridgeCore"],
-            resources: [.copy("Fixtures")],
+            dependencies: [
+                "SignalBridgeCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OKXClientTests",
-            dependencies: ["OKXClient", "SignalBridgeCore"],
+            dependencies: [
+                "OKXClient", "OKXSimulator", "SignalBridgeCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OKXSimulatorTests",
             dependencies: [
                 "OKXSimulator", "SignalBridgeCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -112,13 +122,21 @@ let package = Package(
             name: "SignalBridgeServerTests",
             dependencies: [
                 "SignalBridgeServer", "SignalBridgeCore", "OKXSimulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["signalbridge", "SignalBridgeCore"],
+            dependencies: [
+                "signalbridge", "SignalBridgeCore", "OKXClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

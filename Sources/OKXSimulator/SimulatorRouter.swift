@@ -93,6 +93,10 @@ public struct SimulatorRouter: Sendable {
                 }
             }
         }
+        router.get("/sim/orders") { _, _ in
+            // Simulator only (not an OKX path): every order ever placed, for tests and paper-trading checks.
+            OKXEnvelope.success(self.account.allOrders().map(OKXEnvelope.order))
+        }
         return router
     }
 

@@ -35,6 +35,8 @@ public actor Journal {
     private var syncing = false
     private var waiters: [(seq: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     private var failure: JournalError?
+    private var retiredFDs: [Int32] = []
+    private var closed = false
 
     /// Opens (creating if needed) the journal in `directory`, truncating a torn last line, and returns it with
     /// every record already there, for the caller to rebuild its state.
@@ -131,7 +133,7 @@ public actor Journal {
     private func write(_ entries: [JournalEntry]) throws(JournalError) -> [JournalRecord] {
         if let failure { throw failure }
         guard !entries.isEmpty else { return [] }
-        if offset >= segmentLimit && !syncing { try rotate() }
+        if offset >= segmentLimit { try rotate() }
         let ts = Timestamp.format(clock())
         var records: [JournalRecord] = []
         var seq = lastSeq
@@ -178,7 +180,8 @@ public actor Journal {
             fsync(directoryFD)
             Glibc.close(directoryFD)
         }
-        Glibc.close(fd)
+        // A sync in flight may still use the old descriptor: it is closed when that sync finishes.
+        if syncing { retiredFDs.append(fd) } else { Glibc.close(fd) }
         fd = newFD
         segmentNumber = next
         offset = 0
@@ -207,6 +210,8 @@ public actor Journal {
 
     private func syncFinished(target: Int, errorNumber: Int32) {
         syncing = false
+        retiredFDs.forEach { Glibc.close($0) }
+        retiredFDs = []
         if errorNumber != 0 {
             let error = JournalError("journal fsync failed: \(String(cString: strerror(errorNumber))); refusing further records")
             failure = error
@@ -235,8 +240,11 @@ public actor Journal {
 
     /// Flushes and closes the files; the journal takes no records afterwards.
     public func close() {
+        guard !closed else { return }
+        closed = true
         if failure == nil { fsync(fd) }
-        Glibc.close(fd)
+        (retiredFDs + [fd]).forEach { Glibc.close($0) }
+        retiredFDs = []
         Glibc.close(lockFD)
         failure = JournalError("the journal is closed")
     }

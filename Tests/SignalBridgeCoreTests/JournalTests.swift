@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import SignalBridgeCore
+
+/// A fresh folder under the temporary directory, removed by the caller.
+func temporaryFolder(_ name: String = "journal") -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct JournalTests {
+    let logger = Logger(label: "test")
+
+    @Test func recordsChainAndSurviveReopening() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (journal, existing) = try Journal.open(directory: directory, logger: logger)
+        #expect(existing.isEmpty)
+        let written = try await journal.append([.ack(clOrdId: "a", ordId: "1"), .reject(clOrdId: "b", sCode: "51008", sMsg: "no money")])
+        #expect(written.map(\.seq) == [1, 2])
+        #expect(written[0].prev == JournalRecord.genesis)
+        #expect(written[1].prev == Hex.sha256(written[0].line.utf8))
+        #expect(written[0].line.hasPrefix(#"{"seq":1,"ts":""#))
+        #expect(written[0].line.hasSuffix(#","type":"order.ack","prev":"\#(JournalRecord.genesis)","clOrdId":"a","ordId":"1"}"#))
+        await journal.close()
+
+        let (reopened, records) = try Journal.open(directory: directory, logger: logger)
+        #expect(records.map(\.line) == written.map(\.line))
+        let more = try await reopened.append([.abandoned(clOrdId: "c", reason: "r")])
+        #expect(more[0].seq == 3 && more[0].prev == Hex.sha256(written[1].line.utf8))
+        await reopened.close()
+        #expect(try JournalReader.read(directory: directory, allowTornTail: false).records.count == 3)
+        #expect(FileManager.default.fileExists(atPath: directory + "/journal-000001.jsonl"))
+    }
+
+    @Test func concurrentAppendsShareFsyncsAndKeepOrder() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (journal, _) = try Journal.open(directory: directory, segmentLimit: 4096, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await journal.append([.ack(clOrdId: "c\(i)", ordId: "\(i)")]) }
+            }
+            try await group.waitForAll()
+        }
+        await journal.close()
+        let contents = try JournalReader.read(directory: directory, allowTornTail: false)
+        #expect(contents.records.map(\.seq) == Array(1...200))
+        #expect(JournalReader.segments(in: directory).count > 1)
+    }
+
+    @Test func aSecondWriterIsRefused() throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (first, _) = try Journal.open(directory: directory, logger: logger)
+        #expect(throws: JournalError.self) { try Journal.open(directory: directory, logger: self.logger) }
+        _ = first
+    }
+
+    @Test func aTornLastLineIsTruncatedOnOpen() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (journal, _) = try Journal.open(directory: directory, logger: logger)
+        try await journal.append([.ack(clOrdId: "a", ordId: "1")])
+        await journal.close()
+        let file = directory + "/journal-000001.jsonl"
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"seq":2,"ts":"2026-"#.utf8))
+        handle.closeFile()
+        #expect(throws: JournalDamage.self) { try JournalReader.read(directory: directory, allowTornTail: false) }
+        let (reopened, records) = try Journal.open(directory: directory, logger: logger)
+        #expect(records.count == 1)
+        let next = try await reopened.append([.ack(clOrdId: "b", ordId: "2")])
+        #expect(next[0].seq == 2)
+        await reopened.close()
+        #expect(try JournalReader.read(directory: directory, allowTornTail: false).records.count == 2)
+    }
+
+    @Test func tamperingIsFoundAndStopsTheStart() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (journal, _) = try Journal.open(directory: directory, logger: logger)
+        try await journal.append([.ack(clOrdId: "a", ordId: "1"), .ack(clOrdId: "b", ordId: "2"), .ack(clOrdId: "c", ordId: "3")])
+        await journal.close()
+        let file = directory + "/journal-000001.jsonl"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: #""ordId":"2""#, with: #""ordId":"9""#).write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try JournalReader.read(directory: directory, allowTornTail: false)
+            Issue.record("expected damage")
+        } catch {
+            #expect(error.seq == 3 && error.lineNumber == 3)
+            #expect(error.problem.contains("prev does not match"))
+        }
+        #expect(throws: JournalError.self) { try Journal.open(directory: directory, logger: self.logger) }
+    }
+
+    @Test func timestampsAreRFC3339UTCWithMilliseconds() {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1_607_418_537.715)) == "2020-12-08T09:08:57.715Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.parse("2020-12-08T09:08:57.715Z") != nil)
+        #expect(Timestamp.parse("2020-12-08T10:08:57+01:00") == Date(timeIntervalSince1970: 1_607_418_537))
+    }
+}

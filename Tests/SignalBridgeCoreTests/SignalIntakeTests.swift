@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import SignalBridgeCore
+
+/// Records what would be sent.
+final class RecordingDispatcher: OrderDispatcher {
+    let intents = Mutex<[OrderIntent]>([])
+    func submit(_ intents: [OrderIntent]) { self.intents.withLock { $0 += intents } }
+}
+
+@Suite struct SignalIntakeTests {
+    static let rules = #"""
+        {"rules": [{"id": "buy", "source": "tv", "when": {"pointer": "/action", "eq": "buy"},
+          "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "100"}}]}]}
+        """#
+
+    struct Harness {
+        let intake: SignalIntake
+        let journal: Journal
+        let dispatcher: RecordingDispatcher
+        let directory: String
+    }
+
+    func harness(records: [JournalRecord] = [], directory: String = temporaryFolder()) async throws -> Harness {
+        let environment = ["TV_TOKEN": "t0ken"]
+        let configuration = try BridgeConfiguration.parse(
+            try JSONParser.parse(#"""
+                {"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"},
+                              "allowFrom": ["127.0.0.0/8"], "idPointer": "/id", "timestampPointer": "/time", "maxLagSeconds": 60}],
+                 "journal": {"directory": "\#(directory)"}}
+                """#),
+            baseDirectory: URL(fileURLWithPath: directory), environment: environment)
+        let (journal, existing) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        let market = MarketData()
+        market.update(instruments: [Fixture.btc])
+        let dispatcher = RecordingDispatcher()
+        let intake = SignalIntake(
+            configuration: configuration, rules: try Fixture.rules(Self.rules),
+            replay: JournalReplay(records: existing, since: Date().addingTimeInterval(-3600)), journal: journal, market: market,
+            dispatcher: dispatcher, logger: Logger(label: "test"))
+        return Harness(intake: intake, journal: journal, dispatcher: dispatcher, directory: directory)
+    }
+
+    func webhook(_ body: String, from address: String = "127.0.0.1") -> InboundRequest {
+        InboundRequest(sourceName: "tv", headers: [], body: Array(body.utf8), remoteAddress: address)
+    }
+
+    var now: String { Timestamp.format(Date()) }
+
+    @Test func acceptedSignalsAreJournaledBeforeTheAnswerAndTokensRemoved() async throws {
+        let h = try await harness()
+        defer { try? FileManager.default.removeItem(atPath: h.directory) }
+        let answer = try await h.intake.handle(webhook(#"{"id":"s1","token":"t0ken","action":"buy","time":"\#(now)"}"#)).get()
+        #expect(answer.status == 202 && !answer.isDuplicate)
+        let clOrdId = ClOrdId.make(signalId: "s1", ruleId: "buy", orderIndex: 0)
+        #expect(answer.body.jsonText == #"{"signalId":"s1","decisions":[{"ruleId":"buy","outcome":"order","reason":"buy 100 BTC-USDT market (quote_ccy)","clOrdId":"\#(clOrdId)"}]}"#)
+        let records = try JournalReader.read(directory: h.directory, allowTornTail: false).records
+        #expect(records.map(\.type) == ["signal", "decision", "order.intent"])
+        #expect(!records[0].line.contains("t0ken"))
+        #expect(records[2]["request"]?.objectValue?["clOrdId"] == .string(clOrdId))
+        #expect(h.dispatcher.intents.withLock { $0.map(\.clOrdId) } == [clOrdId])
+    }
+
+    @Test func refusalsHaveTheirStatus() async throws {
+        let h = try await harness()
+        defer { try? FileManager.default.removeItem(atPath: h.directory) }
+        func status(_ request: InboundRequest) async -> Int {
+            switch await h.intake.handle(request) {
+            case .success(let answer): return answer.status
+            case .failure(let rejection): return rejection.kind.status
+            }
+        }
+        let old = Timestamp.format(Date().addingTimeInterval(-120))
+        #expect(await status(webhook(#"{"id":"a","token":"t0ken","time":"\#(now)"}"#, from: "10.0.0.1")) == 403)
+        #expect(await status(webhook(#"{"id":"a","token":"wrong","time":"\#(now)"}"#)) == 401)
+        #expect(await status(webhook(#"not json"#)) == 401)
+        #expect(await status(webhook(#"{"token":"t0ken","time":"\#(now)"}"#)) == 400)
+        #expect(await status(webhook(#"{"id":"a","token":"t0ken"}"#)) == 400)
+        #expect(await status(webhook(#"{"id":"a","token":"t0ken","time":"\#(old)"}"#)) == 422)
+        var unknown = webhook("{}")
+        unknown.sourceName = "nope"
+        #expect(await status(unknown) == 404)
+        #expect(h.dispatcher.intents.withLock { $0.isEmpty })
+        let types = try JournalReader.read(directory: h.directory, allowTornTail: false).records.map(\.type)
+        #expect(types == Array(repeating: "rejected", count: 7))
+    }
+
+    @Test func concurrentResendsMakeOneOrderAndRestartsRemember() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let h = try await harness(directory: directory)
+        let body = #"{"id":"s2","token":"t0ken","action":"buy","time":"\#(now)"}"#
+        let answers = await withTaskGroup(of: Result<WebhookAnswer, WebhookRejection>.self) { group in
+            for _ in 0..<20 { group.addTask { await h.intake.handle(self.webhook(body)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let statuses = try answers.map { try $0.get().status }.sorted()
+        #expect(statuses == [200] * 19 + [202])
+        #expect(Set(try answers.map { try $0.get().body }).count == 1)
+        #expect(h.dispatcher.intents.withLock { $0.count } == 1)
+        await h.journal.close()
+
+        let again = try await harness(directory: directory)
+        let resent = try await again.intake.handle(webhook(body)).get()
+        #expect(resent.status == 200 && resent.isDuplicate)
+        #expect(resent.body == (try answers[0].get().body))
+        #expect(again.dispatcher.intents.withLock { $0.isEmpty })
+    }
+
+    @Test func aJournalThatCannotWriteAnswers503AndAcknowledgesNothing() async throws {
+        let h = try await harness()
+        defer { try? FileManager.default.removeItem(atPath: h.directory) }
+        await h.journal.close()
+        let result = await h.intake.handle(webhook(#"{"id":"s3","token":"t0ken","action":"buy","time":"\#(now)"}"#))
+        #expect(result == .failure(WebhookRejection(.journalUnavailable, "the journal cannot be written; the signal was not accepted, send it again later")))
+        #expect(h.dispatcher.intents.withLock { $0.isEmpty })
+    }
+}
+
+extension Array {
+    static func * (lhs: Array, rhs: Int) -> Array { Array((0..<rhs).flatMap { _ in lhs }) }
+}
