@@ -9,8 +9,8 @@ import SignalBridgeCore
 /// The OKX v5 REST client: signs every private request (SPEC section 7), sends `expTime` on orders,
 /// and maps answers to what they mean for the bridge: accepted, rejected, unknown, or retry later.
 public struct OKXRestClient: Exchange {
-    /// How long one request may take before its outcome is unknown.
-    public static let requestTimeout: TimeAmount = .seconds(10)
+    /// How long one request may take before its outcome is unknown (10 s unless set).
+    let requestTimeout: TimeAmount
 
     let baseURL: String
     let credentials: OKXCredentials
@@ -28,9 +28,11 @@ public struct OKXRestClient: Exchange {
         credentials: OKXCredentials,
         demo: Bool,
         httpClient: HTTPClient = .shared,
+        requestTimeout: TimeAmount = .seconds(10),
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.requestTimeout = requestTimeout
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
         self.demo = demo
@@ -150,7 +152,7 @@ public struct OKXRestClient: Exchange {
         let status: UInt
         let bytes: [UInt8]
         do {
-            let response = try await httpClient.execute(request, timeout: Self.requestTimeout)
+            let response = try await httpClient.execute(request, timeout: requestTimeout)
             status = response.status.code
             bytes = Array(try await response.body.collect(upTo: 4 << 20).readableBytesView)
         } catch {

@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import OKXClient
+@testable import OKXSimulator
+@testable import SignalBridgeCore
+
+@Suite struct OKXSignatureTests {
+    struct Vectors: Decodable {
+        struct Vector: Decodable {
+            let timestamp, method, requestPath, body, sign: String
+        }
+        let secret: String
+        let vectors: [Vector]
+        let hexDecodedSecretSignOfVector1: String
+    }
+
+    /// Vectors computed by Python's hmac module (Fixtures/make-signature-vectors.py), not by our code.
+    @Test func signaturesMatchAnIndependentImplementation() throws {
+        let url = try #require(Bundle.module.url(forResource: "okx-signature-vectors", withExtension: "json", subdirectory: "Fixtures"))
+        let fixture = try JSONDecoder().decode(Vectors.self, from: Data(contentsOf: url))
+        #expect(fixture.vectors.count == 5)
+        for vector in fixture.vectors {
+            let sign = OKXSignature.sign(
+                timestamp: vector.timestamp, method: vector.method, requestPath: vector.requestPath, body: Array(vector.body.utf8),
+                secret: Secret(fixture.secret))
+            #expect(sign == vector.sign)
+            #expect(sign != fixture.hexDecodedSecretSignOfVector1)
+            #expect(OKXSignature.isValid(vector.sign, timestamp: vector.timestamp, method: vector.method, requestPath: vector.requestPath, body: Array(vector.body.utf8), secret: Secret(fixture.secret)))
+        }
+    }
+
+    @Test func timestampsAreISO8601Milliseconds() {
+        #expect(OKXSignature.timestamp(Date(timeIntervalSince1970: 1_607_418_537.715)) == "2020-12-08T09:08:57.715Z")
+    }
+
+    @Test func queryStringsAreEncodedAsSigned() {
+        #expect(OKXRestClient.queryString([("instId", "BTC-USDT"), ("clOrdId", "A+B")]) == "?instId=BTC-USDT&clOrdId=A%2BB")
+        #expect(OKXRestClient.queryString([]) == "")
+    }
+}
+
+@Suite struct OKXClientAgainstSimulatorTests {
+    let credentials = SimulatorCredentials(apiKey: "k", secretKey: Secret("s3cret"), passphrase: Secret("p"))
+
+    /// Runs `body` with a client talking over HTTP to a simulator on an ephemeral loopback port.
+    func withSimulator(secret: String = "s3cret", _ body: @escaping @Sendable (OKXRestClient, SimulatedAccount) async throws -> Void) async throws {
+        let account = SimulatedAccount()
+        let app = Application(
+            router: SimulatorRouter(account: account, credentials: credentials).buildRouter(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let credentials = self.credentials
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let okx = OKXRestClient(
+                baseURL: "http://127.0.0.1:\(port)/",
+                credentials: OKXCredentials(apiKey: Secret(credentials.apiKey), secretKey: Secret(secret), passphrase: credentials.passphrase),
+                demo: true, logger: Logger(label: "test"))
+            try await body(okx, account)
+        }
+    }
+
+    @Test func tradesAndQueriesOverHTTP() async throws {
+        try await withSimulator { okx, account in
+            let instruments = try await okx.instruments()
+            #expect(instruments.map(\.instId) == ["BTC-USDT", "ETH-USDT"])
+            #expect(instruments[0].tickSz == Decimal(string: "0.1"))
+            #expect(try await okx.ticker(instId: "BTC-USDT").ask == Decimal(string: "60000.1"))
+            #expect(try await okx.balances().first { $0.ccy == "USDT" }?.available == 100_000)
+
+            let market = OrderRequest(instId: "BTC-USDT", clOrdId: "sbm1", side: .buy, ordType: .market, sz: 100, tgtCcy: "quote_ccy")
+            guard case .accepted(let ordId) = await okx.place(market, expiresAt: Date().addingTimeInterval(10)) else {
+                Issue.record("expected acceptance")
+                return
+            }
+            let status = try #require(try await okx.order(instId: "BTC-USDT", clOrdId: "sbm1"))
+            #expect(status.ordId == ordId && status.state == "filled" && status.avgPx == Decimal(string: "60000.1"))
+            #expect(try await okx.order(instId: "BTC-USDT", clOrdId: "never") == nil)
+
+            let tiny = OrderRequest(instId: "BTC-USDT", clOrdId: "sbm2", side: .buy, ordType: .limit, sz: Decimal(string: "0.000001")!, px: 50000)
+            #expect(await okx.place(tiny, expiresAt: Date().addingTimeInterval(10)) == .rejected(sCode: "51020", sMsg: "Your order should meet or exceed the minimum order amount."))
+            let expired = OrderRequest(instId: "BTC-USDT", clOrdId: "sbm3", side: .buy, ordType: .market, sz: 10, tgtCcy: "quote_ccy")
+            #expect(await okx.place(expired, expiresAt: Date().addingTimeInterval(-1)) == .rejected(sCode: "50037", sMsg: "Order expired."))
+            #expect(account.allOrders().count == 1)
+        }
+    }
+
+    @Test func aWrongSecretIsRefusedWithItsCode() async throws {
+        try await withSimulator(secret: "wrong") { okx, _ in
+            do {
+                _ = try await okx.balances()
+                Issue.record("expected a refusal")
+            } catch let error as ExchangeError {
+                #expect(error.code == "50113" && !error.retryable)
+            }
+        }
+    }
+
+    @Test func anUnreachableExchangeMakesTheOutcomeUnknown() async throws {
+        let okx = OKXRestClient(
+            baseURL: "http://127.0.0.1:1", credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+            demo: false, requestTimeout: .milliseconds(500), logger: Logger(label: "test"))
+        let order = OrderRequest(instId: "BTC-USDT", clOrdId: "x", side: .buy, ordType: .market, sz: 1, tgtCcy: "quote_ccy")
+        guard case .unknown = await okx.place(order, expiresAt: Date().addingTimeInterval(5)) else {
+            Issue.record("expected an unknown outcome")
+            return
+        }
+    }
+}
