@@ -52,14 +52,16 @@ public final class MarketDataService: Service, Sendable {
         }
     }
 
-    public func run() async throws {
-        var sinceInstruments = Duration.zero
-        while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: tickerInterval)
-            sinceInstruments += tickerInterval
-            let instrumentsToo = sinceInstruments >= instrumentInterval
-            if instrumentsToo { sinceInstruments = .zero }
-            await refresh(instrumentsToo: instrumentsToo)
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            var sinceInstruments = Duration.zero
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: self.tickerInterval) } catch { return }
+                sinceInstruments += self.tickerInterval
+                let instrumentsToo = sinceInstruments >= self.instrumentInterval
+                if instrumentsToo { sinceInstruments = .zero }
+                await self.refresh(instrumentsToo: instrumentsToo)
+            }
         }
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import Synchronization
+
+/// A `signalbridge` process started by a test, whose standard output is read line by line.
+final class ChildProcess: Sendable {
+    /// The built `signalbridge` executable, next to the test bundle.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("signalbridge")
+    }
+
+    // Process is not Sendable; it is only started in init and signalled afterwards, both thread-safe.
+    nonisolated(unsafe) private let process = Process()
+    /// Output lines; read by one caller at a time.
+    private let lines: AsyncStream<String>
+    /// Where the process's standard error (its log) goes.
+    let logFile: URL
+
+    init(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws {
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        logFile = directory.appendingPathComponent("\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
+        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        process.standardError = try FileHandle(forWritingTo: logFile)
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let pending = Mutex(Data())
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
+            let complete = pending.withLock { buffer -> [String] in
+                buffer.append(data)
+                var lines: [String] = []
+                while let newline = buffer.firstIndex(of: 0x0A) {
+                    lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                }
+                return lines
+            }
+            complete.forEach { continuation.yield($0) }
+        }
+        lines = stream
+        try process.run()
+    }
+
+    /// The next output line that starts with `prefix`, or nil when the process ended first.
+    func line(startingWith prefix: String) async -> String? {
+        for await line in lines where line.hasPrefix(prefix) {
+            return line
+        }
+        return nil
+    }
+
+    /// The port in a `... http://127.0.0.1:PORT...` line that starts with `prefix`.
+    func port(announcedBy prefix: String) async -> Int? {
+        guard let line = await line(startingWith: prefix), let range = line.range(of: "http://127.0.0.1:") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Waits for the process to exit and returns its status.
+    func wait() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
