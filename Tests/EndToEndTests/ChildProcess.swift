@@ -9,8 +9,7 @@ final class ChildProcess: Sendable {
             .appendingPathComponent("signalbridge")
     }
 
-    // Process is not Sendable; it is only started in init and signalled afterwards, both thread-safe.
-    nonisolated(unsafe) private let process = Process()
+    private let process = Process()
     /// Output lines; read by one caller at a time.
     private let lines: AsyncStream<String>
     /// Where the process's standard error (its log) goes.

@@ -9,10 +9,14 @@ public struct BridgeMetrics: Sendable {
         self.registry = registry
     }
 
+    /// `signalbridge_webhooks_total{outcome}`.
+    static var webhooks: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "signalbridge", metricName: "webhooks", unitName: "total", helpText: "Webhooks received, by outcome")
+    }
+
     /// Counts one webhook answer by outcome (`accepted`, `duplicate`, or the refusal code).
     func webhook(_ outcome: String) {
-        registry.makeCounter(
-            name: "signalbridge_webhooks_total", labels: [("outcome", outcome)], help: "Webhooks received, by outcome"
-        ).increment()
+        registry.makeCounter(descriptor: Self.webhooks, labels: [("outcome", outcome)]).increment()
     }
 }
