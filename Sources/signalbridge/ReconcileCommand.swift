@@ -11,19 +11,11 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Console.bootstrap()
-        do {
-            let configuration = try options.load()
-            let bridge = try await Bridge.assemble(
-                configuration: configuration, exchange: Bridge.makeExchange(for: configuration, logger: logger), logger: logger)
-            let report = await bridge.reconcileOpenOrders(logger: logger)
-            print("reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved")
-            if !report.unresolved.isEmpty {
-                throw Console.fail("could not reach the exchange for: \(report.unresolved.joined(separator: ", "))")
-            }
-        } catch let failure as CommandFailure {
-            throw failure.exit()
-        } catch let error as StartupError {
-            throw Console.fail("signalbridge cannot reconcile: \(error)")
+        let bridge = try await options.assembleBridge(logger: logger)
+        let report = await bridge.reconcileOpenOrders(logger: logger)
+        print("reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved")
+        if !report.unresolved.isEmpty {
+            throw Console.fail("could not reach the exchange for: \(report.unresolved.joined(separator: ", "))")
         }
     }
 }

@@ -13,22 +13,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Console.bootstrap()
-        do {
-            let configuration = try options.load()
-            let embedded = options.config == nil
-            let bridge = try await Bridge.assemble(
-                configuration: configuration, exchange: Bridge.makeExchange(for: configuration, logger: logger), logger: logger)
-            logger.info(
-                "journal ready", metadata: ["directory": "\(configuration.journalDirectory)", "openOrders": "\(bridge.openOrders.count)"])
-            let app = buildApplication(bridge: bridge, logger: logger) { listener, host, port in
-                Self.announce(listener: listener, host: host, port: port, embedded: embedded, configuration: configuration)
-            }
-            try await app.runService()
-        } catch let failure as CommandFailure {
-            throw failure.exit()
-        } catch let error as StartupError {
-            throw Console.fail("signalbridge cannot start: \(error)")
+        let bridge = try await options.assembleBridge(logger: logger)
+        let configuration = bridge.configuration
+        let embedded = options.config == nil
+        logger.info(
+            "journal ready", metadata: ["directory": "\(configuration.journalDirectory)", "openOrders": "\(bridge.openOrders.count)"])
+        let app = buildApplication(bridge: bridge, logger: logger) { listener, host, port in
+            Self.announce(listener: listener, host: host, port: port, embedded: embedded, configuration: configuration)
         }
+        try await app.runService()
     }
 
     static func announce(listener: String, host: String, port: Int, embedded: Bool, configuration: BridgeConfiguration) {

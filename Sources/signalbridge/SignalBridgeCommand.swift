@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SignalBridgeCore
+import SignalBridgeServer
 
 @main
 struct SignalBridgeCommand: AsyncParsableCommand {
@@ -26,6 +27,21 @@ struct ConfigOption: ParsableArguments {
             return try BridgeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw CommandFailure("configuration error: \(error)")
+        }
+    }
+}
+
+extension ConfigOption {
+    /// The bridge of this configuration: rules loaded, journal opened and replayed. Exits 1 saying why it cannot.
+    func assembleBridge(logger: Logger) async throws -> Bridge {
+        do {
+            let configuration = try load()
+            return try await Bridge.assemble(
+                configuration: configuration, exchange: Bridge.makeExchange(for: configuration, logger: logger), logger: logger)
+        } catch let failure as CommandFailure {
+            throw failure.exit()
+        } catch let error as StartupError {
+            throw Console.fail("signalbridge cannot start: \(error)")
         }
     }
 }
