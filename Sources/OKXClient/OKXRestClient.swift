@@ -48,11 +48,17 @@ public struct OKXRestClient: Exchange {
 
     public func ticker(instId: String) async throws(ExchangeError) -> Ticker {
         let data = try await fetch(.GET, "/api/v5/market/ticker", query: [("instId", instId)], signed: false)
-        guard let object = data.first?.objectValue, let last = object["last"]?.decimalValue,
+        guard let ticker = data.first?.objectValue.flatMap({ self.ticker($0) }) else {
+            throw ExchangeError(message: "OKX sent a ticker of \(instId) without last, bidPx or askPx", retryable: true)
+        }
+        return ticker
+    }
+
+    func ticker(_ object: JSONObject) -> Ticker? {
+        guard let instId = object["instId"]?.stringValue, let last = object["last"]?.decimalValue,
             let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue
-        else { throw ExchangeError(message: "OKX sent a ticker of \(instId) without last, bidPx or askPx", retryable: true) }
-        let time = object["ts"]?.decimalValue.map { Date(timeIntervalSince1970: NSDecimalNumber(decimal: $0 / 1000).doubleValue) } ?? clock()
-        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: time)
+        else { return nil }
+        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: object["ts"]?.decimalValue.map(Self.date) ?? clock())
     }
 
     public func balances() async throws(ExchangeError) -> [Balance] {
@@ -65,21 +71,36 @@ public struct OKXRestClient: Exchange {
     }
 
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
-        let expTime = String(Int64((expiresAt.timeIntervalSince1970 * 1000).rounded(.down)))
         let result = await request(
-            .POST, "/api/v5/trade/order", query: [], body: order.json.jsonBytes, signed: true, extraHeaders: [("expTime", expTime)])
+            .POST, "/api/v5/trade/order", query: [], body: order.json.jsonBytes, signed: true,
+            extraHeaders: [("expTime", Self.milliseconds(expiresAt))])
         switch result {
         case .success(let data):
-            guard let entry = data.first?.objectValue, let ordId = entry["ordId"]?.stringValue, !ordId.isEmpty else {
-                return .unknown(reason: "OKX answered success without an ordId")
-            }
-            return .accepted(ordId: ordId)
+            guard let entry = data.first?.objectValue else { return .unknown(reason: "OKX answered success without an order") }
+            return Self.outcome(entry)
         case .failure(let failure):
-            switch failure {
-            case .transport(let reason), .ambiguous(let reason): return .unknown(reason: reason)
-            case .refused(let error) where error.retryable: return .notPlaced(reason: error.description)
-            case .refused(let error): return .rejected(sCode: error.code ?? "", sMsg: error.message)
-            }
+            return Self.outcome(failure)
+        }
+    }
+
+    /// What one `data[]` entry of an order answer means.
+    static func outcome(_ entry: JSONObject) -> PlacementOutcome {
+        let sCode = entry["sCode"]?.scalarText ?? "0"
+        if sCode == "0" {
+            guard let ordId = entry["ordId"]?.stringValue, !ordId.isEmpty else { return .unknown(reason: "OKX accepted the order without an ordId") }
+            return .accepted(ordId: ordId)
+        }
+        if unknownOutcomeCodes.contains(sCode) { return .unknown(reason: "OKX \(sCode): \(entry["sMsg"]?.stringValue ?? "")") }
+        return outcome(.refused(classify(code: sCode, message: entry["sMsg"]?.stringValue ?? "", status: 200)))
+    }
+
+    /// What a failed order request means.
+    static func outcome(_ failure: Failure) -> PlacementOutcome {
+        switch failure {
+        case .transport(let reason), .ambiguous(let reason): return .unknown(reason: reason)
+        case .partial: return .unknown(reason: "OKX answered a partial success to a single order")
+        case .refused(let error) where error.retryable: return .notPlaced(reason: error.description)
+        case .refused(let error): return .rejected(sCode: error.code ?? "", sMsg: error.message)
         }
     }
 
@@ -88,6 +109,72 @@ public struct OKXRestClient: Exchange {
         case .failure(.refused(let error)) where error.code == "51603": return nil
         case .failure(let failure): throw failure.exchangeError
         case .success(let data): return data.first?.objectValue.flatMap(Self.orderStatus)
+        }
+    }
+
+    public func accountLevel() async throws(ExchangeError) -> Int {
+        let data = try await fetch(.GET, "/api/v5/account/config", query: [], signed: true)
+        guard let level = data.first?.objectValue?["acctLv"]?.scalarText.flatMap(Int.init) else {
+            throw ExchangeError(message: "OKX sent an account configuration without acctLv", retryable: true)
+        }
+        return level
+    }
+
+    /// The exchange's clock (`GET /api/v5/public/time`), to measure skew.
+    public func serverTime() async throws(ExchangeError) -> Date {
+        let data = try await fetch(.GET, "/api/v5/public/time", query: [], signed: false)
+        guard let ms = data.first?.objectValue?["ts"]?.decimalValue else {
+            throw ExchangeError(message: "OKX sent a time without ts", retryable: true)
+        }
+        return Self.date(milliseconds: ms)
+    }
+
+    /// Every spot ticker (`GET /api/v5/market/tickers?instType=SPOT`).
+    public func tickers() async throws(ExchangeError) -> [Ticker] {
+        let data = try await fetch(.GET, "/api/v5/market/tickers", query: [("instType", "SPOT")], signed: false)
+        return data.compactMap { $0.objectValue.flatMap { self.ticker($0) } }
+    }
+
+    /// Places up to 20 orders in one request (`POST /api/v5/trade/batch-orders`), one outcome per order.
+    public func placeBatch(_ orders: [OrderRequest], expiresAt: Date) async -> [PlacementOutcome] {
+        let body = JSONValue.array(orders.map(\.json)).jsonBytes
+        let result = await request(.POST, "/api/v5/trade/batch-orders", query: [], body: body, signed: true, extraHeaders: [("expTime", Self.milliseconds(expiresAt))])
+        switch result {
+        case .success(let data), .failure(.partial(let data)):
+            return orders.indices.map { index in
+                guard index < data.count, let entry = data[index].objectValue else { return .unknown(reason: "OKX sent no result for this order") }
+                return Self.outcome(entry)
+            }
+        case .failure(let failure):
+            return Array(repeating: Self.outcome(failure), count: orders.count)
+        }
+    }
+
+    /// Cancels a resting order by `ordId` or `clOrdId`; OKX's `sCode` `"0"` means the cancel was accepted.
+    public func cancel(instId: String, ordId: String? = nil, clOrdId: String? = nil) async throws(ExchangeError) {
+        var body = JSONObject([("instId", .string(instId))])
+        if let ordId { body["ordId"] = .string(ordId) }
+        if let clOrdId { body["clOrdId"] = .string(clOrdId) }
+        _ = try await fetch(.POST, "/api/v5/trade/cancel-order", query: [], body: JSONValue.object(body).jsonBytes, signed: true)
+    }
+
+    /// Orders still on the book (`GET /api/v5/trade/orders-pending`).
+    public func pendingOrders(instId: String? = nil) async throws(ExchangeError) -> [OrderStatus] {
+        let query = [("instType", "SPOT")] + (instId.map { [("instId", $0)] } ?? [])
+        return try await fetch(.GET, "/api/v5/trade/orders-pending", query: query, signed: true).compactMap { $0.objectValue.flatMap(Self.orderStatus) }
+    }
+
+    /// Recent fills (`GET /api/v5/trade/fills`), newest first.
+    public func fills(instId: String? = nil, ordId: String? = nil) async throws(ExchangeError) -> [Fill] {
+        let query = [("instType", "SPOT")] + (instId.map { [("instId", $0)] } ?? []) + (ordId.map { [("ordId", $0)] } ?? [])
+        return try await fetch(.GET, "/api/v5/trade/fills", query: query, signed: true).compactMap { value in
+            guard let o = value.objectValue, let tradeId = o["tradeId"]?.stringValue, let px = o["fillPx"]?.decimalValue,
+                let sz = o["fillSz"]?.decimalValue
+            else { return nil }
+            return Fill(
+                tradeId: tradeId, ordId: o["ordId"]?.stringValue ?? "", clOrdId: o["clOrdId"]?.stringValue ?? "",
+                instId: o["instId"]?.stringValue ?? "", fillPx: px, fillSz: sz, fee: o["fee"]?.decimalValue ?? 0,
+                feeCcy: o["feeCcy"]?.stringValue ?? "")
         }
     }
 
@@ -101,18 +188,23 @@ public struct OKXRestClient: Exchange {
         case ambiguous(String)
         /// OKX answered with an error code.
         case refused(ExchangeError)
+        /// A batch partly succeeded (`code` `"2"`): the per-order results.
+        case partial([JSONValue])
 
         var exchangeError: ExchangeError {
             switch self {
             case .transport(let reason), .ambiguous(let reason): return ExchangeError(message: reason, retryable: true)
             case .refused(let error): return error
+            case .partial: return ExchangeError(code: "2", message: "OKX answered a partial success", retryable: false)
             }
         }
     }
 
     /// The `data` of a successful answer.
-    func fetch(_ method: HTTPMethod, _ path: String, query: [(String, String)], signed: Bool) async throws(ExchangeError) -> [JSONValue] {
-        switch await request(method, path, query: query, signed: signed) {
+    func fetch(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8] = [], signed: Bool
+    ) async throws(ExchangeError) -> [JSONValue] {
+        switch await request(method, path, query: query, body: body, signed: signed) {
         case .success(let data): return data
         case .failure(let failure): throw failure.exchangeError
         }
@@ -169,6 +261,7 @@ public struct OKXRestClient: Exchange {
         let message = envelope["msg"]?.stringValue ?? ""
         let data = envelope["data"]?.arrayValue ?? []
         if code == "0" { return .success(data) }
+        if code == "2" { return .failure(.partial(data)) }
         if status >= 500 { return .failure(.ambiguous("OKX answered HTTP \(status) code \(code) \(message)")) }
         let entry = data.first?.objectValue
         let sCode = entry?["sCode"]?.scalarText.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
@@ -177,8 +270,18 @@ public struct OKXRestClient: Exchange {
         if Self.unknownOutcomeCodes.contains(effective) {
             return .failure(.ambiguous("OKX \(effective): \(effectiveMessage)"))
         }
-        return .failure(
-            .refused(ExchangeError(code: effective, message: effectiveMessage, retryable: Self.retryLaterCodes.contains(effective) || status == 429)))
+        return .failure(.refused(Self.classify(code: effective, message: effectiveMessage, status: status)))
+    }
+
+    /// An OKX error code as an ``ExchangeError`` that says whether sending again later is safe.
+    static func classify(code: String, message: String, status: UInt) -> ExchangeError {
+        ExchangeError(code: code, message: message, retryable: retryLaterCodes.contains(code) || status == 429)
+    }
+
+    static func milliseconds(_ date: Date) -> String { String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down))) }
+
+    static func date(milliseconds: Decimal) -> Date {
+        Date(timeIntervalSince1970: NSDecimalNumber(decimal: milliseconds / 1000).doubleValue)
     }
 
     /// `?a=b&c=d`, percent-encoding anything outside the unreserved set, exactly as signed.

@@ -10,6 +10,16 @@ enum OKXEnvelope {
         response(status: .ok, JSONValue.object(JSONObject([("code", "0"), ("msg", ""), ("data", .array(data))])))
     }
 
+    /// Per-order results: `code` `"0"` when all succeeded, `"1"` when all failed, `"2"` when some did.
+    static func batch(_ results: [(succeeded: Bool, entry: JSONValue)]) -> Response {
+        let succeeded = results.filter(\.succeeded).count
+        let (code, message) =
+            succeeded == results.count ? ("0", "") : succeeded == 0 ? ("1", "All operations failed") : ("2", "Bulk operation partially succeeded")
+        return response(
+            status: .ok,
+            JSONValue.object(JSONObject([("code", .string(code)), ("msg", .string(message)), ("data", .array(results.map(\.entry)))])))
+    }
+
     /// A request-level error (`data` empty), such as 50113 with HTTP 401.
     static func error(_ code: String, _ message: String, status: HTTPResponse.Status = .ok) -> Response {
         response(status: status, JSONValue.object(JSONObject([("code", .string(code)), ("msg", .string(message)), ("data", .array([]))])))
@@ -42,6 +52,15 @@ enum OKXEnvelope {
             ("askPx", string(t.ask)), ("askSz", "10"), ("bidPx", string(t.bid)), ("bidSz", "10"),
             ("open24h", string(t.last)), ("high24h", string(t.last)), ("low24h", string(t.last)),
             ("volCcy24h", "0"), ("vol24h", "0"), ("sodUtc0", string(t.last)), ("sodUtc8", string(t.last)), ("ts", millis(t.time)),
+        ]))
+    }
+
+    static func fill(_ f: SimulatedFill) -> JSONValue {
+        .object(JSONObject([
+            ("instType", "SPOT"), ("instId", .string(f.instId)), ("tradeId", .string(f.tradeId)), ("ordId", .string(f.ordId)),
+            ("clOrdId", .string(f.clOrdId)), ("billId", .string(f.billId)), ("tag", ""), ("fillPx", string(f.fillPx)),
+            ("fillSz", string(f.fillSz)), ("side", .string(f.side.rawValue)), ("posSide", "net"), ("execType", .string(f.execType)),
+            ("feeCcy", .string(f.feeCcy)), ("fee", string(f.fee)), ("fillTime", millis(f.time)), ("ts", millis(f.time)),
         ]))
     }
 

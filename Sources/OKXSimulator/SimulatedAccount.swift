@@ -21,6 +21,34 @@ public struct SimulatedOrder: Sendable, Equatable {
             ordId: ordId, clOrdId: clOrdId, instId: request.instId, state: state, accFillSz: accFillSz, avgPx: avgPx, fee: fee,
             feeCcy: feeCcy)
     }
+
+    /// Whether the order is still on the book.
+    public var isPending: Bool { state == "live" || state == "partially_filled" }
+}
+
+/// One fill (`GET /api/v5/trade/fills`).
+public struct SimulatedFill: Sendable, Equatable {
+    public var tradeId: String
+    public var billId: String
+    public var ordId: String
+    public var clOrdId: String
+    public var instId: String
+    public var side: OrderSide
+    public var fillPx: Decimal
+    public var fillSz: Decimal
+    /// Negative: a charge.
+    public var fee: Decimal
+    public var feeCcy: String
+    /// `T` taker, `M` maker.
+    public var execType: String
+    public var time: Date
+}
+
+/// A change of an order, as the private WebSocket `orders` channel pushes it.
+public struct SimulatedOrderEvent: Sendable {
+    public var order: SimulatedOrder
+    /// The fill that caused the change, if any.
+    public var fill: SimulatedFill?
 }
 
 /// An order refused by the simulator, with OKX's own code.
@@ -33,26 +61,33 @@ public struct SimulatedRejection: Error, Sendable, Equatable {
     }
 }
 
-/// The simulator's exchange state: instruments, a ticker per instrument, balances and orders.
+/// The simulator's exchange state: instruments, a ticker per instrument, balances, orders and fills.
 /// Market orders fill at the ticker (buys at the ask, sells at the bid); limit orders that cross fill at the
-/// touch, others rest on the book. Fees are the taker rate, charged in the currency received, as OKX does.
+/// touch, others rest on the book and fill when the price crosses them. Fees are 0.1 % (taker) or 0.08 % (maker),
+/// charged in the currency received, as OKX does.
 public final class SimulatedAccount: Sendable {
-    /// The taker fee rate.
-    public static let takerFeeRate: Decimal = Decimal(string: "0.001")!
+    public static let takerFeeRate = Decimal(string: "0.001")!
+    public static let makerFeeRate = Decimal(string: "0.0008")!
 
     struct State: Sendable {
         var instruments: [String: Instrument]
         var tickers: [String: Ticker]
         var balances: [String: Decimal]
+        var frozen: [String: Decimal] = [:]
         var orders: [String: SimulatedOrder] = [:]
         var orderSequence: [String] = []
+        var fills: [SimulatedFill] = []
         var nextOrdId = 700_000_000_000_000_000
+        var nextTradeId = 1
+        /// OKX `acctLv`: 1 Spot, 2 Futures, 3 Multi-currency margin, 4 Portfolio margin.
+        var accountLevel = 1
+        var observers: [UUID: AsyncStream<SimulatedOrderEvent>.Continuation] = [:]
     }
 
     private let state: Mutex<State>
     private let clock: @Sendable () -> Date
 
-    /// A funded account with BTC-USDT and ETH-USDT at OKX's real lot, tick and minimum sizes.
+    /// A funded account (100 000 USDT, 1 BTC, 10 ETH) with BTC-USDT and ETH-USDT at OKX's real lot, tick and minimum sizes.
     public init(clock: @escaping @Sendable () -> Date = Date.init) {
         self.clock = clock
         let now = clock()
@@ -72,6 +107,8 @@ public final class SimulatedAccount: Sendable {
             ))
     }
 
+    // MARK: - Reading
+
     /// Spot instruments, sorted by id.
     public func instruments() -> [Instrument] {
         state.withLock { $0.instruments.values.sorted { $0.instId < $1.instId } }
@@ -83,42 +120,28 @@ public final class SimulatedAccount: Sendable {
         return state.withLock { $0.tickers[instId].map { var t = $0; t.time = now; return t } }
     }
 
-    /// Moves the book of `instId` to `last`, with a one-tick spread; resting orders that now cross fill.
-    public func setPrice(_ instId: String, last: Decimal) {
-        let now = clock()
-        state.withLock { state in
-            guard let instrument = state.instruments[instId] else { return }
-            state.tickers[instId] = Ticker(instId: instId, last: last, bid: last - instrument.tickSz, ask: last + instrument.tickSz, time: now)
-            for ordId in state.orderSequence {
-                guard var order = state.orders[ordId], order.request.instId == instId, order.state == "live",
-                    let px = order.request.px, let ticker = state.tickers[instId]
-                else { continue }
-                let crosses = order.request.side == .buy ? px >= ticker.ask : px <= ticker.bid
-                if crosses {
-                    Self.fill(&order, size: order.request.sz, price: px, instrument: instrument, balances: &state.balances, reserved: true, now: now)
-                    state.orders[ordId] = order
-                }
-            }
-        }
+    /// Every ticker, sorted by instrument.
+    public func tickers() -> [Ticker] {
+        instruments().compactMap { ticker($0.instId) }
     }
 
-    /// Available balance per currency (non-zero only, as OKX lists them).
+    /// Available balance per currency (non-zero only, as OKX lists them), with the amount frozen in orders.
     public func balances() -> [Balance] {
         state.withLock { $0.balances.filter { $0.value != 0 }.map { Balance(ccy: $0.key, available: $0.value) }.sorted { $0.ccy < $1.ccy } }
     }
 
-    /// The latest order with `clOrdId`, or the order `ordId`.
+    /// The amount of `ccy` frozen in resting orders.
+    public func frozen(_ ccy: String) -> Decimal { state.withLock { $0.frozen[ccy] ?? 0 } }
+
+    /// OKX's `acctLv`.
+    public var accountLevel: Int {
+        get { state.withLock { $0.accountLevel } }
+        set { state.withLock { $0.accountLevel = newValue } }
+    }
+
+    /// The latest order with `clOrdId`, or the order `ordId` (which wins when both are given, as on OKX).
     public func order(instId: String, ordId: String?, clOrdId: String?) -> SimulatedOrder? {
-        state.withLock { state in
-            if let ordId, !ordId.isEmpty {
-                return state.orders[ordId].flatMap { $0.request.instId == instId ? $0 : nil }
-            }
-            guard let clOrdId, !clOrdId.isEmpty else { return nil }
-            for ordId in state.orderSequence.reversed() {
-                if let order = state.orders[ordId], order.clOrdId == clOrdId, order.request.instId == instId { return order }
-            }
-            return nil
-        }
+        state.withLock { state in Self.find(in: state, instId: instId, ordId: ordId, clOrdId: clOrdId) }
     }
 
     /// Every order, oldest first.
@@ -126,56 +149,67 @@ public final class SimulatedAccount: Sendable {
         state.withLock { state in state.orderSequence.compactMap { state.orders[$0] } }
     }
 
+    /// Orders still on the book, newest first (as `orders-pending` lists them).
+    public func pendingOrders(instId: String?) -> [SimulatedOrder] {
+        allOrders().reversed().filter { $0.isPending && (instId == nil || $0.request.instId == instId) }
+    }
+
+    /// Fills, newest first, optionally of one instrument or order.
+    public func fills(instId: String?, ordId: String?) -> [SimulatedFill] {
+        state.withLock { $0.fills }.reversed().filter { (instId == nil || $0.instId == instId) && (ordId == nil || $0.ordId == ordId) }
+    }
+
+    /// A stream of every order change from now on (what the WebSocket `orders` channel pushes).
+    public func orderEvents() -> AsyncStream<SimulatedOrderEvent> {
+        let (stream, continuation) = AsyncStream<SimulatedOrderEvent>.makeStream()
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.observers.removeValue(forKey: id) }
+        }
+        state.withLock { $0.observers[id] = continuation }
+        return stream
+    }
+
+    // MARK: - Trading
+
+    /// Moves the book of `instId` to `last`, with a one-tick spread; resting orders that now cross fill (as makers).
+    public func setPrice(_ instId: String, last: Decimal) {
+        let now = clock()
+        mutate { state, events in
+            guard let instrument = state.instruments[instId] else { return }
+            state.tickers[instId] = Ticker(instId: instId, last: last, bid: last - instrument.tickSz, ask: last + instrument.tickSz, time: now)
+            for ordId in state.orderSequence {
+                guard var order = state.orders[ordId], order.request.instId == instId, order.isPending, let px = order.request.px
+                else { continue }
+                let crosses = order.request.side == .buy ? px >= last + instrument.tickSz : px <= last - instrument.tickSz
+                guard crosses else { continue }
+                let fill = Self.fill(&order, size: order.request.sz, price: px, maker: true, instrument: instrument, state: &state, now: now)
+                events.append(SimulatedOrderEvent(order: order, fill: fill))
+            }
+        }
+    }
+
     /// Places an order as OKX would, checking it the way OKX does.
     /// - Returns: the new order.
     /// - Throws: ``SimulatedRejection`` with OKX's `sCode`.
     public func place(_ request: OrderRequest) throws(SimulatedRejection) -> SimulatedOrder {
         let now = clock()
-        return try state.withLock { (state: inout State) throws(SimulatedRejection) -> SimulatedOrder in
-            guard let instrument = state.instruments[request.instId] else {
-                throw SimulatedRejection("51001", "Instrument ID does not exist.")
-            }
-            guard instrument.state == "live" else { throw SimulatedRejection("51001", "Instrument ID does not exist.") }
-            guard request.tdMode == "cash" else { throw SimulatedRejection("51000", "Parameter tdMode error") }
-            if !request.clOrdId.isEmpty {
-                guard request.clOrdId.count <= 32, request.clOrdId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-                    throw SimulatedRejection("51000", "Parameter clOrdId error")
-                }
-                let pending = state.orders.values.contains {
-                    $0.clOrdId == request.clOrdId && ($0.state == "live" || $0.state == "partially_filled")
-                }
-                if pending { throw SimulatedRejection("51016", "Duplicated clOrdId") }
-            }
-            guard request.sz > 0 else { throw SimulatedRejection("51000", "Parameter sz error") }
+        return try mutate { (state: inout State, events: inout [SimulatedOrderEvent]) throws(SimulatedRejection) -> SimulatedOrder in
+            let instrument = try Self.check(request, in: state)
             guard let ticker = state.tickers[request.instId] else { throw SimulatedRejection("51001", "Instrument ID does not exist.") }
+            let takerPrice = request.side == .buy ? ticker.ask : ticker.bid
+            let crosses = request.px.map { request.side == .buy ? $0 >= ticker.ask : $0 <= ticker.bid } ?? true
+            if request.ordType == .postOnly, crosses {
+                throw SimulatedRejection("51019", "Post only order can not be filled immediately")
+            }
             let quoteSized = request.ordType == .market && (request.tgtCcy ?? (request.side == .buy ? "quote_ccy" : "base_ccy")) == "quote_ccy"
-            let fillPrice: Decimal?
-            if request.ordType == .market {
-                fillPrice = request.side == .buy ? ticker.ask : ticker.bid
-            } else {
-                guard let px = request.px, px > 0 else { throw SimulatedRejection("51000", "Parameter px error") }
-                guard px.isMultiple(of: instrument.tickSz) else { throw SimulatedRejection("51000", "Parameter px error") }
-                let crosses = request.side == .buy ? px >= ticker.ask : px <= ticker.bid
-                fillPrice = crosses ? (request.side == .buy ? ticker.ask : ticker.bid) : nil
-                if request.ordType == .postOnly, crosses {
-                    // OKX accepts the order and cancels it at once; the simulator refuses it plainly.
-                    throw SimulatedRejection("51019", "Post-only order would take liquidity")
-                }
-            }
-            let baseSize = quoteSized ? (request.sz / (fillPrice ?? 1)).rounded(toMultipleOf: instrument.lotSz, .down) : request.sz
-            if !quoteSized {
-                guard request.sz.isMultiple(of: instrument.lotSz) else {
-                    throw SimulatedRejection("51121", "Order quantity must be a multiple of the lot size.")
-                }
-            }
+            let baseSize = quoteSized ? (request.sz / takerPrice).rounded(toMultipleOf: instrument.lotSz, .down) : request.sz
             guard baseSize >= instrument.minSz else {
                 throw SimulatedRejection("51020", "Your order should meet or exceed the minimum order amount.")
             }
-            let price = request.px ?? fillPrice ?? 0
-            let (spendCcy, spend) =
-                request.side == .buy
-                ? (instrument.quoteCcy, quoteSized ? request.sz : baseSize * (fillPrice ?? price))
-                : (instrument.baseCcy, baseSize)
+            let spendCcy = request.side == .buy ? instrument.quoteCcy : instrument.baseCcy
+            let spend: Decimal =
+                request.side == .sell ? baseSize : quoteSized ? request.sz : baseSize * (crosses ? takerPrice : request.px!)
             guard (state.balances[spendCcy] ?? 0) >= spend else {
                 throw SimulatedRejection("51008", "Order failed. Insufficient \(spendCcy) balance in account.")
             }
@@ -183,70 +217,144 @@ public final class SimulatedAccount: Sendable {
             var order = SimulatedOrder(
                 ordId: String(state.nextOrdId), clOrdId: request.clOrdId, request: request, state: "live",
                 feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy, createdAt: now, updatedAt: now)
-            if let fillPrice, request.ordType != .postOnly {
-                Self.fill(&order, size: baseSize, price: fillPrice, instrument: instrument, balances: &state.balances, reserved: false, now: now)
+            var fill: SimulatedFill?
+            if crosses {
+                fill = Self.fill(&order, size: baseSize, price: takerPrice, maker: false, instrument: instrument, state: &state, now: now)
             } else if request.ordType == .ioc || request.ordType == .fok {
                 order.state = "canceled"
             } else {
                 state.balances[spendCcy, default: 0] -= spend
+                state.frozen[spendCcy, default: 0] += spend
             }
             state.orders[order.ordId] = order
             state.orderSequence.append(order.ordId)
+            events.append(SimulatedOrderEvent(order: order, fill: fill))
             return order
         }
     }
 
-    /// Cancels a live order.
+    /// Cancels a resting order.
     public func cancel(instId: String, ordId: String?, clOrdId: String?) throws(SimulatedRejection) -> SimulatedOrder {
         let now = clock()
-        guard let found = order(instId: instId, ordId: ordId, clOrdId: clOrdId) else {
-            throw SimulatedRejection("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
-        }
-        return try state.withLock { (state: inout State) throws(SimulatedRejection) -> SimulatedOrder in
-            guard var order = state.orders[found.ordId], order.state == "live", let instrument = state.instruments[instId] else {
+        return try mutate { (state: inout State, events: inout [SimulatedOrderEvent]) throws(SimulatedRejection) -> SimulatedOrder in
+            guard var order = Self.find(in: state, instId: instId, ordId: ordId, clOrdId: clOrdId), order.isPending,
+                let instrument = state.instruments[instId]
+            else {
                 throw SimulatedRejection("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
             }
-            let px = order.request.px ?? 0
-            if order.request.side == .buy {
-                state.balances[instrument.quoteCcy, default: 0] += order.request.sz * px
-            } else {
-                state.balances[instrument.baseCcy, default: 0] += order.request.sz
-            }
+            let (ccy, amount) =
+                order.request.side == .buy
+                ? (instrument.quoteCcy, order.request.sz * (order.request.px ?? 0)) : (instrument.baseCcy, order.request.sz)
+            state.balances[ccy, default: 0] += amount
+            state.frozen[ccy, default: 0] -= amount
             order.state = "canceled"
             order.updatedAt = now
             state.orders[order.ordId] = order
+            events.append(SimulatedOrderEvent(order: order, fill: nil))
             return order
         }
     }
 
+    // MARK: - Internals
+
+    /// Runs `body` under the lock, then tells observers about the events it produced.
+    private func mutate<Value, Failure: Error>(
+        _ body: (inout State, inout [SimulatedOrderEvent]) throws(Failure) -> Value
+    ) throws(Failure) -> Value {
+        let (value, events, observers) = try state.withLock {
+            (state: inout State) throws(Failure) -> (Value, [SimulatedOrderEvent], [AsyncStream<SimulatedOrderEvent>.Continuation]) in
+            var events: [SimulatedOrderEvent] = []
+            let value = try body(&state, &events)
+            return (value, events, Array(state.observers.values))
+        }
+        for event in events {
+            for observer in observers { observer.yield(event) }
+        }
+        return value
+    }
+
+    private static func find(in state: State, instId: String, ordId: String?, clOrdId: String?) -> SimulatedOrder? {
+        if let ordId, !ordId.isEmpty {
+            return state.orders[ordId].flatMap { $0.request.instId == instId ? $0 : nil }
+        }
+        guard let clOrdId, !clOrdId.isEmpty else { return nil }
+        for id in state.orderSequence.reversed() {
+            if let order = state.orders[id], order.clOrdId == clOrdId, order.request.instId == instId { return order }
+        }
+        return nil
+    }
+
+    /// The checks OKX makes before it looks at prices and balances.
+    private static func check(_ request: OrderRequest, in state: State) throws(SimulatedRejection) -> Instrument {
+        guard let instrument = state.instruments[request.instId], instrument.state == "live" else {
+            throw SimulatedRejection("51001", "Instrument ID does not exist.")
+        }
+        guard request.tdMode == "cash" || (request.tdMode == "cross" && state.accountLevel >= 3) else {
+            throw SimulatedRejection("51000", "Parameter tdMode error")
+        }
+        if !request.clOrdId.isEmpty {
+            guard request.clOrdId.count <= 32, request.clOrdId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw SimulatedRejection("51000", "Parameter clOrdId error")
+            }
+            if state.orders.values.contains(where: { $0.clOrdId == request.clOrdId && $0.isPending }) {
+                throw SimulatedRejection("51016", "Duplicated clOrdId")
+            }
+        }
+        guard request.sz > 0 else { throw SimulatedRejection("51000", "Parameter sz error") }
+        if request.ordType.needsPrice {
+            guard let px = request.px, px > 0 else { throw SimulatedRejection("51000", "Parameter px error") }
+            guard px.isMultiple(of: instrument.tickSz) else { throw SimulatedRejection("51000", "Parameter px error") }
+        }
+        let quoteSized = request.ordType == .market && (request.tgtCcy ?? (request.side == .buy ? "quote_ccy" : "base_ccy")) == "quote_ccy"
+        if !quoteSized, !request.sz.isMultiple(of: instrument.lotSz) {
+            throw SimulatedRejection("51121", "Order quantity must be a multiple of the lot size.")
+        }
+        return instrument
+    }
+
+    /// Fills `order` completely at `price`, moving balances and recording the fill.
     private static func fill(
         _ order: inout SimulatedOrder,
         size: Decimal,
         price: Decimal,
+        maker: Bool,
         instrument: Instrument,
-        balances: inout [String: Decimal],
-        reserved: Bool,
+        state: inout State,
         now: Date
-    ) {
+    ) -> SimulatedFill {
         let quote = size * price
+        let rate = maker ? makerFeeRate : takerFeeRate
+        let fee: Decimal
         if order.request.side == .buy {
-            if reserved {
-                balances[instrument.quoteCcy, default: 0] += order.request.sz * (order.request.px ?? price) - quote
+            if maker {
+                // The resting buy froze sz * px; it fills at px.
+                state.frozen[instrument.quoteCcy, default: 0] -= quote
             } else {
-                balances[instrument.quoteCcy, default: 0] -= quote
+                state.balances[instrument.quoteCcy, default: 0] -= quote
             }
-            let fee = size * takerFeeRate
-            balances[instrument.baseCcy, default: 0] += size - fee
-            order.fee = -fee
+            fee = size * rate
+            state.balances[instrument.baseCcy, default: 0] += size - fee
         } else {
-            if !reserved { balances[instrument.baseCcy, default: 0] -= size }
-            let fee = quote * takerFeeRate
-            balances[instrument.quoteCcy, default: 0] += quote - fee
-            order.fee = -fee
+            if maker {
+                state.frozen[instrument.baseCcy, default: 0] -= size
+            } else {
+                state.balances[instrument.baseCcy, default: 0] -= size
+            }
+            fee = quote * rate
+            state.balances[instrument.quoteCcy, default: 0] += quote - fee
         }
+        order.fee = -fee
         order.accFillSz = size
         order.avgPx = price
         order.state = "filled"
         order.updatedAt = now
+        state.orders[order.ordId] = order
+        let tradeId = String(state.nextTradeId)
+        state.nextTradeId += 1
+        let fill = SimulatedFill(
+            tradeId: tradeId, billId: "9" + tradeId, ordId: order.ordId, clOrdId: order.clOrdId, instId: instrument.instId,
+            side: order.request.side, fillPx: price, fillSz: size, fee: -fee, feeCcy: order.feeCcy, execType: maker ? "M" : "T", time: now)
+        state.fills.append(fill)
+        return fill
     }
 }

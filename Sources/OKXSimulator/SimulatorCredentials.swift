@@ -21,10 +21,15 @@ public struct SimulatorCredentials: Sendable {
         {
             return (SimulatorCredentials(apiKey: key, secretKey: Secret(secret), passphrase: Secret(passphrase)), false)
         }
+        return (random(), true)
+    }
+
+    /// A fresh random set (from the system's secure random generator).
+    public static func random() -> SimulatorCredentials {
         func random(_ count: Int) -> String {
             let alphabet = Array("ABCDEF0123456789")
             return String((0..<count).map { _ in alphabet.randomElement()! })
         }
-        return (SimulatorCredentials(apiKey: "sim-" + random(24).lowercased(), secretKey: Secret(random(32)), passphrase: Secret("Sim-" + random(8))), true)
+        return SimulatorCredentials(apiKey: "sim-" + random(24).lowercased(), secretKey: Secret(random(32)), passphrase: Secret("Sim-" + random(8)))
     }
 }

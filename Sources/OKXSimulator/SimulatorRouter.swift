@@ -5,152 +5,222 @@ import Logging
 import NIOCore
 import SignalBridgeCore
 
-/// The simulator's OKX v5 REST front: the same paths, checks and answer shapes as OKX.
+/// The simulator's OKX v5 REST front: the same paths, checks and answer shapes as OKX, plus `/sim/` routes that
+/// drive it (faults, prices, account mode, a list of every order).
 public struct SimulatorRouter: Sendable {
     /// How far `OK-ACCESS-TIMESTAMP` may be from the simulator's clock, as on OKX.
     public static let timestampWindow: TimeInterval = 30
+    /// The most orders one `batch-orders` request may hold.
+    public static let maxBatch = 20
 
-    let account: SimulatedAccount
-    let credentials: SimulatorCredentials
-    let clock: @Sendable () -> Date
+    let simulator: Simulator
+    var account: SimulatedAccount { simulator.account }
+    var clock: @Sendable () -> Date { simulator.clock }
 
-    public init(account: SimulatedAccount, credentials: SimulatorCredentials, clock: @escaping @Sendable () -> Date = Date.init) {
-        self.account = account
-        self.credentials = credentials
-        self.clock = clock
+    public init(simulator: Simulator) { self.simulator = simulator }
+
+    /// A router serving `/api/v5/...` and `/sim/...`.
+    public func buildRouter() -> Router<SimulatorRequestContext> {
+        let router = Router(context: SimulatorRequestContext.self)
+        addPublicRoutes(to: router)
+        addAccountRoutes(to: router)
+        addTradeRoutes(to: router)
+        SimulatorControlRoutes(simulator: simulator).addRoutes(to: router)
+        return router
     }
 
-    /// A router serving `/api/v5/...`.
-    public func buildRouter<Context: RequestContext>(context: Context.Type = BasicRequestContext.self) -> Router<Context> {
-        let router = Router(context: Context.self)
+    func addPublicRoutes(to router: Router<SimulatorRequestContext>) {
         router.get("/api/v5/public/time") { _, _ in
-            OKXEnvelope.success([.object(JSONObject([("ts", OKXEnvelope.millis(self.clock()))]))])
+            await simulator.faults.delay()
+            return OKXEnvelope.success([.object(JSONObject([("ts", OKXEnvelope.millis(self.clock()))]))])
         }
         router.get("/api/v5/public/instruments") { request, _ in
-            let type = request.uri.queryParameters.get("instType")
-            guard type == "SPOT" else { return OKXEnvelope.error("51000", "Parameter instType error") }
-            var list = self.account.instruments()
-            if let instId = request.uri.queryParameters.get("instId") { list = list.filter { $0.instId == instId } }
+            await simulator.faults.delay()
+            let query = request.uri.queryParameters
+            guard let type = query.get("instType"), !type.isEmpty else {
+                return OKXEnvelope.error("50014", "Parameter instType can not be empty.")
+            }
+            // The simulator trades spot only; other instrument types exist but list nothing.
+            var list = type == "SPOT" ? account.instruments() : []
+            if let instId = query.get("instId"), !instId.isEmpty { list = list.filter { $0.instId == instId } }
             return OKXEnvelope.success(list.map(OKXEnvelope.instrument))
         }
         router.get("/api/v5/market/ticker") { request, _ in
-            guard let instId = request.uri.queryParameters.get("instId"), let ticker = self.account.ticker(instId) else {
+            await simulator.faults.delay()
+            guard let instId = request.uri.queryParameters.get("instId"), let ticker = account.ticker(instId) else {
                 return OKXEnvelope.error("51001", "Instrument ID does not exist.")
             }
             return OKXEnvelope.success([OKXEnvelope.ticker(ticker)])
         }
-        router.get("/api/v5/account/balance") { request, _ in
-            try await self.authenticated(request) { _ in
-                let details = self.account.balances().map { balance -> JSONValue in
-                    let amount = OKXEnvelope.string(balance.available)
+        router.get("/api/v5/market/tickers") { request, _ in
+            await simulator.faults.delay()
+            let spot = request.uri.queryParameters.get("instType") == "SPOT"
+            return OKXEnvelope.success(spot ? account.tickers().map(OKXEnvelope.ticker) : [])
+        }
+    }
+
+    func addAccountRoutes(to router: Router<SimulatorRequestContext>) {
+        router.get("/api/v5/account/balance") { request, context in
+            try await authenticated(request, context) { _ in
+                let wanted = request.uri.queryParameters.get("ccy").map { Set($0.split(separator: ",").map(String.init)) }
+                let details = account.balances().filter { wanted?.isEmpty != false || wanted!.contains($0.ccy) }.map { balance -> JSONValue in
+                    let frozen = account.frozen(balance.ccy)
                     return .object(JSONObject([
-                        ("ccy", .string(balance.ccy)), ("availBal", amount), ("cashBal", amount), ("eq", amount), ("frozenBal", "0"), ("ordFrozen", "0"),
+                        ("ccy", .string(balance.ccy)), ("availBal", OKXEnvelope.string(balance.available)),
+                        ("cashBal", OKXEnvelope.string(balance.available + frozen)), ("eq", OKXEnvelope.string(balance.available + frozen)),
+                        ("frozenBal", OKXEnvelope.string(frozen)), ("ordFrozen", OKXEnvelope.string(frozen)), ("uTime", OKXEnvelope.millis(clock())),
                     ]))
                 }
-                return OKXEnvelope.success([.object(JSONObject([("totalEq", ""), ("uTime", OKXEnvelope.millis(self.clock())), ("details", .array(details))]))])
+                return OKXEnvelope.success([.object(JSONObject([("totalEq", ""), ("uTime", OKXEnvelope.millis(clock())), ("details", .array(details))]))])
             }
         }
-        router.get("/api/v5/account/config") { request, _ in
-            try await self.authenticated(request) { _ in
-                OKXEnvelope.success([.object(JSONObject([("uid", "1000000001"), ("mainUid", "1000000001"), ("acctLv", "1"), ("posMode", "net_mode"), ("perm", "read_only,trade")]))])
+        router.get("/api/v5/account/config") { request, context in
+            try await authenticated(request, context) { _ in
+                OKXEnvelope.success([.object(JSONObject([
+                    ("uid", "1000000001"), ("mainUid", "1000000001"), ("acctLv", .string(String(account.accountLevel))),
+                    ("posMode", "net_mode"), ("autoLoan", false), ("perm", "read_only,trade"), ("level", "Lv1"),
+                ]))])
             }
         }
-        router.get("/api/v5/trade/order") { request, _ in
-            try await self.authenticated(request) { _ in
+    }
+
+    func addTradeRoutes(to router: Router<SimulatorRequestContext>) {
+        router.post("/api/v5/trade/order") { request, context in
+            try await authenticated(request, context) { body in
+                guard let json = try? JSONParser.parse(body), json.objectValue != nil else {
+                    return OKXEnvelope.error("50002", "JSON syntax error")
+                }
+                return await placeOrders([json], request: request, context: context)
+            }
+        }
+        router.post("/api/v5/trade/batch-orders") { request, context in
+            try await authenticated(request, context) { body in
+                guard let list = (try? JSONParser.parse(body))?.arrayValue, !list.isEmpty else {
+                    return OKXEnvelope.error("50002", "JSON syntax error")
+                }
+                guard list.count <= Self.maxBatch else {
+                    return OKXEnvelope.error("51111", "Maximum \(Self.maxBatch) orders can be placed in bulk")
+                }
+                return await placeOrders(list, request: request, context: context)
+            }
+        }
+        router.post("/api/v5/trade/cancel-order") { request, context in
+            try await authenticated(request, context) { body in
+                guard let object = (try? JSONParser.parse(body))?.objectValue, let instId = object["instId"]?.stringValue else {
+                    return OKXEnvelope.error("50014", "Parameter instId can not be empty.")
+                }
+                let ordId = object["ordId"]?.stringValue
+                let clOrdId = object["clOrdId"]?.stringValue
+                let entry: (String, String, String, String)
+                do throws(SimulatedRejection) {
+                    let canceled = try account.cancel(instId: instId, ordId: ordId, clOrdId: clOrdId)
+                    entry = (canceled.ordId, canceled.clOrdId, "0", "")
+                } catch {
+                    entry = (ordId ?? "", clOrdId ?? "", error.sCode, error.sMsg)
+                }
+                let data = JSONValue.object(JSONObject([
+                    ("clOrdId", .string(entry.1)), ("ordId", .string(entry.0)), ("ts", OKXEnvelope.millis(clock())),
+                    ("sCode", .string(entry.2)), ("sMsg", .string(entry.3)),
+                ]))
+                return OKXEnvelope.batch([(entry.2 == "0", data)])
+            }
+        }
+        router.get("/api/v5/trade/order") { request, context in
+            try await authenticated(request, context) { _ in
                 let query = request.uri.queryParameters
                 guard let instId = query.get("instId"), !instId.isEmpty else {
                     return OKXEnvelope.error("50014", "Parameter instId can not be empty.")
                 }
-                guard let order = self.account.order(instId: instId, ordId: query.get("ordId"), clOrdId: query.get("clOrdId")) else {
+                guard let order = account.order(instId: instId, ordId: query.get("ordId"), clOrdId: query.get("clOrdId")) else {
                     return OKXEnvelope.error("51603", "Order does not exist")
                 }
                 return OKXEnvelope.success([OKXEnvelope.order(order)])
             }
         }
-        router.post("/api/v5/trade/order") { request, _ in
-            try await self.authenticated(request) { body in
-                if let expiry = request.headers[HTTPField.Name("expTime")!].flatMap({ Int64($0) }),
-                    Int64(self.clock().timeIntervalSince1970 * 1000) > expiry
-                {
-                    return OKXEnvelope.error("50037", "Order expired.")
-                }
-                guard let json = try? JSONParser.parse(body), let order = OrderRequest(json: json) else {
-                    return OKXEnvelope.error("50014", "Parameter instId, side, ordType or sz can not be empty or is invalid.")
-                }
-                let ts = OKXEnvelope.millis(self.clock())
-                do throws(SimulatedRejection) {
-                    let placed = try self.account.place(order)
-                    return OKXEnvelope.success([.object(JSONObject([
-                        ("clOrdId", .string(placed.clOrdId)), ("ordId", .string(placed.ordId)), ("tag", ""), ("ts", ts),
-                        ("sCode", "0"), ("sMsg", "Order placed"), ("subCode", ""),
-                    ]))])
-                } catch {
-                    let entry = JSONValue.object(JSONObject([
-                        ("clOrdId", .string(order.clOrdId)), ("ordId", ""), ("tag", ""), ("ts", ts), ("sCode", .string(error.sCode)),
-                        ("sMsg", .string(error.sMsg)), ("subCode", ""),
-                    ]))
-                    return OKXEnvelope.response(status: .ok, JSONValue.object(JSONObject([("code", "1"), ("msg", "All operations failed"), ("data", .array([entry]))])))
-                }
+        router.get("/api/v5/trade/orders-pending") { request, context in
+            try await authenticated(request, context) { _ in
+                let query = request.uri.queryParameters
+                let instId = query.get("instId").flatMap { $0.isEmpty ? nil : $0 }
+                let limit = query.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 100) } ?? 100
+                return OKXEnvelope.success(account.pendingOrders(instId: instId).prefix(limit).map(OKXEnvelope.order))
             }
         }
-        router.get("/sim/orders") { _, _ in
-            // Simulator only (not an OKX path): every order ever placed, for tests and paper-trading checks.
-            OKXEnvelope.success(self.account.allOrders().map(OKXEnvelope.order))
+        router.get("/api/v5/trade/fills") { request, context in
+            try await authenticated(request, context) { _ in
+                let query = request.uri.queryParameters
+                let instId = query.get("instId").flatMap { $0.isEmpty ? nil : $0 }
+                let ordId = query.get("ordId").flatMap { $0.isEmpty ? nil : $0 }
+                let limit = query.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 100) } ?? 100
+                return OKXEnvelope.success(account.fills(instId: instId, ordId: ordId).prefix(limit).map(OKXEnvelope.fill))
+            }
         }
-        return router
     }
 
-    /// Checks OKX's four authentication headers and the signature over the exact request, then runs `body`.
-    func authenticated(_ request: Request, _ handler: ([UInt8]) async throws -> Response) async throws -> Response {
+    /// Places each order body in turn, after the rate limit, `expTime` and any injected fault.
+    func placeOrders(_ bodies: [JSONValue], request: Request, context: SimulatorRequestContext) async -> Response {
+        let ts = OKXEnvelope.millis(clock())
+        func entry(clOrdId: String, ordId: String, sCode: String, sMsg: String) -> JSONValue {
+            .object(JSONObject([
+                ("clOrdId", .string(clOrdId)), ("ordId", .string(ordId)), ("tag", ""), ("ts", ts), ("sCode", .string(sCode)),
+                ("sMsg", .string(sMsg)), ("subCode", ""),
+            ]))
+        }
+        if let expiry = request.headers[HTTPField.Name("expTime")!].flatMap({ Int64($0) }),
+            Int64(clock().timeIntervalSince1970 * 1000) > expiry
+        {
+            return OKXEnvelope.error("50037", "Order expired.")
+        }
+        let orders = bodies.map { OrderRequest(json: $0) }
+        for order in orders.compactMap({ $0 }) where !simulator.admitOrderRequest(instId: order.instId) {
+            return OKXEnvelope.error("50011", "Too Many Requests", status: .tooManyRequests)
+        }
+        let fault = simulator.faults.nextOrderFault()
+        switch fault {
+        case .rateLimited: return OKXEnvelope.error("50011", "Too Many Requests", status: .tooManyRequests)
+        case .busy: return OKXEnvelope.error("50013", "System is busy, please try again later", status: .tooManyRequests)
+        case .serverError(placed: false): return OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError)
+        default: break
+        }
+        var results: [(Bool, JSONValue)] = []
+        for (order, body) in zip(orders, bodies) {
+            guard let order else {
+                let clOrdId = body.objectValue?["clOrdId"]?.stringValue ?? ""
+                results.append((false, entry(clOrdId: clOrdId, ordId: "", sCode: "51000", sMsg: "Parameter instId, side, ordType or sz error")))
+                continue
+            }
+            do throws(SimulatedRejection) {
+                let placed = try account.place(order)
+                results.append((true, entry(clOrdId: placed.clOrdId, ordId: placed.ordId, sCode: "0", sMsg: "Order placed")))
+            } catch {
+                results.append((false, entry(clOrdId: order.clOrdId, ordId: "", sCode: error.sCode, sMsg: error.sMsg)))
+            }
+        }
+        switch fault {
+        case .dropAnswer:
+            try? await context.channel.close()
+            return OKXEnvelope.error("50004", "connection dropped by fault injection", status: .internalServerError)
+        case .serverError(placed: true):
+            return OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError)
+        default:
+            return OKXEnvelope.batch(results)
+        }
+    }
+
+    /// Checks OKX's four authentication headers and the signature over the exact request, then runs `handler`.
+    func authenticated(
+        _ request: Request,
+        _ context: SimulatorRequestContext,
+        _ handler: ([UInt8]) async throws -> Response
+    ) async throws -> Response {
+        await simulator.faults.delay()
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 20)
-        let body = Array(buffer.readableBytesView)
-        func header(_ name: String) -> String? { request.headers[HTTPField.Name(name)!] }
-        guard let key = header("OK-ACCESS-KEY"), !key.isEmpty else {
-            return OKXEnvelope.error("50103", "Request header OK-ACCESS-KEY can not be empty.", status: .unauthorized)
-        }
-        guard let passphrase = header("OK-ACCESS-PASSPHRASE"), !passphrase.isEmpty else {
-            return OKXEnvelope.error("50104", "Request header OK-ACCESS-PASSPHRASE can not be empty.", status: .unauthorized)
-        }
-        guard let signature = header("OK-ACCESS-SIGN"), !signature.isEmpty else {
-            return OKXEnvelope.error("50106", "Request header OK-ACCESS-SIGN can not be empty.", status: .unauthorized)
-        }
-        guard let timestamp = header("OK-ACCESS-TIMESTAMP"), !timestamp.isEmpty else {
-            return OKXEnvelope.error("50107", "Request header OK-ACCESS-TIMESTAMP can not be empty.", status: .unauthorized)
-        }
-        guard Self.isRESTTimestamp(timestamp), let time = Timestamp.parse(timestamp) else {
-            return OKXEnvelope.error("50112", "Invalid OK-ACCESS-TIMESTAMP", status: .unauthorized)
-        }
-        guard abs(time.timeIntervalSince(clock())) <= Self.timestampWindow else {
-            return OKXEnvelope.error("50102", "Timestamp request expired", status: .unauthorized)
-        }
-        guard ConstantTime.equals(Array(key.utf8), Array(credentials.apiKey.utf8)) else {
-            return OKXEnvelope.error("50111", "Invalid OK-ACCESS-KEY", status: .unauthorized)
-        }
-        guard ConstantTime.equals(Array(passphrase.utf8), credentials.passphrase.bytes) else {
-            return OKXEnvelope.error("50105", "OK-ACCESS-PASSPHRASE incorrect.", status: .unauthorized)
-        }
-        let valid = OKXSignature.isValid(
-            signature, timestamp: timestamp, method: request.method.rawValue, requestPath: request.uri.string, body: body,
-            secret: credentials.secretKey)
-        guard valid else { return OKXEnvelope.error("50113", "Invalid Sign", status: .unauthorized) }
+        let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
+        let failure = OKXRequestAuthentication(credentials: simulator.credentials, now: clock()).check(
+            key: request.headers[HTTPField.Name("OK-ACCESS-KEY")!], passphrase: request.headers[HTTPField.Name("OK-ACCESS-PASSPHRASE")!],
+            signature: request.headers[HTTPField.Name("OK-ACCESS-SIGN")!], timestamp: request.headers[HTTPField.Name("OK-ACCESS-TIMESTAMP")!],
+            method: request.method.rawValue, requestPath: request.uri.string, body: body)
+        if let failure { return OKXEnvelope.error(failure.code, failure.message, status: .unauthorized) }
+        if request.method == .post, body.isEmpty { return OKXEnvelope.error("50000", "Body can not be empty") }
         return try await handler(body)
-    }
-
-    /// Whether `text` has OKX's REST timestamp shape, `2020-12-08T09:08:57.715Z`.
-    static func isRESTTimestamp(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 24 else { return false }
-        for (i, byte) in bytes.enumerated() {
-            switch i {
-            case 4, 7: if byte != UInt8(ascii: "-") { return false }
-            case 10: if byte != UInt8(ascii: "T") { return false }
-            case 13, 16: if byte != UInt8(ascii: ":") { return false }
-            case 19: if byte != UInt8(ascii: ".") { return false }
-            case 23: if byte != UInt8(ascii: "Z") { return false }
-            default: if !(0x30...0x39).contains(byte) { return false }
-            }
-        }
-        return true
     }
 }

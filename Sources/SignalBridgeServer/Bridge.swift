@@ -32,7 +32,7 @@ public struct Bridge: Sendable {
     public static func makeExchange(for configuration: BridgeConfiguration, logger: Logger) -> any Exchange {
         switch configuration.exchange.kind {
         case .sim:
-            return SimulatorExchange(account: SimulatedAccount())
+            return SimulatorExchange()
         case .okx:
             // `load` guarantees credentials for `okx`.
             return OKXRestClient(

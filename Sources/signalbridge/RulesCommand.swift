@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import OKXSimulator
 import SignalBridgeCore
 import SignalBridgeServer
 

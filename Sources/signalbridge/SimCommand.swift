@@ -16,24 +16,17 @@ struct SimCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Console.bootstrap()
         let (credentials, generated) = SimulatorCredentials.fromEnvironment(ProcessInfo.processInfo.environment)
-        let router = SimulatorRouter(account: SimulatedAccount(), credentials: credentials).buildRouter()
         let host = self.host
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "signalbridge-sim"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                if generated {
-                    Console.say("OKX_API_KEY=\(credentials.apiKey)")
-                    Console.say("OKX_SECRET_KEY=\(credentials.secretKey.text)")
-                    Console.say("OKX_PASSPHRASE=\(credentials.passphrase.text)")
-                } else {
-                    Console.say("credentials: from OKX_API_KEY, OKX_SECRET_KEY and OKX_PASSPHRASE")
-                }
-                Console.say("OKX simulator listening on http://\(host):\(port) (REST under /api/v5/)")
-            },
-            logger: logger
-        )
+        let app = Simulator(credentials: credentials).application(host: host, port: port, logger: logger) { port in
+            if generated {
+                Console.say("OKX_API_KEY=\(credentials.apiKey)")
+                Console.say("OKX_SECRET_KEY=\(credentials.secretKey.text)")
+                Console.say("OKX_PASSPHRASE=\(credentials.passphrase.text)")
+            } else {
+                Console.say("credentials: from OKX_API_KEY, OKX_SECRET_KEY and OKX_PASSPHRASE")
+            }
+            Console.say("OKX simulator listening on http://\(host):\(port) (REST under /api/v5/, private WebSocket at /ws/v5/private, controls under /sim/)")
+        }
         try await app.runService()
     }
 }

@@ -49,9 +49,7 @@ import Testing
     /// Runs `body` with a client talking over HTTP to a simulator on an ephemeral loopback port.
     func withSimulator(secret: String = "s3cret", _ body: @escaping @Sendable (OKXRestClient, SimulatedAccount) async throws -> Void) async throws {
         let account = SimulatedAccount()
-        let app = Application(
-            router: SimulatorRouter(account: account, credentials: credentials).buildRouter(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let app = Simulator(account: account, credentials: credentials).application(host: "127.0.0.1", port: 0, logger: Logger(label: "sim"))
         let credentials = self.credentials
         try await app.test(.live) { client in
             let port = try #require(client.port)

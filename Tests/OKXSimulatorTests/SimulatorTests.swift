@@ -12,7 +12,7 @@ import Testing
     let credentials = SimulatorCredentials(apiKey: "key-1", secretKey: Secret("SECRET"), passphrase: Secret("Pass-1"))
 
     func app() -> some ApplicationProtocol {
-        Application(router: SimulatorRouter(account: SimulatedAccount(), credentials: credentials).buildRouter())
+        Application(router: SimulatorRouter(simulator: Simulator(credentials: credentials)).buildRouter())
     }
 
     /// OKX's four headers for `method path body`, with parts overridable to make them wrong.

@@ -34,7 +34,7 @@ struct TestBridge {
                 """#),
             baseDirectory: URL(fileURLWithPath: directory), environment: ["ALCHEMY_KEY": secret])
         let account = SimulatedAccount()
-        let bridge = try await Bridge.assemble(configuration: configuration, exchange: SimulatorExchange(account: account), logger: Logger(label: "test"))
+        let bridge = try await Bridge.assemble(configuration: configuration, exchange: SimulatorExchange(simulator: Simulator(account: account, credentials: .random())), logger: Logger(label: "test"))
         return TestBridge(bridge: bridge, account: account, directory: directory)
     }
 

@@ -40,8 +40,27 @@ public protocol Exchange: Sendable {
     func ticker(instId: String) async throws(ExchangeError) -> Ticker
     /// Available balances.
     func balances() async throws(ExchangeError) -> [Balance]
+    /// The account mode, OKX's `acctLv` (`GET /api/v5/account/config`): 1 Spot, 2 Futures, 3 Multi-currency
+    /// margin, 4 Portfolio margin.
+    func accountLevel() async throws(ExchangeError) -> Int
     /// Places `order`; the exchange discards it if it arrives after `expiresAt`.
     func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome
     /// The latest order with `clOrdId`, or `nil` when the exchange has none (51603).
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus?
+}
+
+/// The OKX account mode and the spot `tdMode` OKX documents for it.
+public struct AccountMode: Sendable, Equatable, CustomStringConvertible {
+    /// OKX's `acctLv`.
+    public var level: Int
+
+    public init(level: Int) { self.level = level }
+
+    /// `cash` in Spot and Futures modes; `cross` in the margin modes, where OKX's tdMode table lists spot as cross.
+    public var spotTdMode: String { level >= 3 ? "cross" : "cash" }
+
+    public var description: String {
+        let names = [1: "Spot", 2: "Futures", 3: "Multi-currency margin", 4: "Portfolio margin"]
+        return "\(names[level] ?? "unknown") mode (acctLv \(level))"
+    }
 }

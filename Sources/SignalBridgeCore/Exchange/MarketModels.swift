@@ -153,3 +153,27 @@ public struct OrderStatus: Sendable, Equatable {
     /// Whether nothing more will happen to this order.
     public var isFinal: Bool { ["filled", "canceled", "mmp_canceled"].contains(state) }
 }
+
+/// One fill of an order (`GET /api/v5/trade/fills`).
+public struct Fill: Sendable, Equatable {
+    public var tradeId: String
+    public var ordId: String
+    public var clOrdId: String
+    public var instId: String
+    public var fillPx: Decimal
+    public var fillSz: Decimal
+    /// Negative: a charge.
+    public var fee: Decimal
+    public var feeCcy: String
+
+    public init(tradeId: String, ordId: String, clOrdId: String, instId: String, fillPx: Decimal, fillSz: Decimal, fee: Decimal, feeCcy: String) {
+        self.tradeId = tradeId
+        self.ordId = ordId
+        self.clOrdId = clOrdId
+        self.instId = instId
+        self.fillPx = fillPx
+        self.fillSz = fillSz
+        self.fee = fee
+        self.feeCcy = feeCcy
+    }
+}

@@ -7,6 +7,11 @@ public struct MarketSnapshot: Sendable {
     public var tickers: [String: Ticker] = [:]
     /// When each ticker was fetched (by our clock).
     public var tickerFetchedAt: [String: Date] = [:]
+    /// The account mode, once read from the exchange.
+    public var accountMode: AccountMode?
+
+    /// The `tdMode` spot orders carry: the account mode's, `cash` until it is known.
+    public var tdMode: String { accountMode?.spotTdMode ?? "cash" }
 
     public init() {}
 
@@ -33,6 +38,11 @@ public final class MarketData: Sendable {
         state.withLock { snapshot in
             snapshot.instruments = Dictionary(instruments.map { ($0.instId, $0) }, uniquingKeysWith: { $1 })
         }
+    }
+
+    /// Stores the account mode.
+    public func update(accountMode: AccountMode) {
+        state.withLock { $0.accountMode = accountMode }
     }
 
     /// Stores a ticker fetched at `fetchedAt`.

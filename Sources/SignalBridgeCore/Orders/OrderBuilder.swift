@@ -39,7 +39,8 @@ public struct OrderBuilder: Sendable {
         }
         let (amount, unit) = try requestedSize(template.size, payload: payload)
 
-        var request = OrderRequest(instId: instId, clOrdId: clOrdId, side: side, ordType: template.ordType, sz: 0, px: price)
+        var request = OrderRequest(
+            instId: instId, tdMode: market.tdMode, clOrdId: clOrdId, side: side, ordType: template.ordType, sz: 0, px: price)
         let baseSize: Decimal?
         let notional: Decimal?
         if let price {

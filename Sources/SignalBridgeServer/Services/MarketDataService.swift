@@ -40,6 +40,16 @@ public final class MarketDataService: Service, Sendable {
     /// Fetches instruments and tickers once.
     public func refresh(instrumentsToo: Bool) async {
         do {
+            if market.snapshot.accountMode == nil {
+                let mode = AccountMode(level: try await exchange.accountLevel())
+                market.update(accountMode: mode)
+                if mode.level >= 3 {
+                    logger.warning(
+                        "OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode), as OKX documents; in this mode OKX may borrow to fill them")
+                } else {
+                    logger.notice("OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode)")
+                }
+            }
             if instrumentsToo || market.snapshot.instruments.isEmpty {
                 market.update(instruments: try await exchange.instruments())
             }

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import SignalBridgeCore
+
+/// `/sim/...`: routes that are not OKX's, for tests and paper trading to drive the simulator.
+///
+/// - `GET /sim/orders`: every order ever placed, oldest first.
+/// - `POST /sim/faults` `{"kind": "dropAnswer"|"serverError"|"rateLimit"|"busy", "count": N, "placed": true}`,
+///   `{"kind": "latency", "ms": N}`, `{"kind": "wsDisconnect"}`; `DELETE /sim/faults` clears them.
+/// - `POST /sim/price` `{"instId": "BTC-USDT", "last": "61000"}`: moves the book; crossing limit orders fill.
+/// - `POST /sim/account` `{"acctLv": "2"}`: the account mode `GET /api/v5/account/config` reports.
+struct SimulatorControlRoutes: Sendable {
+    let simulator: Simulator
+
+    func addRoutes(to router: Router<SimulatorRequestContext>) {
+        router.get("/sim/orders") { _, _ in
+            OKXEnvelope.success(simulator.account.allOrders().map(OKXEnvelope.order))
+        }
+        router.post("/sim/faults") { request, _ in
+            let body = try await Self.object(request)
+            switch body["kind"]?.stringValue {
+            case "latency":
+                let ms = body["ms"]?.decimalValue.map { NSDecimalNumber(decimal: $0).intValue } ?? 0
+                simulator.faults.setLatency(.milliseconds(ms))
+            case "wsDisconnect":
+                simulator.faults.disconnectWebSockets()
+            case let kind?:
+                guard let fault = Self.fault(kind, placed: body["placed"]?.boolValue ?? true) else {
+                    return OKXEnvelope.error("400", "unknown fault kind \(kind)", status: .badRequest)
+                }
+                let count = body["count"]?.decimalValue.map { NSDecimalNumber(decimal: $0).intValue } ?? 1
+                simulator.faults.inject(fault, count: max(1, count))
+            case nil:
+                return OKXEnvelope.error("400", "kind is required", status: .badRequest)
+            }
+            return OKXEnvelope.success([])
+        }
+        router.delete("/sim/faults") { _, _ in
+            simulator.faults.reset()
+            return OKXEnvelope.success([])
+        }
+        router.post("/sim/price") { request, _ in
+            let body = try await Self.object(request)
+            guard let instId = body["instId"]?.stringValue, let last = body["last"]?.decimalValue, last > 0 else {
+                return OKXEnvelope.error("400", "instId and a positive last are required", status: .badRequest)
+            }
+            simulator.account.setPrice(instId, last: last)
+            return OKXEnvelope.success([])
+        }
+        router.post("/sim/account") { request, _ in
+            let body = try await Self.object(request)
+            guard let level = body["acctLv"]?.scalarText.flatMap(Int.init), (1...4).contains(level) else {
+                return OKXEnvelope.error("400", "acctLv 1, 2, 3 or 4 is required", status: .badRequest)
+            }
+            simulator.account.accountLevel = level
+            return OKXEnvelope.success([])
+        }
+    }
+
+    static func fault(_ kind: String, placed: Bool) -> SimulatedFault? {
+        switch kind {
+        case "dropAnswer": return .dropAnswer
+        case "serverError": return .serverError(placed: placed)
+        case "rateLimit": return .rateLimited
+        case "busy": return .busy
+        default: return nil
+        }
+    }
+
+    static func object(_ request: Request) async throws -> JSONObject {
+        var request = request
+        let bytes = try await request.collectBody(upTo: 1 << 16)
+        return (try? JSONParser.parse(Array(bytes.readableBytesView)))?.objectValue ?? JSONObject()
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import SignalBridgeCore
+import Synchronization
+
+/// The private WebSocket at `/ws/v5/private`: `login` as OKX documents it (Unix-seconds timestamp, sign over
+/// timestamp + `GET` + `/users/self/verify`), the `orders` channel for SPOT with a push on every order change,
+/// and the text `ping` answered with `pong`.
+struct SimulatorWebSocket: Sendable {
+    let simulator: Simulator
+
+    /// What one connection has done so far.
+    private final class Session: Sendable {
+        struct State {
+            var loggedIn = false
+            /// Subscribed `instId`s; `"*"` for every spot instrument.
+            var orders: Set<String> = []
+        }
+        let state = Mutex(State())
+
+        func withLock<Value>(_ body: (inout State) -> Value) -> Value { state.withLock { body(&$0) } }
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        let connId = String(UUID().uuidString.lowercased().prefix(8))
+        let session = Session()
+        let events = simulator.account.orderEvents()
+        let disconnects = simulator.faults.disconnects()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in events {
+                    let wanted = session.withLock { $0.orders.contains("*") || $0.orders.contains(event.order.request.instId) }
+                    if wanted { try await outbound.write(.text(Self.push(event).jsonText)) }
+                }
+            }
+            group.addTask {
+                for await _ in disconnects {
+                    try await outbound.close(.goingAway, reason: "disconnected by fault injection")
+                    return
+                }
+            }
+            for try await message in inbound.messages(maxSize: 1 << 16) {
+                guard case .text(let text) = message else { continue }
+                if text == "ping" {
+                    try await outbound.write(.text("pong"))
+                    continue
+                }
+                let reply = answer(text, session: session, connId: connId)
+                try await outbound.write(.text(reply.jsonText))
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func answer(_ text: String, session: Session, connId: String) -> JSONValue {
+        func error(_ code: String, _ message: String) -> JSONValue {
+            .object(JSONObject([("event", "error"), ("code", .string(code)), ("msg", .string(message)), ("connId", .string(connId))]))
+        }
+        guard let request = (try? JSONParser.parse(text))?.objectValue, let op = request["op"]?.stringValue,
+            let args = request["args"]?.arrayValue, let arg = args.first?.objectValue
+        else { return error("60012", "Invalid request: \(text.prefix(100))") }
+        switch op {
+        case "login":
+            if let failure = login(arg) { return error(failure.0, failure.1) }
+            session.withLock { $0.loggedIn = true }
+            return .object(JSONObject([("event", "login"), ("code", "0"), ("msg", ""), ("connId", .string(connId))]))
+        case "subscribe", "unsubscribe":
+            guard session.withLock({ $0.loggedIn }) else { return error("60011", "Please log in") }
+            guard arg["channel"]?.stringValue == "orders", ["SPOT", "ANY"].contains(arg["instType"]?.stringValue ?? "") else {
+                return error("60018", "Wrong URL or channel:\(arg["channel"]?.stringValue ?? ""),instType:\(arg["instType"]?.stringValue ?? "") doesn't exist")
+            }
+            let instId = arg["instId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "*"
+            session.withLock { state in
+                if op == "subscribe" { state.orders.insert(instId) } else { state.orders.remove(instId) }
+            }
+            var ack = JSONObject([("event", .string(op)), ("arg", .object(arg)), ("connId", .string(connId))])
+            if let id = request["id"] { ack["id"] = id }
+            return .object(ack)
+        default:
+            return error("60012", "Invalid request: unknown op \(op)")
+        }
+    }
+
+    /// OKX's checks of a WebSocket login, with OKX's codes; nil when it is genuine.
+    private func login(_ arg: JSONObject) -> (String, String)? {
+        let credentials = simulator.credentials
+        guard let timestamp = arg["timestamp"]?.scalarText, let seconds = Double(timestamp) else { return ("60004", "Invalid timestamp") }
+        guard abs(simulator.clock().timeIntervalSince1970 - seconds) <= 30 else { return ("60006", "Timestamp request expired") }
+        guard let key = arg["apiKey"]?.stringValue, ConstantTime.equals(Array(key.utf8), Array(credentials.apiKey.utf8)) else {
+            return ("60005", "Invalid OK-ACCESS-KEY")
+        }
+        guard let passphrase = arg["passphrase"]?.stringValue, ConstantTime.equals(Array(passphrase.utf8), credentials.passphrase.bytes) else {
+            return ("60024", "Wrong passphrase")
+        }
+        guard let sign = arg["sign"]?.stringValue,
+            OKXSignature.isValid(sign, timestamp: timestamp, method: "GET", requestPath: "/users/self/verify", body: [], secret: credentials.secretKey)
+        else { return ("60007", "Invalid sign") }
+        return nil
+    }
+
+    /// The `orders` channel push for one order change.
+    static func push(_ event: SimulatedOrderEvent) -> JSONValue {
+        var data = OKXEnvelope.order(event.order).objectValue ?? JSONObject()
+        let fill = event.fill
+        data["avgPx"] = OKXEnvelope.string(event.order.avgPx ?? 0)
+        data["fillSz"] = OKXEnvelope.string(fill?.fillSz ?? 0)
+        data["fillPx"] = .string(fill.map { DecimalText.format($0.fillPx) } ?? "")
+        data["tradeId"] = .string(fill?.tradeId ?? "")
+        data["fillTime"] = fill.map { OKXEnvelope.millis($0.time) } ?? ""
+        data["fillFee"] = OKXEnvelope.string(fill?.fee ?? 0)
+        data["fillFeeCcy"] = .string(fill?.feeCcy ?? "")
+        data["execType"] = .string(fill?.execType ?? "")
+        data["code"] = "0"
+        data["msg"] = ""
+        return .object(JSONObject([
+            ("arg", .object(JSONObject([("channel", "orders"), ("instType", "SPOT"), ("uid", "1000000001")]))), ("data", .array([.object(data)])),
+        ]))
+    }
+}
+
+extension Simulator {
+    /// The simulator's server: OKX REST under `/api/v5/`, the private WebSocket at `/ws/v5/private`, and `/sim/`.
+    public func application(
+        host: String,
+        port: Int,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let webSocket = SimulatorWebSocket(simulator: self)
+        webSocketRouter.ws("/ws/v5/private") { inbound, outbound, context in
+            try await webSocket.run(inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+        return Application(
+            router: SimulatorRouter(simulator: self).buildRouter(),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
+            configuration: .init(address: .hostname(host, port: port), serverName: "signalbridge-sim"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+}
