@@ -10,6 +10,8 @@ public final class Simulator: Sendable {
     let clock: @Sendable () -> Date
     /// OKX's order rate limit: 60 requests per 2 s per instrument.
     let orderRate = Mutex(RateWindow(limit: 60, window: 2))
+    /// Authenticated requests served, per path (for tests: which endpoint a client library used).
+    let requestCounts = Mutex<[String: Int]>([:])
 
     public init(
         account: SimulatedAccount = SimulatedAccount(),
@@ -27,5 +29,10 @@ public final class Simulator: Sendable {
     func admitOrderRequest(instId: String) -> Bool {
         let now = clock()
         return orderRate.withLock { $0.admit(instId, now: now) }
+    }
+
+    /// Counts an authenticated request to `path`.
+    func count(path: String) {
+        requestCounts.withLock { $0[path, default: 0] += 1 }
     }
 }

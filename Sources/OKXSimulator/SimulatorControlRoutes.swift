@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import SignalBridgeCore
+import Synchronization
 
 /// `/sim/...`: routes that are not OKX's, for tests and paper trading to drive the simulator.
 ///
 /// - `GET /sim/orders`: every order ever placed, oldest first.
+/// - `GET /sim/requests`: how many authenticated requests each OKX path served.
 /// - `POST /sim/faults` `{"kind": "dropAnswer"|"serverError"|"rateLimit"|"busy", "count": N, "placed": true}`,
 ///   `{"kind": "latency", "ms": N}`, `{"kind": "wsDisconnect"}`; `DELETE /sim/faults` clears them.
 /// - `POST /sim/price` `{"instId": "BTC-USDT", "last": "61000"}`: moves the book; crossing limit orders fill.
@@ -15,6 +17,10 @@ struct SimulatorControlRoutes: Sendable {
     func addRoutes(to router: Router<SimulatorRequestContext>) {
         router.get("/sim/orders") { _, _ in
             OKXEnvelope.success(simulator.account.allOrders().map(OKXEnvelope.order))
+        }
+        router.get("/sim/requests") { _, _ in
+            let counts = simulator.requestCounts.withLock { $0 }
+            return OKXEnvelope.success([.object(JSONObject(counts.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) }))])
         }
         router.post("/sim/faults") { request, _ in
             let body = try await Self.object(request)

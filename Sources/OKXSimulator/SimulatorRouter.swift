@@ -220,6 +220,7 @@ public struct SimulatorRouter: Sendable {
             signature: request.headers[HTTPField.Name("OK-ACCESS-SIGN")!], timestamp: request.headers[HTTPField.Name("OK-ACCESS-TIMESTAMP")!],
             method: request.method.rawValue, requestPath: request.uri.string, body: body)
         if let failure { return OKXEnvelope.error(failure.code, failure.message, status: .unauthorized) }
+        simulator.count(path: request.uri.path)
         if request.method == .post, body.isEmpty { return OKXEnvelope.error("50000", "Body can not be empty") }
         return try await handler(body)
     }

@@ -1,0 +1,118 @@
+"""python-okx and ccxt, unmodified but for their base URL, trade against `signalbridge sim`.
+
+Usage: python e2e/okx_clients.py PATH/TO/signalbridge
+"""
+import json
+import sys
+import urllib.request
+
+import ccxt
+import okx.Account as Account
+import okx.PublicData as PublicData
+import okx.Trade as Trade
+
+from harness import Checks, start, stop
+
+KEY, SECRET, PASSPHRASE = "e2e-okx-key", "E2E0123456789ABCDEF", "E2e-Pass"
+
+
+def sim_orders(base):
+    with urllib.request.urlopen(f"{base}/sim/orders", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def sim_requests(base, path):
+    with urllib.request.urlopen(f"{base}/sim/requests", timeout=5) as response:
+        return json.load(response)["data"][0].get(path, 0)
+
+
+def python_okx(base, c):
+    public = PublicData.PublicAPI(flag="1", domain=base, debug=False)
+    instruments = {i["instId"]: i for i in public.get_instruments(instType="SPOT")["data"]}
+    c.check("python-okx reads instruments", instruments.get("BTC-USDT", {}).get("lotSz") == "0.00000001", instruments.keys())
+
+    account = Account.AccountAPI(KEY, SECRET, PASSPHRASE, flag="1", domain=base, debug=False)
+    balance = account.get_account_balance()
+    usdt = [d for d in balance["data"][0]["details"] if d["ccy"] == "USDT"]
+    c.check("python-okx reads the balance", balance["code"] == "0" and usdt and usdt[0]["availBal"] == "100000", balance)
+
+    trade = Trade.TradeAPI(KEY, SECRET, PASSPHRASE, flag="1", domain=base, debug=False)
+    market = trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="100", tgtCcy="quote_ccy", clOrdId="pyokxmarket1")
+    c.check("python-okx places a market order", market["code"] == "0" and market["data"][0]["sCode"] == "0", market)
+    limit = trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.001", px="50000", clOrdId="pyokxlimit1")
+    c.check("python-okx places a limit order", limit["code"] == "0" and limit["data"][0]["sCode"] == "0", limit)
+
+    filled = trade.get_order(instId="BTC-USDT", clOrdId="pyokxmarket1")["data"][0]
+    c.check("market order by clOrdId is filled", filled["state"] == "filled" and filled["tgtCcy"] == "quote_ccy", filled)
+    live = trade.get_order(instId="BTC-USDT", clOrdId="pyokxlimit1")["data"][0]
+    c.check("limit order by clOrdId is live", live["state"] == "live" and live["px"] == "50000", live)
+
+    canceled = trade.cancel_order(instId="BTC-USDT", clOrdId="pyokxlimit1")
+    c.check("python-okx cancels the limit order", canceled["code"] == "0" and canceled["data"][0]["sCode"] == "0", canceled)
+    after = trade.get_order(instId="BTC-USDT", clOrdId="pyokxlimit1")["data"][0]
+    c.check("the canceled order reads canceled", after["state"] == "canceled", after)
+    again = trade.cancel_order(instId="BTC-USDT", clOrdId="pyokxlimit1")
+    c.check("cancelling twice is refused with 51400", again["data"][0]["sCode"] == "51400", again)
+
+    missing = trade.get_order(instId="BTC-USDT", clOrdId="neverplaced")
+    c.check("an unknown order is 51603", missing["code"] == "51603", missing)
+
+    wrong = Account.AccountAPI(KEY, "not-the-secret", PASSPHRASE, flag="1", domain=base, debug=False).get_account_balance()
+    c.check("a wrong secret is refused with 50113", wrong["code"] == "50113", wrong)
+    wrong_pass = Account.AccountAPI(KEY, SECRET, "nope", flag="1", domain=base, debug=False).get_account_balance()
+    c.check("a wrong passphrase is refused with 50105", wrong_pass["code"] == "50105", wrong_pass)
+
+
+def ccxt_okx(base, c):
+    exchange = ccxt.okx({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    exchange.set_sandbox_mode(True)
+    exchange.urls["api"] = {"rest": base}
+    exchange.options["fetchMarkets"] = {"types": ["spot"]}
+    c.check("ccxt's default order path is batch-orders", exchange.options.get("createOrder") == "privatePostTradeBatchOrders", exchange.options.get("createOrder"))
+
+    markets = exchange.load_markets()
+    c.check("ccxt loads the spot markets", "BTC/USDT" in markets and "ETH/USDT" in markets, list(markets))
+    balance = exchange.fetch_balance()
+    c.check("ccxt reads the balance", balance["USDT"]["free"] > 0, balance.get("USDT"))
+
+    before = len(sim_orders(base))
+    batches = sim_requests(base, "/api/v5/trade/batch-orders")
+    market = exchange.create_order("BTC/USDT", "market", "buy", 0.001)
+    orders = sim_orders(base)
+    placed = [o for o in orders if o["ordId"] == market["id"]]
+    c.check("ccxt places a market order", len(orders) == before + 1 and placed and placed[0]["tgtCcy"] == "base_ccy", market)
+    c.check("... through batch-orders", sim_requests(base, "/api/v5/trade/batch-orders") == batches + 1)
+
+    limit = exchange.create_order("ETH/USDT", "limit", "sell", 0.01, 4000)
+    fetched = exchange.fetch_order(limit["id"], "ETH/USDT")
+    c.check("ccxt fetches its limit order as open", fetched["status"] == "open" and fetched["price"] == 4000, fetched.get("status"))
+    exchange.cancel_order(limit["id"], "ETH/USDT")
+    c.check("ccxt cancels it", exchange.fetch_order(limit["id"], "ETH/USDT")["status"] == "canceled")
+
+    bad = ccxt.okx({"apiKey": KEY, "secret": "not-the-secret", "password": PASSPHRASE})
+    bad.set_sandbox_mode(True)
+    bad.urls["api"] = {"rest": base}
+    bad.markets = exchange.markets
+    bad.markets_by_id = exchange.markets_by_id
+    try:
+        bad.fetch_balance()
+        c.check("ccxt with a wrong secret is refused", False, "no error raised")
+    except ccxt.AuthenticationError as error:
+        c.check("ccxt with a wrong secret is refused", "50113" in str(error), str(error))
+
+
+def main():
+    binary = sys.argv[1]
+    env = {"OKX_API_KEY": KEY, "OKX_SECRET_KEY": SECRET, "OKX_PASSPHRASE": PASSPHRASE}
+    sim, base, _ = start(binary, ["sim", "--port", "0"], env=env, announce="OKX simulator listening on")
+    c = Checks()
+    try:
+        python_okx(base, c)
+        ccxt_okx(base, c)
+    finally:
+        stop(sim)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
