@@ -115,9 +115,12 @@ let package = Package(
         .testTarget(
             name: "OKXSimulatorTests",
             dependencies: [
-                "OKXSimulator", "SignalBridgeCore",
+                "OKXSimulator", "OKXClient", "SignalBridgeCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

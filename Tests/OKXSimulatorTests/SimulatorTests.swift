@@ -89,6 +89,28 @@ import Testing
         }
     }
 
+    @Test func controlRoutesDriveFaultsPricesAndAccountMode() async throws {
+        let simulator = Simulator(credentials: credentials)
+        try await Application(router: SimulatorRouter(simulator: simulator).buildRouter()).test(.router) { client in
+            let fault = try await client.execute(uri: "/sim/faults", method: .post, body: ByteBuffer(string: #"{"kind":"rateLimit","count":2}"#))
+            #expect(fault.status == .ok)
+            let body = #"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10","tgtCcy":"quote_ccy"}"#
+            for expected in [HTTPResponse.Status.tooManyRequests, .tooManyRequests, .ok] {
+                let response = try await client.execute(
+                    uri: "/api/v5/trade/order", method: .post, headers: headers("POST", "/api/v5/trade/order", body), body: ByteBuffer(string: body))
+                #expect(response.status == expected)
+            }
+            #expect(try await client.execute(uri: "/sim/faults", method: .post, body: ByteBuffer(string: #"{"kind":"nonsense"}"#)).status == .badRequest)
+            _ = try await client.execute(uri: "/sim/price", method: .post, body: ByteBuffer(string: #"{"instId":"ETH-USDT","last":"3100"}"#))
+            #expect(simulator.account.ticker("ETH-USDT")?.last == 3100)
+            _ = try await client.execute(uri: "/sim/account", method: .post, body: ByteBuffer(string: #"{"acctLv":"3"}"#))
+            let config = try await client.execute(uri: "/api/v5/account/config", method: .get, headers: headers("GET", "/api/v5/account/config"))
+            #expect(try JSONParser.parse(Array(config.body.readableBytesView))[try JSONPointer("/data/0/acctLv")] == .string("3"))
+            let orders = try JSONParser.parse(Array(try await client.execute(uri: "/sim/orders", method: .get).body.readableBytesView))
+            #expect(orders.objectValue?["data"]?.arrayValue?.count == 1)
+        }
+    }
+
     @Test func publicEndpointsNeedNoKey() async throws {
         try await app().test(.router) { client in
             let instruments = try await client.execute(uri: "/api/v5/public/instruments?instType=SPOT", method: .get)

@@ -18,7 +18,7 @@ struct TestBridge {
     let account: SimulatedAccount
     let directory: String
 
-    static func make(directory: String? = nil) async throws -> TestBridge {
+    static func make(directory: String? = nil, accountLevel: Int = 1) async throws -> TestBridge {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
         try #"""
@@ -34,6 +34,7 @@ struct TestBridge {
                 """#),
             baseDirectory: URL(fileURLWithPath: directory), environment: ["ALCHEMY_KEY": secret])
         let account = SimulatedAccount()
+        account.accountLevel = accountLevel
         let bridge = try await Bridge.assemble(configuration: configuration, exchange: SimulatorExchange(simulator: Simulator(account: account, credentials: .random())), logger: Logger(label: "test"))
         return TestBridge(bridge: bridge, account: account, directory: directory)
     }
@@ -73,6 +74,21 @@ struct TestBridge {
         #expect(orders.first?.request.json.jsonText == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"\#(ClOrdId.make(signalId: "evt-1", ruleId: "whale", orderIndex: 0))","side":"sell","ordType":"market","sz":"0.01","tgtCcy":"base_ccy"}"#)
         let types = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records.map(\.type)
         #expect(types == ["rules.loaded", "signal", "decision", "order.intent", "order.ack", "order.update"])
+    }
+
+    @Test(arguments: [(1, "cash"), (2, "cash"), (3, "cross"), (4, "cross")])
+    func ordersUseTheTdModeOfTheAccountMode(level: Int, tdMode: String) async throws {
+        let test = try await TestBridge.make(accountLevel: level)
+        defer { try? FileManager.default.removeItem(atPath: test.directory) }
+        await test.bridge.marketData.refresh(instrumentsToo: true)
+        #expect(test.bridge.market.snapshot.accountMode == AccountMode(level: level))
+        let body = #"{"id":"mode-\#(level)","event":{"amount":"5000"}}"#
+        let request = InboundRequest(
+            sourceName: "alchemy", headers: [(name: "X-Alchemy-Signature", value: TestBridge.signature(body))], body: Array(body.utf8),
+            remoteAddress: "127.0.0.1")
+        _ = try await test.bridge.intake.handle(request).get()
+        await test.bridge.executor.waitUntilIdle()
+        #expect(test.account.allOrders().map(\.request.tdMode) == [tdMode])
     }
 
     @Test func refusalsAreJSONWithTheContractStatus() async throws {
