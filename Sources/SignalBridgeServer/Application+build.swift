@@ -15,7 +15,9 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let configuration = bridge.configuration
     let webhookRouter = Router(context: WebhookContext.self)
-    WebhookController(intake: bridge.intake, maxBodyBytes: configuration.maxBodyBytes, metrics: bridge.metrics)
+    WebhookController(
+        intake: bridge.intake, maxBodyBytes: configuration.maxBodyBytes, trustedProxies: configuration.trustedProxies, metrics: bridge.metrics
+    )
         .addRoutes(to: webhookRouter)
 
     let adminRouter = Router()

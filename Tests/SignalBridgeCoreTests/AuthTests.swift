@@ -105,3 +105,76 @@ import Testing
         #expect(!dumped.contains("hunter2"))
     }
 }
+
+@Suite struct SenderPresetTests {
+    func request(_ body: String, _ headers: [(String, String)], at time: Date = Date()) -> InboundRequest {
+        InboundRequest(sourceName: "s", headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8), remoteAddress: nil, receivedAt: time)
+    }
+
+    func hex(_ content: [UInt8], _ key: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: Array(key.utf8))))
+    }
+
+    @Test func keccak256IsNotSHA3() {
+        #expect(Hex.encode(Keccak256.hash([])) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
+        #expect(Hex.encode(Keccak256.hash(Array("abc".utf8))) == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45")
+        // reference/webhook-senders.md: body {"a":1} + secret "secret"
+        #expect(Hex.encode(Keccak256.hash(Array(#"{"a":1}secret"#.utf8))) == "aa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")
+        // More than one 136-byte block.
+        #expect(Keccak256.hash(Array(repeating: 0x61, count: 300)) != Keccak256.hash(Array(repeating: 0x61, count: 301)))
+    }
+
+    @Test func moralis() throws {
+        let auth = InboundAuth.moralis(secret: Secret("secret"))
+        _ = try auth.verify(request(#"{"a":1}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]), parsedBody: { nil })
+        #expect(throws: AuthenticationFailure.self) {
+            try auth.verify(self.request(#"{"a":2}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]), parsedBody: { nil })
+        }
+    }
+
+    @Test func stripe() throws {
+        let now = Date()
+        let t = String(Int(now.timeIntervalSince1970))
+        let body = #"{"id":"evt_1"}"#
+        let good = hex(Array("\(t).\(body)".utf8), "whsec_test")
+        let auth = InboundAuth.stripe(StripeAuth(secret: Secret("whsec_test"), toleranceSeconds: 300))
+        _ = try auth.verify(request(body, [("Stripe-Signature", "t=\(t),v1=\(String(repeating: "0", count: 64)),v1=\(good),v0=abc")], at: now), parsedBody: { nil })
+        #expect(throws: AuthenticationFailure.self) {
+            try auth.verify(self.request(body, [("Stripe-Signature", "t=\(t),v1=\(good)")], at: now.addingTimeInterval(400)), parsedBody: { nil })
+        }
+        #expect(throws: AuthenticationFailure.self) {
+            try auth.verify(self.request(body + " ", [("Stripe-Signature", "t=\(t),v1=\(good)")], at: now), parsedBody: { nil })
+        }
+        #expect(throws: AuthenticationFailure.self) { try auth.verify(self.request(body, [("Stripe-Signature", "garbage")]), parsedBody: { nil }) }
+    }
+
+    @Test func hmacPresets() throws {
+        let now = Date()
+        let ts = String(Int(now.timeIntervalSince1970))
+        let body = #"{"x":1}"#
+        let cases: [(String, [(String, String)])] = [
+            ("github", [("X-Hub-Signature-256", "sha256=" + hex(Array(body.utf8), "k"))]),
+            ("alchemy", [("X-Alchemy-Signature", hex(Array(body.utf8), "k"))]),
+            ("nansen", [("x-nansen-signature", "sha256=" + hex(Array(body.utf8), "k"))]),
+            ("quicknode", [("X-QN-Nonce", "n0"), ("X-QN-Timestamp", ts), ("X-QN-Signature", hex(Array("n0\(ts)\(body)".utf8), "k"))]),
+            ("tenderly", [("Date", "Wed, 25 Nov 2026 12:00:00 GMT"), ("x-tenderly-signature", hex(Array("\(body)Wed, 25 Nov 2026 12:00:00 GMT".utf8), "k"))]),
+        ]
+        for (name, headers) in cases {
+            let auth = try #require(InboundAuth.hmacPreset(name, secret: Secret("k"), toleranceSeconds: 300))
+            _ = try auth.verify(request(body, headers, at: now), parsedBody: { nil })
+            #expect(throws: AuthenticationFailure.self, "\(name) tampered") { try auth.verify(self.request(#"{"x":2}"#, headers, at: now), parsedBody: { nil }) }
+        }
+        let quicknode = try #require(InboundAuth.hmacPreset("quicknode", secret: Secret("k"), toleranceSeconds: 300))
+        #expect(throws: AuthenticationFailure.self) { try quicknode.verify(self.request(body, cases[3].1, at: now.addingTimeInterval(600)), parsedBody: { nil }) }
+    }
+
+    @Test func forwardedForIsBelievedOnlyFromTrustedProxies() {
+        let proxies = [IPRange("10.0.0.0/8")!, IPRange("::1")!]
+        #expect(ClientAddress.resolve(peer: "203.0.113.9", forwardedFor: ["52.89.214.238"], trustedProxies: proxies) == "203.0.113.9")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["1.2.3.4, 52.89.214.238"], trustedProxies: proxies) == "52.89.214.238")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238, 10.0.0.7"], trustedProxies: proxies) == "52.89.214.238")
+        #expect(ClientAddress.resolve(peer: "::1", forwardedFor: ["garbage"], trustedProxies: proxies) == "::1")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: [], trustedProxies: proxies) == "10.0.0.2")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238"], trustedProxies: []) == "10.0.0.2")
+    }
+}

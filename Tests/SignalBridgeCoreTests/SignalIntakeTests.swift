@@ -110,6 +110,17 @@ final class RecordingDispatcher: OrderDispatcher {
         #expect(again.dispatcher.intents.withLock { $0.isEmpty })
     }
 
+    @Test func aLateResendOfAnAcknowledgedSignalIsADuplicateNotAnError() async throws {
+        let h = try await harness()
+        defer { try? FileManager.default.removeItem(atPath: h.directory) }
+        let time = Timestamp.format(Date().addingTimeInterval(-50))
+        let body = #"{"id":"late","token":"t0ken","action":"buy","time":"\#(time)"}"#
+        #expect(try await h.intake.handle(webhook(body)).get().status == 202)
+        // 50 s later than its time plus the resend delay: past maxLagSeconds (60), still a duplicate.
+        let resend = InboundRequest(sourceName: "tv", headers: [], body: Array(body.utf8), remoteAddress: "127.0.0.1", receivedAt: Date().addingTimeInterval(30))
+        #expect(try await h.intake.handle(resend).get().status == 200)
+    }
+
     @Test func aJournalThatCannotWriteAnswers503AndAcknowledgesNothing() async throws {
         let h = try await harness()
         defer { try? FileManager.default.removeItem(atPath: h.directory) }

@@ -11,6 +11,36 @@ public enum InboundAuth: Sendable {
     case hmacSHA256(HMACAuth)
     /// The Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
     case standardWebhooks(StandardWebhooksAuth)
+    /// Stripe's `Stripe-Signature: t=…,v1=…`: hex HMAC over `t.body`, the secret used as given.
+    case stripe(StripeAuth)
+    /// Moralis Streams' `x-signature`: `0x` + hex Keccak-256 of body + secret (not an HMAC).
+    case moralis(secret: Secret)
+
+    /// The HMAC presets of SPEC section 3 for senders users have, by scheme name.
+    public static func hmacPreset(_ name: String, secret: Secret, toleranceSeconds: Int) -> InboundAuth? {
+        func hmac(_ header: String, prefix: String = "", _ parts: [HMACAuth.Part] = [.body], timestampHeader: String? = nil) -> InboundAuth {
+            .hmacSHA256(
+                HMACAuth(
+                    header: header, encoding: .hex, prefix: prefix, signedContent: parts, timestampHeader: timestampHeader,
+                    toleranceSeconds: toleranceSeconds, secret: secret))
+        }
+        switch name {
+        case "github": return hmac("X-Hub-Signature-256", prefix: "sha256=")
+        case "alchemy": return hmac("X-Alchemy-Signature")
+        case "nansen": return hmac("x-nansen-signature", prefix: "sha256=")
+        case "quicknode":
+            return hmac("X-QN-Signature", [.header("X-QN-Nonce"), .header("X-QN-Timestamp"), .body], timestampHeader: "X-QN-Timestamp")
+        case "tenderly": return hmac("x-tenderly-signature", [.body, .header("Date")])
+        default: return nil
+        }
+    }
+}
+
+/// Stripe webhook signatures.
+public struct StripeAuth: Sendable {
+    /// The endpoint's `whsec_…` secret, used as its UTF-8 text.
+    public var secret: Secret
+    public var toleranceSeconds: Int
 }
 
 /// A shared token, for senders that cannot sign (TradingView).
@@ -79,6 +109,43 @@ extension InboundAuth {
             return Authenticated()
         case .standardWebhooks(let scheme):
             return try scheme.verify(request)
+        case .stripe(let scheme):
+            try scheme.verify(request)
+            return Authenticated()
+        case .moralis(let secret):
+            try Self.verifyMoralis(request, secret: secret)
+            return Authenticated()
+        }
+    }
+
+    private static func verifyMoralis(_ request: InboundRequest, secret: Secret) throws(AuthenticationFailure) {
+        guard var value = request.header("x-signature") else { throw AuthenticationFailure("the x-signature header is missing") }
+        if value.hasPrefix("0x") || value.hasPrefix("0X") { value.removeFirst(2) }
+        guard let presented = Hex.decode(value), presented.count == 32 else {
+            throw AuthenticationFailure("the x-signature header is not a 0x-prefixed Keccak-256 digest")
+        }
+        guard ConstantTime.equals(presented, Keccak256.hash(request.body + secret.bytes)) else {
+            throw AuthenticationFailure("the signature does not match the body")
+        }
+    }
+}
+
+extension StripeAuth {
+    func verify(_ request: InboundRequest) throws(AuthenticationFailure) {
+        guard let header = request.header("Stripe-Signature") else { throw AuthenticationFailure("the Stripe-Signature header is missing") }
+        var timestamp: String?
+        var signatures: [[UInt8]] = []
+        for item in header.split(separator: ",") {
+            let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2 else { continue }
+            if pair[0] == "t" { timestamp = pair[1] }
+            if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
+        }
+        guard let timestamp, let seconds = Int(timestamp) else { throw AuthenticationFailure("Stripe-Signature has no t= timestamp") }
+        try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + request.body, using: SymmetricKey(data: secret.bytes)))
+        guard signatures.contains(where: { ConstantTime.equals($0, expected) }) else {
+            throw AuthenticationFailure("no v1 signature in Stripe-Signature matches the body")
         }
     }
 }

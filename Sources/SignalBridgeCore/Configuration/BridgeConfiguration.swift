@@ -65,6 +65,8 @@ public struct BridgeConfiguration: Sendable {
     public var rulePaths: [String]
     public var sources: [SourceSettings]
     public var risk: RiskSettings
+    /// Proxies whose `X-Forwarded-For` is believed (a TLS terminator in front of the bridge).
+    public var trustedProxies: [IPRange] = []
 
     /// The source named `name`.
     public func source(named name: String) -> SourceSettings? { sources.first { $0.name == name } }
@@ -95,7 +97,7 @@ public struct BridgeConfiguration: Sendable {
 }
 
 extension BridgeConfiguration {
-    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk"]
+    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk", "trustedProxies"]
 
     /// Loads and checks a configuration file, resolving every secret.
     /// - Parameters:
@@ -160,6 +162,12 @@ extension BridgeConfiguration {
                 }
                 configuration.sources.append(source)
             }
+        }
+        for (i, text) in (try root.stringArray("trustedProxies") ?? []).enumerated() {
+            guard let range = IPRange(text) else {
+                throw DocumentError(pointer: JSONPointer(tokens: ["trustedProxies", String(i)]), message: "\"\(text)\" is not an IP address or CIDR range")
+            }
+            configuration.trustedProxies.append(range)
         }
         if let risk = try root.object("risk", allowedKeys: RiskSettings.keys) {
             configuration.risk = try RiskSettings.read(risk, baseDirectory: baseDirectory)

@@ -31,6 +31,7 @@ public struct SourceSettings: Sendable {
     }
 
     static let keys: Set<String> = ["name", "auth", "allowFrom", "idPointer", "timestampPointer", "maxLagSeconds"]
+    static let hmacPresets = ["github", "alchemy", "nansen", "quicknode", "tenderly"]
     static let authKeys: Set<String> = [
         "scheme", "in", "pointer", "header", "name", "encoding", "prefix", "signedContent", "timestampHeader",
         "toleranceSeconds", "secretEnv", "secretFile",
@@ -128,8 +129,18 @@ public struct SourceSettings: Sendable {
             }
             return .standardWebhooks(
                 StandardWebhooksAuth(key: key, toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300))
+        case "stripe":
+            return .stripe(StripeAuth(secret: try secret(), toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300))
+        case "moralis":
+            return .moralis(secret: try secret())
         default:
-            throw reader.error("scheme", "unknown scheme \"\(scheme)\" (use token, hmac-sha256, standard-webhooks or none)")
+            let tolerance = try reader.integer("toleranceSeconds", in: 1...86400) ?? 300
+            if Self.hmacPresets.contains(scheme), let preset = InboundAuth.hmacPreset(scheme, secret: try secret(), toleranceSeconds: tolerance) {
+                return preset
+            }
+            throw reader.error(
+                "scheme",
+                "unknown scheme \"\(scheme)\" (use token, hmac-sha256, standard-webhooks, none, or a preset: \((Self.hmacPresets + ["stripe", "moralis"]).joined(separator: ", ")))")
         }
     }
 }

@@ -89,7 +89,7 @@ public actor SignalIntake {
     }
 
     private func accept(_ request: InboundRequest) async throws(WebhookRejection) -> WebhookAnswer {
-        let now = clock()
+        let now = request.receivedAt
         guard let source = configuration.source(named: request.sourceName) else {
             throw WebhookRejection(.unknownSource, "no source named \"\(request.sourceName)\" is configured")
         }
@@ -112,10 +112,11 @@ public actor SignalIntake {
         }
         if let redact = authenticated.redactPointer { payload = redact.removing(from: payload) }
         let signalId = try signalId(for: request, source: source, authenticated: authenticated, payload: payload)
-        try checkLag(source: source, payload: payload, now: now)
 
+        // A resend of an acknowledged signal is a duplicate, never an error, however late it comes.
         let key = SignalKey(source: source.name, signalId: signalId)
         if let answer = answers[key] { return WebhookAnswer(status: 200, body: answer, isDuplicate: true) }
+        try checkLag(source: source, payload: payload, now: now)
         if inFlight[key] != nil {
             let first = await withCheckedContinuation { inFlight[key]!.append($0) }
             var answer = try first.get()

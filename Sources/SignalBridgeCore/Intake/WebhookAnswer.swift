@@ -14,6 +14,7 @@ public struct WebhookRejection: Error, Sendable, Equatable {
         case forbidden
         case unauthorized
         case payloadTooLarge = "payload_too_large"
+        case requestTimeout = "request_timeout"
         case badRequest = "bad_request"
         case staleSignal = "stale_signal"
         case journalUnavailable = "journal_unavailable"
@@ -25,6 +26,7 @@ public struct WebhookRejection: Error, Sendable, Equatable {
             case .forbidden: return 403
             case .unauthorized: return 401
             case .payloadTooLarge: return 413
+            case .requestTimeout: return 408
             case .badRequest: return 400
             case .staleSignal: return 422
             case .journalUnavailable: return 503

@@ -5,8 +5,12 @@ import SignalBridgeCore
 
 /// `POST /webhooks/{source}`: reads the raw body within the size limit and hands it to the core.
 struct WebhookController: Sendable {
+    /// How long a sender may take to send its body.
+    static let bodyTimeout: Duration = .seconds(10)
+
     let intake: SignalIntake
     let maxBodyBytes: Int
+    let trustedProxies: [IPRange]
     let metrics: BridgeMetrics
 
     func addRoutes(to router: Router<WebhookContext>) {
@@ -22,20 +26,46 @@ struct WebhookController: Sendable {
             headers: request.headers.map { (name: $0.name.rawName, value: $0.value) },
             query: request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) },
             body: [],
-            remoteAddress: context.remoteAddress
+            remoteAddress: ClientAddress.resolve(
+                peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor], trustedProxies: trustedProxies)
         )
         let tooLarge = WebhookRejection(.payloadTooLarge, "the body is larger than \(maxBodyBytes) bytes")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             await intake.recordRejection(tooLarge, request: inbound)
             return answer(.failure(tooLarge))
         }
-        do {
-            inbound.body = Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView)
-        } catch {
-            await intake.recordRejection(tooLarge, request: inbound)
-            return answer(.failure(tooLarge))
+        switch await readBody(request) {
+        case .success(let body):
+            inbound.body = body
+        case .failure(let rejection):
+            await intake.recordRejection(rejection, request: inbound)
+            return answer(.failure(rejection))
         }
         return answer(await intake.handle(inbound))
+    }
+
+    /// The raw body, refused past `maxBodyBytes` (without reading the rest) or past ``bodyTimeout``.
+    func readBody(_ request: Request) async -> Result<[UInt8], WebhookRejection> {
+        let body = request.body
+        let limit = maxBodyBytes
+        return await withTaskGroup(of: Result<[UInt8], WebhookRejection>.self) { group in
+            group.addTask {
+                do {
+                    return .success(Array(try await body.collect(upTo: limit).readableBytesView))
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    return .failure(WebhookRejection(.payloadTooLarge, "the body is larger than \(limit) bytes"))
+                } catch {
+                    return .failure(WebhookRejection(.badRequest, "the body could not be read"))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.bodyTimeout)
+                return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(Self.bodyTimeout)"))
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
     }
 
     func answer(_ result: Result<WebhookAnswer, WebhookRejection>) -> Response {
@@ -61,4 +91,8 @@ enum JSONResponse {
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText + "\n")))
     }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
