@@ -14,9 +14,10 @@ struct JournalCommand: AsyncParsableCommand {
         func run() async throws {
             let directory: String
             do {
-                directory = try options.load().journalDirectory
-            } catch let failure as CommandFailure {
-                throw failure.exit()
+                directory = try options.config.map(BridgeConfiguration.journalDirectory(configPath:))
+                    ?? BridgeConfiguration.embeddedDefault(workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).journalDirectory
+            } catch {
+                throw Console.fail("configuration error: \(error)")
             }
             do {
                 let contents = try JournalReader.read(directory: directory, allowTornTail: false)

@@ -18,7 +18,7 @@ struct RulesCommand: AsyncParsableCommand {
             var knownSources: Set<String>?
             if let config {
                 do {
-                    knownSources = Set(try BridgeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment).sources.map(\.name))
+                    knownSources = try BridgeConfiguration.sourceNames(configPath: config)
                 } catch {
                     throw Console.fail("configuration error: \(error)")
                 }

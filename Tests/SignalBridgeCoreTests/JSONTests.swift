@@ -79,3 +79,20 @@ import Testing
         #expect(!Decimal(string: "0.35")!.isMultiple(of: Decimal(string: "0.1")!))
     }
 }
+
+@Suite struct JSONFuzzTests {
+    /// Random bytes and random JSON-ish text either parse and round-trip, or throw; they never crash.
+    @Test func randomInputParsesOrThrows() throws {
+        var rng = SplitMix64(state: 7)
+        let alphabet = Array(#"{}[]":,0123456789.eE+-truefalsn \"\\u/abc"#.utf8)
+        for round in 0..<5000 {
+            let bytes: [UInt8] =
+                round % 2 == 0
+                ? (0..<Int.random(in: 0..<64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                : (0..<Int.random(in: 0..<64, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            if let value = try? JSONParser.parse(bytes) {
+                #expect(try JSONParser.parse(value.jsonText) == value, "\(bytes)")
+            }
+        }
+    }
+}

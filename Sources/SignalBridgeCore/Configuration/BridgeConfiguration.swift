@@ -105,7 +105,34 @@ extension BridgeConfiguration {
     ///   - environment: where `...Env` secrets are looked up.
     /// - Throws: ``DocumentError`` naming the file and the key.
     public static func load(path: String, environment: [String: String]) throws(DocumentError) -> BridgeConfiguration {
-        let url = URL(fileURLWithPath: path)
+        try read(path) { document, base throws(DocumentError) in try parse(document, baseDirectory: base, environment: environment) }
+    }
+
+    /// Only the journal directory of a configuration file: what `journal verify` needs, without any secret.
+    public static func journalDirectory(configPath path: String) throws(DocumentError) -> String {
+        try read(path) { document, base throws(DocumentError) in
+            guard let text = document[JSONPointer(tokens: ["journal", "directory"])] else {
+                return embeddedDefault(workingDirectory: base).journalDirectory
+            }
+            guard let directory = text.stringValue else {
+                throw DocumentError(pointer: JSONPointer(tokens: ["journal", "directory"]), message: "expected a string")
+            }
+            return ConfigurationPath.resolve(directory, against: base)
+        }
+    }
+
+    /// Only the source names of a configuration file: what `rules check --config` needs, without any secret.
+    public static func sourceNames(configPath path: String) throws(DocumentError) -> Set<String> {
+        try read(path) { document, _ throws(DocumentError) in
+            Set((document[JSONPointer(tokens: ["sources"])]?.arrayValue ?? []).compactMap { $0.objectValue?["name"]?.stringValue })
+        }
+    }
+
+    /// Parses the file at `path` and hands its document and folder to `body`; errors name the file.
+    private static func read<Value>(
+        _ path: String,
+        _ body: (JSONValue, URL) throws(DocumentError) -> Value
+    ) throws(DocumentError) -> Value {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DocumentError(file: path, pointer: JSONPointer(tokens: []), message: "cannot read the file")
         }
@@ -116,7 +143,7 @@ extension BridgeConfiguration {
             } catch {
                 throw DocumentError(pointer: JSONPointer(tokens: []), message: error.description)
             }
-            return try parse(document, baseDirectory: url.deletingLastPathComponent(), environment: environment)
+            return try body(document, URL(fileURLWithPath: path).deletingLastPathComponent())
         } catch {
             var located = error
             located.file = path
