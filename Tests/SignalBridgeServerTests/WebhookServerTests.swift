@@ -126,6 +126,21 @@ struct TestBridge {
     }
 }
 
+@Suite struct SlowSenderTests {
+    @Test func aBodyThatNeverArrivesIsCutOff() async throws {
+        let test = try await TestBridge.make()
+        defer { try? FileManager.default.removeItem(atPath: test.directory) }
+        var controller = WebhookController(intake: test.bridge.intake, maxBodyBytes: 1024, trustedProxies: [], metrics: BridgeMetrics())
+        controller.bodyTimeout = .milliseconds(200)
+        let (stream, source) = RequestBody.makeStream()
+        await source.yield(ByteBuffer(string: "{\"id\":"))
+        let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/webhooks/alchemy"), body: stream)
+        let result = await controller.readBody(request)
+        #expect(result == .failure(WebhookRejection(.requestTimeout, "the body did not arrive within 0.2 seconds")))
+        source.finish()
+    }
+}
+
 @Suite struct ReconcilerTests {
     func intent(_ signal: String) -> OrderIntent {
         OrderIntent(

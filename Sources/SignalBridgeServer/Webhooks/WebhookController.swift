@@ -5,13 +5,12 @@ import SignalBridgeCore
 
 /// `POST /webhooks/{source}`: reads the raw body within the size limit and hands it to the core.
 struct WebhookController: Sendable {
-    /// How long a sender may take to send its body.
-    static let bodyTimeout: Duration = .seconds(10)
-
     let intake: SignalIntake
     let maxBodyBytes: Int
     let trustedProxies: [IPRange]
     let metrics: BridgeMetrics
+    /// How long a sender may take to send its body.
+    var bodyTimeout: Duration = .seconds(10)
 
     func addRoutes(to router: Router<WebhookContext>) {
         router.post("/webhooks/:source") { request, context in
@@ -48,6 +47,7 @@ struct WebhookController: Sendable {
     func readBody(_ request: Request) async -> Result<[UInt8], WebhookRejection> {
         let body = request.body
         let limit = maxBodyBytes
+        let timeout = bodyTimeout
         return await withTaskGroup(of: Result<[UInt8], WebhookRejection>.self) { group in
             group.addTask {
                 do {
@@ -59,8 +59,8 @@ struct WebhookController: Sendable {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: Self.bodyTimeout)
-                return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(Self.bodyTimeout)"))
+                try? await Task.sleep(for: timeout)
+                return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(timeout)"))
             }
             let first = await group.next()!
             group.cancelAll()
