@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OKXSimulator
 import SignalBridgeCore
 import SignalBridgeServer
 
@@ -23,13 +24,20 @@ struct RulesCommand: AsyncParsableCommand {
                     throw Console.fail("configuration error: \(error)")
                 }
             }
+            var problems: [DocumentError] = []
             do {
                 let rules = try RuleSet.load(paths: paths.isEmpty ? ["rules"] : paths, knownSources: knownSources)
-                print("rules OK: \(rules.rules.count) rules in \(rules.files.count) files (ruleSetHash \(rules.hash))")
+                // OKX's real sizes of the instruments the simulator lists.
+                problems = rules.impossibleSizes(against: SimulatedAccount().instruments())
+                if problems.isEmpty {
+                    print("rules OK: \(rules.rules.count) rules in \(rules.files.count) files (ruleSetHash \(rules.hash))")
+                    return
+                }
             } catch {
-                for problem in error.errors { print(problem) }
-                throw Console.fail("\(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in the rules")
+                problems = error.errors
             }
+            for problem in problems { print(problem) }
+            throw Console.fail("\(problems.count) error\(problems.count == 1 ? "" : "s") in the rules")
         }
     }
 
@@ -39,6 +47,7 @@ struct RulesCommand: AsyncParsableCommand {
 
         @Option(help: "The source the payload comes from.") var source: String
         @Option(help: "A file holding the JSON payload.") var payload: String
+        @Option(name: .customLong("rules"), help: "Rule files or folders to use instead of the configuration's.") var rulePaths: [String] = []
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
@@ -47,7 +56,10 @@ struct RulesCommand: AsyncParsableCommand {
                 let configuration = try options.load()
                 let rules: RuleSet
                 do {
-                    rules = try RuleSet.load(paths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)))
+                    // Without --config the embedded default's sources would refuse every example: do not check sources then.
+                    rules = try RuleSet.load(
+                        paths: rulePaths.isEmpty ? configuration.rulePaths : rulePaths,
+                        knownSources: options.config == nil ? nil : Set(configuration.sources.map(\.name)))
                 } catch {
                     error.errors.forEach { print($0) }
                     throw CommandFailure("the rules have errors")
@@ -68,15 +80,37 @@ struct RulesCommand: AsyncParsableCommand {
                     builder: OrderBuilder(market: market.snapshot, now: Date(), maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds))
                 let where_ = configuration.exchange.kind == .sim ? "simulator prices" : "live prices from \(configuration.exchange.baseURL)"
                 print("payload \(payload) from source \"\(source)\" (\(where_); nothing is sent)")
-                for decision in decider.decide(signalId: "test", source: source, payload: document, ledger: RiskLedger()) {
+                let signalBot = configuration.source(named: source)?.isOKXSignalBot ?? false
+                for decision in decider.decide(signalId: "test", source: source, payload: document, ledger: RiskLedger(), signalBot: signalBot) {
                     print("- rule \(decision.ruleId ?? "(none)"): \(decision.outcome.rawValue): \(decision.reason)")
+                    if decision.ruleId != nil {
+                        let rule = rules.rules.first { $0.id == decision.ruleId }
+                        print("  guards: \(Self.guards(rule: rule, risk: configuration.risk, killSwitch: killSwitch))")
+                    }
                     for order in decision.orders {
-                        print("  POST /api/v5/trade/order \(order.request.json.jsonText)")
+                        print("  \(decision.outcome == .order ? "would send" : "would not send"): POST /api/v5/trade/order \(order.request.json.jsonText)")
                     }
                 }
             } catch let failure as CommandFailure {
                 throw failure.exit()
             }
+        }
+
+        /// The guards that apply to a decision, in the order they are checked (the first that fails blocks it).
+        static func guards(rule: Rule?, risk: RiskSettings, killSwitch: Bool) -> String {
+            func money(_ value: Decimal?) -> String? { value.map(DecimalText.format) }
+            let items: [String?] = [
+                "kill switch \(killSwitch ? "ON" : "off")",
+                risk.allowedInstruments.map { "allowedInstruments \($0.sorted().joined(separator: ","))" },
+                money(rule?.maxOrderNotional).map { "rule maxOrderNotional \($0)" },
+                money(risk.maxOrderNotional).map { "maxOrderNotional \($0)" },
+                rule?.cooldownSeconds.map { "cooldownSeconds \($0)" },
+                rule?.maxOrdersPerDay.map { "maxOrdersPerDay \($0)" },
+                money(rule?.maxDailyNotional).map { "rule maxDailyNotional \($0)" },
+                money(risk.maxDailyNotional).map { "maxDailyNotional \($0)" },
+                (rule?.dryRun ?? false) || risk.dryRun ? "dry run" : nil,
+            ]
+            return items.compactMap { $0 }.joined(separator: "; ")
         }
     }
 }

@@ -22,7 +22,7 @@ final class ChildProcess: Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
-        logFile = directory.appendingPathComponent("\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
         guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown)
         }
@@ -63,6 +63,24 @@ final class ChildProcess: Sendable {
     func port(announcedBy prefix: String) async -> Int? {
         guard let line = await line(startingWith: prefix), let range = line.range(of: "http://127.0.0.1:") else { return nil }
         return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Runs a short command to its end and returns its exit status and standard output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+        }
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Sends SIGTERM and waits for the exit.

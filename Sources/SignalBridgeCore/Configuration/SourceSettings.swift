@@ -13,6 +13,8 @@ public struct SourceSettings: Sendable {
     public var timestampPointer: JSONPointer?
     /// A signal older than this is refused with 422.
     public var maxLagSeconds: Int?
+    /// Set for sources whose payloads are OKX Signal Bot messages, mapped to orders without rules.
+    public var isOKXSignalBot = false
 
     public init(
         name: String,
@@ -30,7 +32,7 @@ public struct SourceSettings: Sendable {
         self.maxLagSeconds = maxLagSeconds
     }
 
-    static let keys: Set<String> = ["name", "auth", "allowFrom", "idPointer", "timestampPointer", "maxLagSeconds"]
+    static let keys: Set<String> = ["name", "auth", "allowFrom", "idPointer", "timestampPointer", "maxLagSeconds", "format"]
     static let hmacPresets = ["github", "alchemy", "nansen", "quicknode", "tenderly"]
     static let authKeys: Set<String> = [
         "scheme", "in", "pointer", "header", "name", "encoding", "prefix", "signedContent", "timestampHeader",
@@ -58,7 +60,7 @@ public struct SourceSettings: Sendable {
         if case .none = auth, allowFrom.isEmpty {
             throw authReader.error("scheme", "scheme \"none\" is allowed only together with allowFrom")
         }
-        return SourceSettings(
+        var source = SourceSettings(
             name: name,
             auth: auth,
             allowFrom: allowFrom,
@@ -66,6 +68,11 @@ public struct SourceSettings: Sendable {
             timestampPointer: try reader.jsonPointer("timestampPointer"),
             maxLagSeconds: try reader.integer("maxLagSeconds", in: 1...31_536_000)
         )
+        if let format = try reader.string("format") {
+            guard format == "okx-signal-bot" else { throw reader.error("format", "unknown format \"\(format)\" (the only one is \"okx-signal-bot\")") }
+            source.isOKXSignalBot = true
+        }
+        return source
     }
 
     private static func readAuth(_ reader: ObjectReader, baseDirectory: URL, environment: [String: String]) throws(DocumentError) -> InboundAuth {

@@ -147,14 +147,15 @@ public actor SignalIntake {
     }
 
     private func checkLag(source: SourceSettings, payload: JSONValue, now: Date) throws(WebhookRejection) {
-        guard let pointer = source.timestampPointer else { return }
+        let signalBotLag = source.isOKXSignalBot ? (source.maxLagSeconds ?? OKXSignalBot.maxLag(payload)) : nil
+        guard let pointer = source.timestampPointer ?? (source.isOKXSignalBot ? OKXSignalBot.timestampPointer : nil) else { return }
         guard let value = pointer.resolve(in: payload) else {
             throw WebhookRejection(.badRequest, "the payload has no time at \(pointer) (timestampPointer of \"\(source.name)\")")
         }
         guard let time = SignalTime.parse(value) else {
             throw WebhookRejection(.badRequest, "the value at \(pointer) is not an ISO 8601 time or a Unix time")
         }
-        if let maxLag = source.maxLagSeconds, now.timeIntervalSince(time) > Double(maxLag) {
+        if let maxLag = signalBotLag ?? source.maxLagSeconds, now.timeIntervalSince(time) > Double(maxLag) {
             throw WebhookRejection(
                 .staleSignal, "the signal is \(Int(now.timeIntervalSince(time))) s old; \"\(source.name)\" accepts at most \(maxLag) s")
         }
@@ -172,7 +173,9 @@ public actor SignalIntake {
             guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )
-        let decisions = decider.decide(signalId: key.signalId, source: key.source, payload: payload, ledger: ledger)
+        let decisions = decider.decide(
+            signalId: key.signalId, source: key.source, payload: payload, ledger: ledger,
+            signalBot: configuration.source(named: key.source)?.isOKXSignalBot ?? false)
         let usages = decisions.compactMap { $0.usage(at: now) }
         usages.forEach { ledger.record($0) }
         let intents = decisions.filter { $0.outcome == .order }.flatMap { decision in

@@ -7,6 +7,9 @@ public struct MarketSnapshot: Sendable {
     public var tickers: [String: Ticker] = [:]
     /// When each ticker was fetched (by our clock).
     public var tickerFetchedAt: [String: Date] = [:]
+    /// Available balance per currency, and when it was fetched.
+    public var balances: [String: Decimal] = [:]
+    public var balancesFetchedAt: Date?
     /// The account mode, once read from the exchange.
     public var accountMode: AccountMode?
 
@@ -14,6 +17,12 @@ public struct MarketSnapshot: Sendable {
     public var tdMode: String { accountMode?.spotTdMode ?? "cash" }
 
     public init() {}
+
+    /// The available balance of `ccy` (zero when the exchange lists none), if the balances are no older than `maxAge`.
+    public func freshBalance(_ ccy: String, now: Date, maxAge: Int) -> Decimal? {
+        guard let fetched = balancesFetchedAt, now.timeIntervalSince(fetched) <= Double(maxAge) else { return nil }
+        return balances[ccy] ?? 0
+    }
 
     /// A ticker no older than `maxAge` seconds.
     public func freshTicker(_ instId: String, now: Date, maxAge: Int) -> Ticker? {
@@ -37,6 +46,14 @@ public final class MarketData: Sendable {
     public func update(instruments: [Instrument]) {
         state.withLock { snapshot in
             snapshot.instruments = Dictionary(instruments.map { ($0.instId, $0) }, uniquingKeysWith: { $1 })
+        }
+    }
+
+    /// Replaces the balances, fetched at `fetchedAt`.
+    public func update(balances: [Balance], fetchedAt: Date) {
+        state.withLock { snapshot in
+            snapshot.balances = Dictionary(balances.map { ($0.ccy, $0.available) }, uniquingKeysWith: { $1 })
+            snapshot.balancesFetchedAt = fetchedAt
         }
     }
 

@@ -37,7 +37,7 @@ public struct OrderBuilder: Sendable {
         let price = try template.price.map { spec throws(DecisionBlock) in
             try limitPrice(spec, side: side, instrument: instrument, ticker: ticker, payload: payload)
         }
-        let (amount, unit) = try requestedSize(template.size, payload: payload)
+        let (amount, unit) = try requestedSize(template.size, side: side, instrument: instrument, payload: payload)
 
         var request = OrderRequest(
             instId: instId, tdMode: market.tdMode, clOrdId: clOrdId, side: side, ordType: template.ordType, sz: 0, px: price)
@@ -70,8 +70,20 @@ public struct OrderBuilder: Sendable {
         return PlannedOrder(request: request, notional: notional)
     }
 
-    private func requestedSize(_ spec: SizeSpec, payload: JSONValue) throws(DecisionBlock) -> (Decimal, SizeUnit) {
+    private func requestedSize(
+        _ spec: SizeSpec,
+        side: OrderSide,
+        instrument: Instrument,
+        payload: JSONValue
+    ) throws(DecisionBlock) -> (Decimal, SizeUnit) {
         switch spec {
+        case .percentOfAvailable(let percent):
+            let (ccy, unit) = side == .buy ? (instrument.quoteCcy, SizeUnit.quote) : (instrument.baseCcy, SizeUnit.base)
+            guard let available = market.freshBalance(ccy, now: now, maxAge: maxPriceAgeSeconds) else {
+                throw DecisionBlock("percentOfAvailable: no balance of \(ccy) younger than \(maxPriceAgeSeconds) s")
+            }
+            guard available > 0 else { throw DecisionBlock("percentOfAvailable: no \(ccy) available") }
+            return (available * percent / 100, unit)
         case .base(let amount): return (amount, .base)
         case .quote(let amount): return (amount, .quote)
         case .pointer(let pointer, let unit, let max):

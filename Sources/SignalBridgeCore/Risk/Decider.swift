@@ -73,8 +73,17 @@ public struct Decider: Sendable {
     }
 
     /// The decisions for `payload` from `source`, given what has been ordered so far.
-    public func decide(signalId: String, source: String, payload: JSONValue, ledger: RiskLedger) -> [Decision] {
-        let matched = rules.rules(for: source).filter { $0.when.matches(payload) }
+    public func decide(signalId: String, source: String, payload: JSONValue, ledger: RiskLedger, signalBot: Bool = false) -> [Decision] {
+        let matched: [Rule]
+        if signalBot {
+            do {
+                matched = [try OKXSignalBot.rule(for: payload, source: source, instruments: builder.market.instruments)]
+            } catch {
+                return [Decision(ruleId: OKXSignalBot.ruleId, outcome: .blocked, reason: error.reason)]
+            }
+        } else {
+            matched = rules.rules(for: source).filter { $0.when.matches(payload) }
+        }
         guard !matched.isEmpty else { return [.noRuleMatched] }
         var ledger = ledger
         return matched.map { rule in

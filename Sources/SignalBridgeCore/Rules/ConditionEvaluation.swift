@@ -18,6 +18,7 @@ extension Comparison {
     public func holds(for value: JSONValue?) -> Bool {
         switch self {
         case .exists(let expected): return (value != nil) == expected
+        case .matches(let pattern): return value?.scalarText.map(pattern.matches) ?? false
         case .eq(let operand): return value.map { Self.equal($0, operand) } ?? false
         case .ne(let operand): return value.map { !Self.equal($0, operand) } ?? true
         case .isIn(let list): return value.map { v in list.contains { Self.equal(v, $0) } } ?? false

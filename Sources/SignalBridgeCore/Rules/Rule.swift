@@ -39,6 +39,27 @@ public enum Comparison: Sendable {
     case lt(Decimal)
     case lte(Decimal)
     case exists(Bool)
+    /// The value's text matches the regular expression somewhere (anchor with `^…$` for the whole text).
+    case matches(TextPattern)
+}
+
+/// A compiled regular expression from a rule file.
+public final class TextPattern: @unchecked Sendable {
+    // NSRegularExpression is immutable and documented as safe to use from several threads at once.
+    private let expression: NSRegularExpression
+    /// The pattern as written.
+    public let source: String
+
+    /// Compiles `source`; throws when it is not a valid regular expression.
+    public init(_ source: String) throws {
+        self.expression = try NSRegularExpression(pattern: source)
+        self.source = source
+    }
+
+    /// Whether the pattern matches somewhere in `text`.
+    public func matches(_ text: String) -> Bool {
+        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
 }
 
 /// A string that may interpolate payload values: `"${/event/asset}-USDT"`.
@@ -48,6 +69,9 @@ public struct Template: Sendable, Equatable {
         case value(JSONPointer)
     }
     public var parts: [Part]
+
+    /// A template without references.
+    public init(literal: String) { parts = [.literal(literal)] }
 
     /// Parses `${/pointer}` references; `$` not followed by `{` is literal.
     public init(_ text: String) throws(JSONPointerError) {
@@ -98,6 +122,8 @@ public enum SizeSpec: Sendable {
     case quote(Decimal)
     /// A payload value, in base or quote units, capped at `max`.
     case pointer(JSONPointer, unit: SizeUnit, max: Decimal)
+    /// A percentage (0 to 100] of the available balance of the currency the order spends.
+    case percentOfAvailable(Decimal)
 }
 
 /// The unit of a size.

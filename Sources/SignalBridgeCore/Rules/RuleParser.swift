@@ -7,7 +7,7 @@ public enum RuleParser {
         "maxDailyNotional", "dryRun",
     ]
     static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price"]
-    static let comparisonKeys = ["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists"]
+    static let comparisonKeys = ["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists", "matches"]
 
     /// Parses one rule file's document.
     /// - Returns: the rules, or every error found (one per rule at most, so one bad rule does not hide another).
@@ -112,6 +112,13 @@ public enum RuleParser {
         case "gte": return .test(target, .gte(try decimal()))
         case "lt": return .test(target, .lt(try decimal()))
         case "lte": return .test(target, .lte(try decimal()))
+        case "matches":
+            guard let pattern = operand.stringValue else { throw reader.error(op, "matches takes a regular expression as a string") }
+            do {
+                return .test(target, .matches(try TextPattern(pattern)))
+            } catch {
+                throw reader.error(op, "\"\(pattern)\" is not a valid regular expression")
+            }
         default:
             guard let b = operand.boolValue else { throw reader.error(op, "exists takes true or false") }
             return .test(target, .exists(b))
@@ -156,7 +163,7 @@ public enum RuleParser {
         let reader = try ObjectReader(value, at: pointer, allowedKeys: ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"])
         let modes = ["base", "quote", "pointer", "percentOfAvailable"].filter(reader.has)
         guard modes.count == 1 else {
-            throw DocumentError(pointer: pointer, message: "give exactly one of base, quote, pointer (with unit and max)")
+            throw DocumentError(pointer: pointer, message: "give exactly one of base, quote, percentOfAvailable, pointer (with unit and max)")
         }
         switch modes[0] {
         case "base": return .base(try reader.positiveDecimal("base")!)
@@ -169,7 +176,9 @@ public enum RuleParser {
             }
             return .pointer(try reader.jsonPointer("pointer")!, unit: unit, max: max)
         default:
-            throw reader.error("percentOfAvailable", "percentOfAvailable is not supported by this version yet; use base, quote or pointer")
+            let percent = try reader.positiveDecimal("percentOfAvailable")!
+            guard percent <= 100 else { throw reader.error("percentOfAvailable", "a percentage is at most 100") }
+            return .percentOfAvailable(percent)
         }
     }
 

@@ -87,4 +87,29 @@ public struct RuleSet: Sendable {
         }
         return errors
     }
+
+    /// Sizes that can never be ordered: a fixed base size, or a pointer size's `max`, below the minimum of a
+    /// literal instrument in `instruments` (after rounding down to its lot size).
+    public func impossibleSizes(against instruments: [Instrument]) -> [DocumentError] {
+        let byId = Dictionary(instruments.map { ($0.instId, $0) }, uniquingKeysWith: { $1 })
+        var errors: [DocumentError] = []
+        for rule in rules {
+            for (index, order) in rule.orders.enumerated() {
+                guard let instId = order.instId.literal, let instrument = byId[instId] else { continue }
+                let largest: Decimal
+                switch order.size {
+                case .base(let amount): largest = amount
+                case .pointer(_, .base, let max): largest = max
+                default: continue
+                }
+                let rounded = largest.rounded(toMultipleOf: instrument.lotSz, .down)
+                if rounded < instrument.minSz {
+                    errors.append(DocumentError(
+                        file: rule.file, pointer: rule.pointer.appending("orders").appending(index).appending("size"),
+                        message: "rule \"\(rule.id)\": \(DecimalText.format(largest)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId); this order can never be placed"))
+                }
+            }
+        }
+        return errors
+    }
 }

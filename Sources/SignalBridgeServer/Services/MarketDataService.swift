@@ -56,6 +56,7 @@ public final class MarketDataService: Service, Sendable {
             for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
                 market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
             }
+            market.update(balances: try await exchange.balances(), fetchedAt: Date())
             lastSuccess.withLock { $0 = Date() }
         } catch {
             logger.warning("market data: cannot refresh from the exchange", metadata: ["error": "\(error)"])
