@@ -7,6 +7,8 @@ public enum RuleParser {
         "maxDailyNotional", "dryRun",
     ]
     static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price"]
+    static let sizeKeys: Set<String> = ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"]
+    static let priceKeys: Set<String> = ["fixed", "pointer", "from", "offsetBps"]
     static let comparisonKeys = ["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists", "matches"]
 
     /// Parses one rule file's document.
@@ -160,7 +162,7 @@ public enum RuleParser {
     }
 
     static func parseSize(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> SizeSpec {
-        let reader = try ObjectReader(value, at: pointer, allowedKeys: ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"])
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: sizeKeys)
         let modes = ["base", "quote", "pointer", "percentOfAvailable"].filter(reader.has)
         guard modes.count == 1 else {
             throw DocumentError(pointer: pointer, message: "give exactly one of base, quote, percentOfAvailable, pointer (with unit and max)")
@@ -183,7 +185,7 @@ public enum RuleParser {
     }
 
     static func parsePrice(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> PriceSpec {
-        let reader = try ObjectReader(value, at: pointer, allowedKeys: ["fixed", "pointer", "from", "offsetBps"])
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: priceKeys)
         let modes = ["fixed", "pointer", "from"].filter(reader.has)
         guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, from") }
         switch modes[0] {
