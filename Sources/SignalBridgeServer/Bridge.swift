@@ -22,7 +22,6 @@ public struct Bridge: Sendable {
     public let executor: OrderExecutor
     public let market: MarketData
     public let marketData: MarketDataService
-    public let reconciler: Reconciler
     /// Orders the journal leaves without a final record; resolved before new signals are executed.
     public let openOrders: [JournalReplay.OpenOrder]
     public let metrics: BridgeMetrics
@@ -81,7 +80,6 @@ public struct Bridge: Sendable {
             executor: executor,
             market: market,
             marketData: MarketDataService(exchange: exchange, market: market, instruments: tickerInstruments, logger: logger),
-            reconciler: Reconciler(exchange: exchange, journal: journal, executor: executor, logger: logger),
             openOrders: replay.openOrders,
             metrics: BridgeMetrics(),
             startedAt: startedAt
@@ -98,11 +96,10 @@ public struct Bridge: Sendable {
     }
 
     /// Resolves the orders a previous run left open; new signals are executed only afterwards.
-    public func reconcileOpenOrders(logger: Logger) async -> Reconciler.Report {
-        guard !openOrders.isEmpty else { return Reconciler.Report() }
+    public func reconcileOpenOrders(logger: Logger) async -> OrderExecutor.Report {
+        guard !openOrders.isEmpty else { return OrderExecutor.Report() }
         logger.notice("reconciling orders left open by the previous run", metadata: ["orders": "\(openOrders.count)"])
-        let report = await reconciler.resolve(openOrders, startedAt: startedAt)
-        await executor.waitUntilIdle()
+        let report = await executor.reconcile(openOrders, startedAt: startedAt)
         logger.notice(
             "reconciliation done",
             metadata: ["checked": "\(report.checked)", "resubmitted": "\(report.resubmitted)", "abandoned": "\(report.abandoned)", "unresolved": "\(report.unresolved.count)"])

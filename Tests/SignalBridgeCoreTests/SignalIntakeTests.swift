@@ -9,6 +9,7 @@ import Testing
 final class RecordingDispatcher: OrderDispatcher {
     let intents = Mutex<[OrderIntent]>([])
     func submit(_ intents: [OrderIntent]) { self.intents.withLock { $0 += intents } }
+    func hasRoom(for instId: String) -> Bool { true }
 }
 
 @Suite struct SignalIntakeTests {

@@ -163,17 +163,14 @@ struct TestBridge {
         _ = try test.account.place(placedBeforeCrash.request)
         #expect(test.bridge.openOrders.map(\.intent.clOrdId) == [placedBeforeCrash.clOrdId, neverSent.clOrdId])
 
-        let reconciler = Reconciler(
-            exchange: test.bridge.exchange, journal: test.bridge.journal, executor: test.bridge.executor, logger: Logger(label: "test"))
-        let report = await reconciler.resolve(test.bridge.openOrders, startedAt: Date().addingTimeInterval(-60))
+        let report = await test.bridge.executor.reconcile(test.bridge.openOrders, startedAt: Date().addingTimeInterval(-60))
         #expect(report.resubmitted == 1 && report.abandoned == 0 && report.unresolved.isEmpty)
         #expect(test.account.allOrders().map(\.clOrdId) == [placedBeforeCrash.clOrdId, neverSent.clOrdId])
 
-        let stale = Reconciler(
-            exchange: test.bridge.exchange, journal: test.bridge.journal, executor: test.bridge.executor, logger: Logger(label: "test"),
-            resubmitWindow: 0)
+        let strict = OrderExecutor(
+            exchange: test.bridge.exchange, journal: test.bridge.journal, logger: Logger(label: "test"), resubmitWindow: 0)
         let old = JournalReplay.OpenOrder(intent: intent("c"), intentTime: Date().addingTimeInterval(-5))
-        #expect(await stale.resolve([old], startedAt: Date().addingTimeInterval(-60)).abandoned == 1)
+        #expect(await strict.reconcile([old], startedAt: Date().addingTimeInterval(-60)).abandoned == 1)
         #expect(test.account.allOrders().count == 2)
 
         let records = try JournalReader.read(directory: directory + "/journal", allowTornTail: false).records

@@ -170,7 +170,7 @@ public actor SignalIntake {
         let killSwitch = configuration.risk.killSwitchFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
         let decider = Decider(
             rules: rules,
-            guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch),
+            guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch, queueHasRoom: { [dispatcher] in dispatcher.hasRoom(for: $0) }),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )
         let decisions = decider.decide(

@@ -19,6 +19,14 @@ public struct JournalReplay: Sendable {
         public var ordId: String?
         /// For `order.unknown`: the request's `expTime`, after which the exchange cannot take it any more.
         public var unknownExpiry: Date?
+
+        public init(intent: OrderIntent, intentTime: Date, lastType: JournalRecordType? = nil, ordId: String? = nil, unknownExpiry: Date? = nil) {
+            self.intent = intent
+            self.intentTime = intentTime
+            self.lastType = lastType
+            self.ordId = ordId
+            self.unknownExpiry = unknownExpiry
+        }
     }
 
     public private(set) var answered: [AnsweredSignal] = []

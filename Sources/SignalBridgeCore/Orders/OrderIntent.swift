@@ -17,4 +17,6 @@ public struct OrderIntent: Sendable, Equatable {
 public protocol OrderDispatcher: Sendable {
     /// Queues `intents` for execution, in order; returns at once.
     func submit(_ intents: [OrderIntent])
+    /// Whether another order for `instId` may be queued (decisions are blocked when not).
+    func hasRoom(for instId: String) -> Bool
 }

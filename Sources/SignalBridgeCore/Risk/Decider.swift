@@ -53,10 +53,13 @@ public struct GlobalGuards: Sendable {
     public var risk: RiskSettings
     /// Whether the kill switch file exists (checked by the caller once per signal).
     public var killSwitchEngaged: Bool
+    /// Whether the execution queue of an instrument can take another order.
+    public var queueHasRoom: @Sendable (String) -> Bool
 
-    public init(risk: RiskSettings, killSwitchEngaged: Bool) {
+    public init(risk: RiskSettings, killSwitchEngaged: Bool, queueHasRoom: @escaping @Sendable (String) -> Bool = { _ in true }) {
         self.risk = risk
         self.killSwitchEngaged = killSwitchEngaged
+        self.queueHasRoom = queueHasRoom
     }
 }
 
@@ -124,6 +127,9 @@ public struct Decider: Sendable {
             let instId = order.request.instId
             if let allowed = risk.allowedInstruments, !allowed.contains(instId) {
                 throw DecisionBlock("allowedInstruments: \(instId) is not allowed")
+            }
+            if !guards.queueHasRoom(instId) {
+                throw DecisionBlock("execution queue: too many \(instId) orders are waiting to be sent; try again later")
             }
             if notionalLimited, order.notional == nil {
                 throw DecisionBlock("notional limits: no ticker of \(instId) younger than \(builder.maxPriceAgeSeconds) s to value the order")
