@@ -1,0 +1,145 @@
+"""Crash test: hundreds of signals, the bridge killed with SIGKILL in the middle of the load, restarted, every
+signal sent again as senders do; then exactly one order per signal at the simulator and a verifying journal.
+
+Usage: python e2e/crash_test.py PATH/TO/signalbridge [SIGNALS]
+"""
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import Checks, start, stop
+
+OKX = {"OKX_API_KEY": "crash-key", "OKX_SECRET_KEY": "CRASH0123456789", "OKX_PASSPHRASE": "Crash-Pass"}
+KEY = "crash-test-signing-key"
+FINAL = {"order.reject", "order.abandoned"}
+
+
+def send(base, index):
+    body = json.dumps({"id": f"crash-{index:04d}", "action": "buy"}).encode()
+    request = urllib.request.Request(f"{base}/webhooks/load", data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Signature": hmac.new(KEY.encode(), body, hashlib.sha256).hexdigest()})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+
+
+def journal_records(directory):
+    records = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith("journal-"):
+            with open(os.path.join(directory, name)) as segment:
+                for line in segment:
+                    if line.endswith("\n"):
+                        records.append(json.loads(line))
+    return records
+
+
+def open_intents(records):
+    final = set()
+    for r in records:
+        if r["type"] in FINAL or (r["type"] == "order.update" and r.get("state") in ("filled", "canceled")):
+            final.add(r["clOrdId"])
+    return [r["clOrdId"] for r in records if r["type"] == "order.intent" and r["clOrdId"] not in final]
+
+
+def sim_orders(base):
+    with urllib.request.urlopen(f"{base}/sim/orders", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    c = Checks()
+    with tempfile.TemporaryDirectory() as folder:
+        sim, sim_base, _ = start(binary, ["sim", "--port", "0"], env=OKX, announce="OKX simulator listening on")
+        try:
+            os.makedirs(os.path.join(folder, "rules"))
+            with open(os.path.join(folder, "rules", "load.json"), "w") as f:
+                json.dump({"rules": [{"id": "load-buy", "source": "load", "when": {"pointer": "/action", "eq": "buy"},
+                                      "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}]}, f)
+            with open(os.path.join(folder, "config.json"), "w") as f:
+                json.dump({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
+                           "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
+                                        "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
+                           "journal": {"directory": "journal"}, "rules": ["rules"],
+                           "sources": [{"name": "load", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "LOAD_KEY"}, "idPointer": "/id"}],
+                           "risk": {"allowedInstruments": ["BTC-USDT"]}}, f)
+            env = dict(OKX, LOAD_KEY=KEY)
+
+            bridge, base, _ = start(binary, ["serve", "--config", "config.json"], env=env, announce="signalbridge listening on", cwd=folder)
+            acknowledged = set()
+            lock = threading.Lock()
+            killed = threading.Event()
+
+            def first_round(index):
+                status = send(base, index)
+                with lock:
+                    if status in (200, 202):
+                        acknowledged.add(index)
+                    if len(acknowledged) >= count // 3 and not killed.is_set():
+                        killed.set()
+                        os.kill(bridge.pid, signal.SIGKILL)
+                return status
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                statuses = list(pool.map(first_round, range(count)))
+            bridge.wait()
+            c.check("the bridge was killed in the middle of the load", killed.is_set() and 0 < len(acknowledged) < count,
+                    f"{len(acknowledged)} acknowledged of {count}")
+            c.check("before the crash nothing was answered 5xx", all(s in (None, 200, 202) for s in statuses),
+                    sorted({s for s in statuses if s not in (None, 200, 202)}))
+
+            bridge, base, _ = start(binary, ["serve", "--config", "config.json"], env=env, announce="signalbridge listening on", cwd=folder, timeout=90)
+            try:
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    resent = list(pool.map(lambda i: send(base, i), range(count)))
+                c.check("every signal sent again is accepted or a duplicate", all(s in (200, 202) for s in resent),
+                        sorted({str(s) for s in resent if s not in (200, 202)}))
+                c.check("signals acknowledged before the crash are duplicates now",
+                        all(resent[i] == 200 for i in acknowledged), [i for i in acknowledged if resent[i] != 200][:5])
+                journal = os.path.join(folder, "journal")
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline and open_intents(journal_records(journal)):
+                    time.sleep(0.2)
+                records = journal_records(journal)
+                c.check("every order intent has a final record", not open_intents(records), open_intents(records)[:5])
+            finally:
+                stop(bridge)
+
+            restart = max(i for i, r in enumerate(records) if r["type"] == "rules.loaded")
+            intended_before = {r["clOrdId"] for r in records[:restart] if r["type"] == "order.intent"}
+            resolved_after = {r["clOrdId"] for r in records[restart:] if r.get("clOrdId") in intended_before}
+            print(f"info {len(resolved_after)} orders of the first run were resolved after the restart")
+            intents = [r["clOrdId"] for r in records if r["type"] == "order.intent"]
+            c.check(f"one order intent per signal ({count})", len(intents) == count and len(set(intents)) == count, len(intents))
+            orders = sim_orders(sim_base)
+            per_id = {}
+            for order in orders:
+                per_id[order["clOrdId"]] = per_id.get(order["clOrdId"], 0) + 1
+            c.check("no clOrdId reached the exchange twice", all(n == 1 for n in per_id.values()),
+                    {k: n for k, n in per_id.items() if n > 1})
+            c.check(f"exactly one order per signal at the exchange ({count})", len(orders) == count and set(per_id) == set(intents), len(orders))
+            verify = subprocess.run([binary, "journal", "verify", "--config", "config.json"], cwd=folder, capture_output=True, text=True)
+            c.check("the journal verifies", verify.returncode == 0, verify.stdout + verify.stderr)
+        finally:
+            stop(sim)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
