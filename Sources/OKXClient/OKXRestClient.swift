@@ -13,6 +13,8 @@ public struct OKXRestClient: Exchange {
     let requestTimeout: TimeAmount
 
     let baseURL: String
+    /// The private WebSocket URL, when not derived from `baseURL`.
+    let webSocketURL: String?
     let credentials: OKXCredentials
     let demo: Bool
     let httpClient: HTTPClient
@@ -29,10 +31,12 @@ public struct OKXRestClient: Exchange {
         demo: Bool,
         httpClient: HTTPClient = .shared,
         requestTimeout: TimeAmount = .seconds(10),
+        webSocketURL: String? = nil,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.requestTimeout = requestTimeout
+        self.webSocketURL = webSocketURL
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
         self.demo = demo

@@ -159,6 +159,9 @@ public final class SimulatedAccount: Sendable {
         state.withLock { $0.fills }.reversed().filter { (instId == nil || $0.instId == instId) && (ordId == nil || $0.ordId == ordId) }
     }
 
+    /// How many streams from ``orderEvents()`` are open.
+    var observerCount: Int { state.withLock { $0.observers.count } }
+
     /// A stream of every order change from now on (what the WebSocket `orders` channel pushes).
     public func orderEvents() -> AsyncStream<SimulatedOrderEvent> {
         let (stream, continuation) = AsyncStream<SimulatedOrderEvent>.makeStream()

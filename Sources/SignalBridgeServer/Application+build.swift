@@ -44,6 +44,7 @@ public func buildApplication(
     app.addServices(
         admin,
         bridge.marketData,
+        OrderFollowService(exchange: bridge.exchange, book: bridge.executor.book, journal: bridge.journal, logger: logger),
         RulesReloadService(
             rulePaths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)), intake: bridge.intake, logger: logger)
     )

@@ -36,7 +36,7 @@ public struct Bridge: Sendable {
             // `load` guarantees credentials for `okx`.
             return OKXRestClient(
                 baseURL: configuration.exchange.baseURL, credentials: configuration.exchange.credentials!,
-                demo: configuration.exchange.demo, logger: logger)
+                demo: configuration.exchange.demo, webSocketURL: configuration.exchange.webSocketURL, logger: logger)
         }
     }
 

@@ -19,6 +19,8 @@ public struct ExchangeSettings: Sendable {
     public var baseURL: String
     /// Demo trading: adds `x-simulated-trading: 1`.
     public var demo: Bool
+    /// The private WebSocket URL, when not derived from `baseURL` (OKX's hosts, or the simulator's).
+    public var webSocketURL: String?
     /// API credentials, required for `okx`.
     public var credentials: OKXCredentials?
 }
@@ -170,7 +172,7 @@ extension BridgeConfiguration {
         if let limits = try root.object("limits", allowedKeys: ["maxBodyBytes"]) {
             configuration.maxBodyBytes = try limits.integer("maxBodyBytes", in: 256...16_777_216) ?? configuration.maxBodyBytes
         }
-        if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials"]) {
+        if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials", "webSocketURL"]) {
             configuration.exchange = try readExchange(exchange, baseDirectory: baseDirectory, environment: environment)
         }
         if let journal = try root.object("journal", allowedKeys: ["directory"]) {
@@ -237,10 +239,16 @@ extension BridgeConfiguration {
             let key = credentials.has(base + "Env") ? base + "Env" : base + "File"
             return try source.resolve(environment: environment, pointer: credentials.pointer.appending(key))
         }
+        if let webSocketURL = try reader.string("webSocketURL") {
+            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", url.host != nil else {
+                throw reader.error("webSocketURL", "expected a ws(s) URL such as wss://ws.okx.com:8443/ws/v5/private")
+            }
+        }
         return ExchangeSettings(
             kind: .okx,
             baseURL: baseURL,
             demo: demo,
+            webSocketURL: try reader.string("webSocketURL"),
             credentials: OKXCredentials(
                 apiKey: try secret("apiKey"),
                 secretKey: try secret("secretKey"),

@@ -47,6 +47,23 @@ public protocol Exchange: Sendable {
     func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome
     /// The latest order with `clOrdId`, or `nil` when the exchange has none (51603).
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus?
+    /// The push feed of order changes (OKX's private WebSocket `orders` channel), when the exchange has one.
+    func orderFeed() -> (any OrderUpdateFeed)?
+}
+
+extension Exchange {
+    public func orderFeed() -> (any OrderUpdateFeed)? { nil }
+}
+
+/// Pushed order changes: OKX's private WebSocket `orders` channel, or the simulator's equivalent.
+public protocol OrderUpdateFeed: Sendable {
+    /// Connects, logs in and subscribes; calls `connected` once subscribed and `update` for every order change
+    /// until the connection ends (returns) or fails (throws). Pushes missed while disconnected are not replayed:
+    /// the caller catches up over REST after `connected`.
+    func follow(
+        connected: @escaping @Sendable () async -> Void,
+        update: @escaping @Sendable (OrderStatus) async -> Void
+    ) async throws
 }
 
 /// The OKX account mode and the spot `tdMode` OKX documents for it.

@@ -9,7 +9,7 @@ public final class OpenOrderBook: Sendable {
         public var intent: OrderIntent
         public var intentTime: Date
         public var ordId: String?
-        /// The last state journaled (`live`, `partially_filled`), nil before any.
+        /// The last state journaled (`live` once acknowledged, `partially_filled`), nil before the ack.
         public var state: String?
         public var accFillSz: Decimal = 0
     }
@@ -23,9 +23,15 @@ public final class OpenOrderBook: Sendable {
         entries.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? Entry(intent: intent, intentTime: time, ordId: ordId) }
     }
 
-    /// Records the exchange's order id.
+    /// Records the exchange's order id; an accepted order is `live` with nothing filled until told otherwise
+    /// (`order.ack` says as much, so a push of that state is not journaled again).
     public func accepted(_ clOrdId: String, ordId: String) {
-        entries.withLock { $0[clOrdId]?.ordId = ordId }
+        entries.withLock { entries in
+            guard var entry = entries[clOrdId] else { return }
+            entry.ordId = ordId
+            if entry.state == nil { entry.state = "live" }
+            entries[clOrdId] = entry
+        }
     }
 
     /// Stops tracking an order whose final record is journaled.

@@ -248,9 +248,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     /// Reads the order once after it was accepted and journals its state when something happened to it.
     func follow(_ intent: OrderIntent) async {
-        guard let status = try? await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId), status.state != "live",
-            book.record(status)
-        else { return }
+        guard let status = try? await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId), book.record(status) else {
+            return
+        }
         await record([.update(status)], intent)
     }
 

@@ -1,0 +1,93 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import SignalBridgeCore
+
+/// OKX's private WebSocket `orders` channel for SPOT: login (Unix-seconds timestamp, signed over
+/// `timestamp + GET + /users/self/verify`), subscribe, then every order change; the text `ping` every 20 s
+/// keeps the connection alive (OKX closes it after 30 s of silence).
+public struct OKXOrderStream: OrderUpdateFeed {
+    /// The private WebSocket URL.
+    public let url: String
+    let credentials: OKXCredentials
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    public init(url: String, credentials: OKXCredentials, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.url = url
+        self.credentials = credentials
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// The private WebSocket URL for a REST base URL: OKX's own hosts (demo: `wspap`), or `ws://host:port` for a
+    /// local simulator.
+    public static func url(forREST baseURL: String, demo: Bool) -> String {
+        guard let url = URL(string: baseURL), let host = url.host else { return "" }
+        if url.scheme == "http" { return "ws://\(host)\(url.port.map { ":\($0)" } ?? "")/ws/v5/private" }
+        let region = host.hasPrefix("us.") ? "us" : host.hasPrefix("eea.") ? "eea" : ""
+        return "wss://ws\(region)\(demo ? "pap" : "").okx.com:8443/ws/v5/private"
+    }
+
+    /// A refusal of the login or subscription.
+    public struct StreamError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public func follow(
+        connected: @escaping @Sendable () async -> Void,
+        update: @escaping @Sendable (OrderStatus) async -> Void
+    ) async throws {
+        let credentials = self.credentials
+        let clock = self.clock
+        try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            func reply() async throws -> JSONObject? {
+                while let message = try await messages.next() {
+                    guard case .text(let text) = message, text != "pong" else { continue }
+                    if let object = (try? JSONParser.parse(text))?.objectValue { return object }
+                }
+                return nil
+            }
+            let timestamp = String(Int(clock().timeIntervalSince1970))
+            let sign = OKXSignature.sign(timestamp: timestamp, method: "GET", requestPath: "/users/self/verify", body: [], secret: credentials.secretKey)
+            let login = JSONValue.object(JSONObject([
+                ("op", "login"),
+                ("args", .array([.object(JSONObject([
+                    ("apiKey", .string(credentials.apiKey.text)), ("passphrase", .string(credentials.passphrase.text)),
+                    ("timestamp", .string(timestamp)), ("sign", .string(sign)),
+                ]))])),
+            ]))
+            try await outbound.write(.text(login.jsonText))
+            guard let ack = try await reply(), ack["event"]?.stringValue == "login", ack["code"]?.scalarText == "0" else {
+                throw StreamError(description: "OKX refused the WebSocket login")
+            }
+            try await outbound.write(.text(#"{"id":"orders","op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]}"#))
+            guard let subscribed = try await reply(), subscribed["event"]?.stringValue == "subscribe" else {
+                throw StreamError(description: "OKX refused the orders subscription")
+            }
+            await connected()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(20))
+                        try await outbound.write(.text("ping"))
+                    }
+                }
+                while let push = try await reply() {
+                    guard push["arg"]?.objectValue?["channel"]?.stringValue == "orders" else { continue }
+                    for entry in push["data"]?.arrayValue ?? [] {
+                        if let object = entry.objectValue, let status = OKXRestClient.orderStatus(object) { await update(status) }
+                    }
+                }
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+extension OKXRestClient {
+    public func orderFeed() -> (any OrderUpdateFeed)? {
+        OKXOrderStream(url: webSocketURL ?? OKXOrderStream.url(forREST: baseURL, demo: demo), credentials: credentials, logger: logger, clock: clock)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import SignalBridgeCore
+
+/// The simulator's order pushes in process, ended by an injected WebSocket disconnect like the real feed.
+public struct SimulatorOrderFeed: OrderUpdateFeed {
+    let simulator: Simulator
+
+    public func follow(
+        connected: @escaping @Sendable () async -> Void,
+        update: @escaping @Sendable (OrderStatus) async -> Void
+    ) async throws {
+        let events = simulator.account.orderEvents()
+        let disconnects = simulator.faults.disconnects()
+        await connected()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in events { await update(event.order.status) }
+            }
+            group.addTask {
+                for await _ in disconnects { return }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+extension SimulatorExchange {
+    public func orderFeed() -> (any OrderUpdateFeed)? { SimulatorOrderFeed(simulator: simulator) }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SignalBridgeCore
+
+/// Follows accepted orders to their final state: the exchange's push feed (OKX's private WebSocket `orders`
+/// channel) when it has one, reconnecting with backoff and catching up over REST after each reconnect, and a
+/// REST look-up of every open order at a slower pace, so fills are journaled even when the feed is down.
+struct OrderFollowService: Service {
+    let exchange: any Exchange
+    let book: OpenOrderBook
+    let journal: Journal
+    let logger: Logger
+    var catchUpInterval: Duration = .seconds(30)
+    var maxBackoff: Duration = .seconds(30)
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while (try? await Task.sleep(for: catchUpInterval)) != nil { await catchUp() }
+                }
+                if let feed = exchange.orderFeed() { group.addTask { await follow(feed) } }
+                await group.waitForAll()
+            }
+        }
+    }
+
+    /// Keeps the feed connected; after every (re)connection, catches up over REST on what it missed.
+    func follow(_ feed: any OrderUpdateFeed) async {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await feed.follow(
+                    connected: {
+                        logger.info("order feed connected")
+                        await catchUp()
+                    },
+                    update: { status in await apply(status) })
+                logger.warning("order feed closed; reconnecting")
+                backoff = .seconds(1)
+            } catch {
+                logger.warning("order feed failed; reconnecting", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+            }
+            guard (try? await Task.sleep(for: backoff)) != nil else { return }
+            backoff = min(backoff * 2, maxBackoff)
+        }
+    }
+
+    /// Looks up every accepted open order over REST and journals what changed.
+    func catchUp() async {
+        for entry in book.open where entry.ordId != nil {
+            guard let status = try? await exchange.order(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId) else { continue }
+            await apply(status)
+        }
+    }
+
+    /// Journals `order.update` when a pushed or looked-up state is new for an accepted open order. Orders not yet
+    /// acknowledged are left to the executor, which reads them right after the ack.
+    func apply(_ status: OrderStatus) async {
+        guard book.entry(status.clOrdId)?.ordId != nil, book.record(status) else { return }
+        do {
+            try await journal.append([.update(status)])
+        } catch {
+            logger.critical("journal: cannot record an order update", metadata: ["clOrdId": "\(status.clOrdId)", "error": "\(error)"])
+        }
+    }
+}
