@@ -62,7 +62,7 @@ public struct OKXRestClient: Exchange {
         guard let instId = object["instId"]?.stringValue, let last = object["last"]?.decimalValue,
             let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue
         else { return nil }
-        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: object["ts"]?.decimalValue.map(Self.date) ?? clock())
+        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: object["ts"]?.decimalValue.map(Date.init(unixMilliseconds:)) ?? clock())
     }
 
     public func balances() async throws(ExchangeError) -> [Balance] {
@@ -130,7 +130,7 @@ public struct OKXRestClient: Exchange {
         guard let ms = data.first?.objectValue?["ts"]?.decimalValue else {
             throw ExchangeError(message: "OKX sent a time without ts", retryable: true)
         }
-        return Self.date(milliseconds: ms)
+        return Date(unixMilliseconds: ms)
     }
 
     /// Every spot ticker (`GET /api/v5/market/tickers?instType=SPOT`).
@@ -283,10 +283,6 @@ public struct OKXRestClient: Exchange {
     }
 
     static func milliseconds(_ date: Date) -> String { String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down))) }
-
-    static func date(milliseconds: Decimal) -> Date {
-        Date(timeIntervalSince1970: NSDecimalNumber(decimal: milliseconds / 1000).doubleValue)
-    }
 
     /// `?a=b&c=d`, percent-encoding anything outside the unreserved set, exactly as signed.
     static func queryString(_ query: [(String, String)]) -> String {

@@ -87,7 +87,7 @@ struct SimulatorWebSocket: Sendable {
     /// OKX's checks of a WebSocket login, with OKX's codes; nil when it is genuine.
     private func login(_ arg: JSONObject) -> (String, String)? {
         let credentials = simulator.credentials
-        guard let timestamp = arg["timestamp"]?.scalarText, let seconds = Double(timestamp) else { return ("60004", "Invalid timestamp") }
+        guard let timestamp = arg["timestamp"]?.scalarText, let seconds = TimeInterval(timestamp) else { return ("60004", "Invalid timestamp") }
         guard abs(simulator.clock().timeIntervalSince1970 - seconds) <= 30 else { return ("60006", "Timestamp request expired") }
         guard let key = arg["apiKey"]?.stringValue, ConstantTime.equals(Array(key.utf8), Array(credentials.apiKey.utf8)) else {
             return ("60005", "Invalid OK-ACCESS-KEY")

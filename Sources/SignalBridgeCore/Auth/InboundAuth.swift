@@ -239,8 +239,8 @@ extension StandardWebhooksAuth {
 }
 
 private func checkTolerance(seconds: Int, now: Date, tolerance: Int) throws(AuthenticationFailure) {
-    let skew = abs(now.timeIntervalSince1970 - Double(seconds))
-    guard skew <= Double(tolerance) else {
+    let skew = abs(now.timeIntervalSince1970 - TimeInterval(seconds))
+    guard skew <= TimeInterval(tolerance) else {
         throw AuthenticationFailure("the signed timestamp is \(Int(skew)) s away from now (tolerance \(tolerance) s)")
     }
 }

@@ -155,7 +155,7 @@ public actor SignalIntake {
         guard let time = SignalTime.parse(value) else {
             throw WebhookRejection(.badRequest, "the value at \(pointer) is not an ISO 8601 time or a Unix time")
         }
-        if let maxLag = signalBotLag ?? source.maxLagSeconds, now.timeIntervalSince(time) > Double(maxLag) {
+        if let maxLag = signalBotLag ?? source.maxLagSeconds, now.timeIntervalSince(time) > TimeInterval(maxLag) {
             throw WebhookRejection(
                 .staleSignal, "the signal is \(Int(now.timeIntervalSince(time))) s old; \"\(source.name)\" accepts at most \(maxLag) s")
         }

@@ -8,8 +8,7 @@ public enum SignalTime {
 
     public static func parse(_ value: JSONValue) -> Date? {
         if let number = value.decimalValue {
-            let seconds = number > millisecondThreshold ? number / 1000 : number
-            return Date(timeIntervalSince1970: NSDecimalNumber(decimal: seconds).doubleValue)
+            return number > millisecondThreshold ? Date(unixMilliseconds: number) : Date(unixSeconds: number)
         }
         return value.stringValue.flatMap(Timestamp.parse)
     }

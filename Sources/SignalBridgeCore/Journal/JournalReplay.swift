@@ -67,9 +67,7 @@ public struct JournalReplay: Sendable {
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 open[clOrdId]?.lastType = type
                 if let ordId = record["ordId"]?.stringValue { open[clOrdId]?.ordId = ordId }
-                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.map {
-                    Date(timeIntervalSince1970: NSDecimalNumber(decimal: $0 / 1000).doubleValue)
-                }
+                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.map(Date.init(unixMilliseconds:))
             case .orderUpdate:
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 if ["filled", "canceled", "mmp_canceled"].contains(record["state"]?.stringValue ?? "") {

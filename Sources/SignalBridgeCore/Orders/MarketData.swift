@@ -20,14 +20,14 @@ public struct MarketSnapshot: Sendable {
 
     /// The available balance of `ccy` (zero when the exchange lists none), if the balances are no older than `maxAge`.
     public func freshBalance(_ ccy: String, now: Date, maxAge: Int) -> Decimal? {
-        guard let fetched = balancesFetchedAt, now.timeIntervalSince(fetched) <= Double(maxAge) else { return nil }
+        guard let fetched = balancesFetchedAt, now.timeIntervalSince(fetched) <= TimeInterval(maxAge) else { return nil }
         return balances[ccy] ?? 0
     }
 
     /// A ticker no older than `maxAge` seconds.
     public func freshTicker(_ instId: String, now: Date, maxAge: Int) -> Ticker? {
         guard let ticker = tickers[instId], let fetched = tickerFetchedAt[instId],
-            now.timeIntervalSince(fetched) <= Double(maxAge)
+            now.timeIntervalSince(fetched) <= TimeInterval(maxAge)
         else { return nil }
         return ticker
     }

@@ -141,9 +141,9 @@ public struct Decider: Sendable {
             }
         }
         if let cooldown = rule.cooldownSeconds, let last = ledger.lastOrder(ruleId: rule.id),
-            now.timeIntervalSince(last) < Double(cooldown)
+            now.timeIntervalSince(last) < TimeInterval(cooldown)
         {
-            let left = Int((Double(cooldown) - now.timeIntervalSince(last)).rounded(.up))
+            let left = Int((TimeInterval(cooldown) - now.timeIntervalSince(last)).rounded(.up))
             throw DecisionBlock("cooldownSeconds: the rule ordered \(Int(now.timeIntervalSince(last))) s ago; \(left) s left of \(cooldown) s")
         }
         if let maximum = rule.maxOrdersPerDay, ledger.ordersToday(ruleId: rule.id, now: now) + orders.count > maximum {
