@@ -18,9 +18,10 @@ public final class OpenOrderBook: Sendable {
 
     public init() {}
 
-    /// Starts tracking `intent`.
+    /// Starts tracking `intent` (already accepted as `ordId`, when given).
     public func track(_ intent: OrderIntent, at time: Date, ordId: String? = nil) {
-        entries.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? Entry(intent: intent, intentTime: time, ordId: ordId) }
+        entries.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? Entry(intent: intent, intentTime: time) }
+        if let ordId { accepted(intent.clOrdId, ordId: ordId) }
     }
 
     /// Records the exchange's order id; an accepted order is `live` with nothing filled until told otherwise

@@ -37,10 +37,12 @@ public final class MarketDataService: Service, Sendable {
         lastSuccess.withLock { $0.map { Date().timeIntervalSince($0) < 60 } ?? false }
     }
 
-    /// Fetches instruments and tickers once.
+    /// Fetches the account mode (until known), instruments, tickers and balances once; each part that fails is
+    /// logged and left for the next round.
     public func refresh(instrumentsToo: Bool) async {
-        do {
-            if market.snapshot.accountMode == nil {
+        var reached = false
+        if market.snapshot.accountMode == nil {
+            reached = await attempt("account mode") {
                 let mode = AccountMode(level: try await exchange.accountLevel())
                 market.update(accountMode: mode)
                 if mode.level >= 3 {
@@ -49,17 +51,28 @@ public final class MarketDataService: Service, Sendable {
                 } else {
                     logger.notice("OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode)")
                 }
-            }
-            if instrumentsToo || market.snapshot.instruments.isEmpty {
-                market.update(instruments: try await exchange.instruments())
-            }
+            } || reached
+        }
+        if instrumentsToo || market.snapshot.instruments.isEmpty {
+            reached = await attempt("instruments") { market.update(instruments: try await exchange.instruments()) } || reached
+        }
+        reached = await attempt("tickers") {
             for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
                 market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
             }
-            market.update(balances: try await exchange.balances(), fetchedAt: Date())
-            lastSuccess.withLock { $0 = Date() }
+        } || reached
+        reached = await attempt("balances") { market.update(balances: try await exchange.balances(), fetchedAt: Date()) } || reached
+        if reached { lastSuccess.withLock { $0 = Date() } }
+    }
+
+    /// Runs one part of a refresh; false (and a log line) when it fails.
+    private func attempt(_ what: String, _ body: () async throws -> Void) async -> Bool {
+        do {
+            try await body()
+            return true
         } catch {
-            logger.warning("market data: cannot refresh from the exchange", metadata: ["error": "\(error)"])
+            logger.warning("market data: cannot refresh \(what) from the exchange", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
