@@ -141,6 +141,15 @@ def main():
                     stale = sign(name, fresh, when=time.time() - 600)
                     c.check(f"{name}: a stale signature is refused", post(base, name, fresh, stale)[0] == 401)
                     c.check(f"{name}: ... and a fresh one of the same body is accepted", post(base, name, fresh, sign(name, fresh))[0] == 202)
+            big = b'{"pad":"' + b"a" * 200_000 + b'"}'
+            c.check("a body over maxBodyBytes is refused from its Content-Length", post(base, "github", big, sign("github", big))[0] == 413)
+            chunked = urllib.request.Request(f"{base}/webhooks/github", data=iter([big[i:i + 8192] for i in range(0, len(big), 8192)]),
+                                             method="POST", headers=dict(sign("github", big), **{"Transfer-Encoding": "chunked"}))
+            try:
+                status = urllib.request.urlopen(chunked, timeout=10).status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            c.check("a chunked body over maxBodyBytes is refused", status == 413, status)
         finally:
             stop(bridge)
         records = journal_records(os.path.join(folder, "journal"))

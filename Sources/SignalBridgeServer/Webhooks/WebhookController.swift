@@ -30,6 +30,7 @@ struct WebhookController: Sendable {
         )
         let tooLarge = WebhookRejection(.payloadTooLarge, "the body is larger than \(maxBodyBytes) bytes")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            context.stopReading()
             await intake.recordRejection(tooLarge, request: inbound)
             return answer(.failure(tooLarge))
         }
@@ -37,6 +38,7 @@ struct WebhookController: Sendable {
         case .success(let body):
             inbound.body = body
         case .failure(let rejection):
+            context.stopReading()
             await intake.recordRejection(rejection, request: inbound)
             return answer(.failure(rejection))
         }
@@ -52,7 +54,7 @@ struct WebhookController: Sendable {
             group.addTask {
                 do {
                     return .success(Array(try await body.collect(upTo: limit).readableBytesView))
-                } catch let error as HTTPError where error.status == .contentTooLarge {
+                } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
                     return .failure(WebhookRejection(.payloadTooLarge, "the body is larger than \(limit) bytes"))
                 } catch {
                     return .failure(WebhookRejection(.badRequest, "the body could not be read"))
