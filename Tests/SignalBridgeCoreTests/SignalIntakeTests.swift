@@ -135,3 +135,15 @@ final class RecordingDispatcher: OrderDispatcher {
 extension Array {
     static func * (lhs: Array, rhs: Int) -> Array { Array((0..<rhs).flatMap { _ in lhs }) }
 }
+
+@Suite struct RejectionSamplerTests {
+    @Test func atMostSixtyAMinuteAndTheRestCounted() {
+        var sampler = RejectionSampler(perMinute: 60)
+        let minute = Date(timeIntervalSince1970: 1_795_600_020)
+        let admitted = (0..<75).filter { _ in sampler.admit(now: minute).admitted }.count
+        #expect(admitted == 60)
+        let next = sampler.admit(now: minute.addingTimeInterval(60))
+        #expect(next.admitted && next.suppressedLastMinute == 15)
+        #expect(sampler.admit(now: minute.addingTimeInterval(61)).suppressedLastMinute == 0)
+    }
+}

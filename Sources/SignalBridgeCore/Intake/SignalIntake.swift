@@ -65,19 +65,26 @@ public actor SignalIntake {
         do {
             return .success(try await accept(request))
         } catch {
-            if error.kind != .journalUnavailable {
+            if error.kind == .journalUnavailable {
+                logger.error("webhook refused", metadata: ["source": "\(request.sourceName)", "status": "503", "reason": "\(error.message)"])
+            } else {
                 await recordRejection(error, request: request)
             }
-            logger.notice(
-                "webhook refused",
-                metadata: ["source": "\(request.sourceName)", "status": "\(error.kind.status)", "reason": "\(error.message)"])
             return .failure(error)
         }
     }
 
-    /// Journals a refusal made before the core saw the request (such as a body over the limit), sampled.
+    /// Journals and logs a refusal, including those made before the core saw the request (such as a body over the
+    /// limit). At most 60 a minute are written; the rest are counted in one log line a minute.
     public func recordRejection(_ rejection: WebhookRejection, request: InboundRequest) async {
-        guard rejectionSampler.admit(now: clock()) else { return }
+        let (admitted, suppressedLastMinute) = rejectionSampler.admit(now: clock())
+        if suppressedLastMinute > 0 {
+            logger.warning("refused webhooks not journaled last minute (over 60 a minute)", metadata: ["count": "\(suppressedLastMinute)"])
+        }
+        guard admitted else { return }
+        logger.notice(
+            "webhook refused",
+            metadata: ["source": "\(request.sourceName)", "status": "\(rejection.kind.status)", "reason": "\(rejection.message)"])
         let entry = JournalEntry.rejected(
             source: request.sourceName, status: rejection.kind.status, error: rejection.message,
             remoteAddr: request.remoteAddress, bodySha256: request.body.isEmpty ? nil : Hex.sha256(request.body))
@@ -228,13 +235,17 @@ struct RejectionSampler: Sendable {
 
     init(perMinute: Int) { self.perMinute = perMinute }
 
-    mutating func admit(now: Date) -> Bool {
+    /// Whether this refusal may be journaled, and how many were turned away in the minute that just ended
+    /// (reported once, with the first refusal of a new minute).
+    mutating func admit(now: Date) -> (admitted: Bool, suppressedLastMinute: Int) {
         let current = Int(now.timeIntervalSince1970 / 60)
+        var suppressed = 0
         if current != minute {
+            suppressed = max(0, count - perMinute)
             minute = current
             count = 0
         }
         count += 1
-        return count <= perMinute
+        return (count <= perMinute, suppressed)
     }
 }
