@@ -50,14 +50,29 @@ public struct OKXOrderStream: OrderUpdateFeed {
                 return nil
             }
             let timestamp = String(Int(clock().timeIntervalSince1970))
-            let sign = OKXSignature.sign(timestamp: timestamp, method: "GET", requestPath: "/users/self/verify", body: [], secret: credentials.secretKey)
-            let login = JSONValue.object(JSONObject([
-                ("op", "login"),
-                ("args", .array([.object(JSONObject([
-                    ("apiKey", .string(credentials.apiKey.text)), ("passphrase", .string(credentials.passphrase.text)),
-                    ("timestamp", .string(timestamp)), ("sign", .string(sign)),
-                ]))])),
-            ]))
+            let sign = OKXSignature.sign(
+                timestamp: timestamp,
+                method: "GET",
+                requestPath: "/users/self/verify",
+                body: [],
+                secret: credentials.secretKey
+            )
+            let login = JSONValue.object(
+                JSONObject([
+                    ("op", "login"),
+                    (
+                        "args",
+                        .array([
+                            .object(
+                                JSONObject([
+                                    ("apiKey", .string(credentials.apiKey.text)), ("passphrase", .string(credentials.passphrase.text)),
+                                    ("timestamp", .string(timestamp)), ("sign", .string(sign)),
+                                ])
+                            )
+                        ])
+                    ),
+                ])
+            )
             try await outbound.write(.text(login.jsonText))
             guard let ack = try await reply(), ack["event"]?.stringValue == "login", ack["code"]?.scalarText == "0" else {
                 throw StreamError(description: "OKX refused the WebSocket login")

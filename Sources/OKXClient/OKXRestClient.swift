@@ -76,8 +76,13 @@ public struct OKXRestClient: Exchange {
 
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
         let result = await request(
-            .POST, "/api/v5/trade/order", query: [], body: order.json.jsonBytes, signed: true,
-            extraHeaders: [("expTime", Self.milliseconds(expiresAt))])
+            .POST,
+            "/api/v5/trade/order",
+            query: [],
+            body: order.json.jsonBytes,
+            signed: true,
+            extraHeaders: [("expTime", Self.milliseconds(expiresAt))]
+        )
         switch result {
         case .success(let data):
             guard let entry = data.first?.objectValue else { return .unknown(reason: "OKX answered success without an order") }
@@ -142,7 +147,14 @@ public struct OKXRestClient: Exchange {
     /// Places up to 20 orders in one request (`POST /api/v5/trade/batch-orders`), one outcome per order.
     public func placeBatch(_ orders: [OrderRequest], expiresAt: Date) async -> [PlacementOutcome] {
         let body = JSONValue.array(orders.map(\.json)).jsonBytes
-        let result = await request(.POST, "/api/v5/trade/batch-orders", query: [], body: body, signed: true, extraHeaders: [("expTime", Self.milliseconds(expiresAt))])
+        let result = await request(
+            .POST,
+            "/api/v5/trade/batch-orders",
+            query: [],
+            body: body,
+            signed: true,
+            extraHeaders: [("expTime", Self.milliseconds(expiresAt))]
+        )
         switch result {
         case .success(let data), .failure(.partial(let data)):
             return orders.indices.map { index in
@@ -165,7 +177,9 @@ public struct OKXRestClient: Exchange {
     /// Orders still on the book (`GET /api/v5/trade/orders-pending`).
     public func pendingOrders(instId: String? = nil) async throws(ExchangeError) -> [OrderStatus] {
         let query = [("instType", "SPOT")] + (instId.map { [("instId", $0)] } ?? [])
-        return try await fetch(.GET, "/api/v5/trade/orders-pending", query: query, signed: true).compactMap { $0.objectValue.flatMap(Self.orderStatus) }
+        return try await fetch(.GET, "/api/v5/trade/orders-pending", query: query, signed: true).compactMap {
+            $0.objectValue.flatMap(Self.orderStatus)
+        }
     }
 
     /// Recent fills (`GET /api/v5/trade/fills`), newest first.
@@ -176,9 +190,15 @@ public struct OKXRestClient: Exchange {
                 let sz = o["fillSz"]?.decimalValue
             else { return nil }
             return Fill(
-                tradeId: tradeId, ordId: o["ordId"]?.stringValue ?? "", clOrdId: o["clOrdId"]?.stringValue ?? "",
-                instId: o["instId"]?.stringValue ?? "", fillPx: px, fillSz: sz, fee: o["fee"]?.decimalValue ?? 0,
-                feeCcy: o["feeCcy"]?.stringValue ?? "")
+                tradeId: tradeId,
+                ordId: o["ordId"]?.stringValue ?? "",
+                clOrdId: o["clOrdId"]?.stringValue ?? "",
+                instId: o["instId"]?.stringValue ?? "",
+                fillPx: px,
+                fillSz: sz,
+                fee: o["fee"]?.decimalValue ?? 0,
+                feeCcy: o["feeCcy"]?.stringValue ?? ""
+            )
         }
     }
 
@@ -206,7 +226,11 @@ public struct OKXRestClient: Exchange {
 
     /// The `data` of a successful answer.
     func fetch(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8] = [], signed: Bool
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)],
+        body: [UInt8] = [],
+        signed: Bool
     ) async throws(ExchangeError) -> [JSONValue] {
         switch await request(method, path, query: query, body: body, signed: signed) {
         case .success(let data): return data
@@ -236,7 +260,12 @@ public struct OKXRestClient: Exchange {
         if signed {
             let timestamp = OKXSignature.timestamp(clock())
             let sign = OKXSignature.sign(
-                timestamp: timestamp, method: method.rawValue, requestPath: requestPath, body: body, secret: credentials.secretKey)
+                timestamp: timestamp,
+                method: method.rawValue,
+                requestPath: requestPath,
+                body: body,
+                secret: credentials.secretKey
+            )
             request.headers.add(name: "OK-ACCESS-KEY", value: credentials.apiKey.text)
             request.headers.add(name: "OK-ACCESS-SIGN", value: sign)
             request.headers.add(name: "OK-ACCESS-TIMESTAMP", value: timestamp)
@@ -297,16 +326,28 @@ public struct OKXRestClient: Exchange {
             let lotSz = o["lotSz"]?.decimalValue, let minSz = o["minSz"]?.decimalValue, tickSz > 0, lotSz > 0
         else { return nil }
         return Instrument(
-            instId: instId, baseCcy: o["baseCcy"]?.stringValue ?? "", quoteCcy: o["quoteCcy"]?.stringValue ?? "", tickSz: tickSz,
-            lotSz: lotSz, minSz: minSz, state: o["state"]?.stringValue ?? "live")
+            instId: instId,
+            baseCcy: o["baseCcy"]?.stringValue ?? "",
+            quoteCcy: o["quoteCcy"]?.stringValue ?? "",
+            tickSz: tickSz,
+            lotSz: lotSz,
+            minSz: minSz,
+            state: o["state"]?.stringValue ?? "live"
+        )
     }
 
     static func orderStatus(_ o: JSONObject) -> OrderStatus? {
         guard let ordId = o["ordId"]?.stringValue, let state = o["state"]?.stringValue else { return nil }
         let avgPx = o["avgPx"]?.decimalValue
         return OrderStatus(
-            ordId: ordId, clOrdId: o["clOrdId"]?.stringValue ?? "", instId: o["instId"]?.stringValue ?? "", state: state,
-            accFillSz: o["accFillSz"]?.decimalValue ?? 0, avgPx: avgPx == 0 ? nil : avgPx, fee: o["fee"]?.decimalValue ?? 0,
-            feeCcy: o["feeCcy"]?.stringValue ?? "")
+            ordId: ordId,
+            clOrdId: o["clOrdId"]?.stringValue ?? "",
+            instId: o["instId"]?.stringValue ?? "",
+            state: state,
+            accFillSz: o["accFillSz"]?.decimalValue ?? 0,
+            avgPx: avgPx == 0 ? nil : avgPx,
+            fee: o["fee"]?.decimalValue ?? 0,
+            feeCcy: o["feeCcy"]?.stringValue ?? ""
+        )
     }
 }

@@ -17,7 +17,8 @@ enum OKXEnvelope {
             succeeded == results.count ? ("0", "") : succeeded == 0 ? ("1", "All operations failed") : ("2", "Bulk operation partially succeeded")
         return response(
             status: .ok,
-            JSONValue.object(JSONObject([("code", .string(code)), ("msg", .string(message)), ("data", .array(results.map(\.entry)))])))
+            JSONValue.object(JSONObject([("code", .string(code)), ("msg", .string(message)), ("data", .array(results.map(\.entry)))]))
+        )
     }
 
     /// A request-level error (`data` empty), such as 50113 with HTTP 401.
@@ -36,42 +37,50 @@ enum OKXEnvelope {
     static func millis(_ date: Date) -> JSONValue { .string(String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))) }
 
     static func instrument(_ i: Instrument) -> JSONValue {
-        .object(JSONObject([
-            ("instType", "SPOT"), ("instId", .string(i.instId)), ("baseCcy", .string(i.baseCcy)), ("quoteCcy", .string(i.quoteCcy)),
-            ("tickSz", string(i.tickSz)), ("lotSz", string(i.lotSz)), ("minSz", string(i.minSz)), ("state", .string(i.state)),
-            ("maxLmtSz", "9999999999"), ("maxMktSz", "1000000"), ("maxLmtAmt", "20000000"), ("maxMktAmt", "1000000"),
-            ("listTime", "1611907686000"), ("ctVal", ""), ("ctMult", ""), ("ctValCcy", ""), ("settleCcy", ""), ("uly", ""),
-            ("instFamily", ""), ("alias", ""), ("expTime", ""), ("lever", "10"), ("optType", ""), ("stk", ""),
-            ("ctType", ""), ("category", "1"), ("tradeQuoteCcyList", .array([.string(i.quoteCcy)])),
-        ]))
+        .object(
+            JSONObject([
+                ("instType", "SPOT"), ("instId", .string(i.instId)), ("baseCcy", .string(i.baseCcy)), ("quoteCcy", .string(i.quoteCcy)),
+                ("tickSz", string(i.tickSz)), ("lotSz", string(i.lotSz)), ("minSz", string(i.minSz)), ("state", .string(i.state)),
+                ("maxLmtSz", "9999999999"), ("maxMktSz", "1000000"), ("maxLmtAmt", "20000000"), ("maxMktAmt", "1000000"),
+                ("listTime", "1611907686000"), ("ctVal", ""), ("ctMult", ""), ("ctValCcy", ""), ("settleCcy", ""), ("uly", ""),
+                ("instFamily", ""), ("alias", ""), ("expTime", ""), ("lever", "10"), ("optType", ""), ("stk", ""),
+                ("ctType", ""), ("category", "1"), ("tradeQuoteCcyList", .array([.string(i.quoteCcy)])),
+            ])
+        )
     }
 
     static func ticker(_ t: Ticker) -> JSONValue {
-        .object(JSONObject([
-            ("instType", "SPOT"), ("instId", .string(t.instId)), ("last", string(t.last)), ("lastSz", "0.1"),
-            ("askPx", string(t.ask)), ("askSz", "10"), ("bidPx", string(t.bid)), ("bidSz", "10"),
-            ("open24h", string(t.last)), ("high24h", string(t.last)), ("low24h", string(t.last)),
-            ("volCcy24h", "0"), ("vol24h", "0"), ("sodUtc0", string(t.last)), ("sodUtc8", string(t.last)), ("ts", millis(t.time)),
-        ]))
+        .object(
+            JSONObject([
+                ("instType", "SPOT"), ("instId", .string(t.instId)), ("last", string(t.last)), ("lastSz", "0.1"),
+                ("askPx", string(t.ask)), ("askSz", "10"), ("bidPx", string(t.bid)), ("bidSz", "10"),
+                ("open24h", string(t.last)), ("high24h", string(t.last)), ("low24h", string(t.last)),
+                ("volCcy24h", "0"), ("vol24h", "0"), ("sodUtc0", string(t.last)), ("sodUtc8", string(t.last)), ("ts", millis(t.time)),
+            ])
+        )
     }
 
     static func fill(_ f: SimulatedFill) -> JSONValue {
-        .object(JSONObject([
-            ("instType", "SPOT"), ("instId", .string(f.instId)), ("tradeId", .string(f.tradeId)), ("ordId", .string(f.ordId)),
-            ("clOrdId", .string(f.clOrdId)), ("billId", .string(f.billId)), ("tag", ""), ("fillPx", string(f.fillPx)),
-            ("fillSz", string(f.fillSz)), ("side", .string(f.side.rawValue)), ("posSide", "net"), ("execType", .string(f.execType)),
-            ("feeCcy", .string(f.feeCcy)), ("fee", string(f.fee)), ("fillTime", millis(f.time)), ("ts", millis(f.time)),
-        ]))
+        .object(
+            JSONObject([
+                ("instType", "SPOT"), ("instId", .string(f.instId)), ("tradeId", .string(f.tradeId)), ("ordId", .string(f.ordId)),
+                ("clOrdId", .string(f.clOrdId)), ("billId", .string(f.billId)), ("tag", ""), ("fillPx", string(f.fillPx)),
+                ("fillSz", string(f.fillSz)), ("side", .string(f.side.rawValue)), ("posSide", "net"), ("execType", .string(f.execType)),
+                ("feeCcy", .string(f.feeCcy)), ("fee", string(f.fee)), ("fillTime", millis(f.time)), ("ts", millis(f.time)),
+            ])
+        )
     }
 
     static func order(_ o: SimulatedOrder) -> JSONValue {
-        .object(JSONObject([
-            ("instType", "SPOT"), ("instId", .string(o.request.instId)), ("ordId", .string(o.ordId)), ("clOrdId", .string(o.clOrdId)),
-            ("tag", ""), ("px", string(o.request.px)), ("sz", string(o.request.sz)), ("ordType", .string(o.request.ordType.rawValue)),
-            ("side", .string(o.request.side.rawValue)), ("tdMode", .string(o.request.tdMode)), ("tgtCcy", .string(o.request.tgtCcy ?? "")),
-            ("accFillSz", string(o.accFillSz)), ("fillPx", string(o.avgPx)), ("fillSz", string(o.accFillSz)), ("avgPx", string(o.avgPx)),
-            ("state", .string(o.state)), ("fee", string(o.fee)), ("feeCcy", .string(o.feeCcy)), ("rebate", "0"),
-            ("rebateCcy", .string(o.feeCcy)), ("category", "normal"), ("cTime", millis(o.createdAt)), ("uTime", millis(o.updatedAt)),
-        ]))
+        .object(
+            JSONObject([
+                ("instType", "SPOT"), ("instId", .string(o.request.instId)), ("ordId", .string(o.ordId)), ("clOrdId", .string(o.clOrdId)),
+                ("tag", ""), ("px", string(o.request.px)), ("sz", string(o.request.sz)), ("ordType", .string(o.request.ordType.rawValue)),
+                ("side", .string(o.request.side.rawValue)), ("tdMode", .string(o.request.tdMode)), ("tgtCcy", .string(o.request.tgtCcy ?? "")),
+                ("accFillSz", string(o.accFillSz)), ("fillPx", string(o.avgPx)), ("fillSz", string(o.accFillSz)), ("avgPx", string(o.avgPx)),
+                ("state", .string(o.state)), ("fee", string(o.fee)), ("feeCcy", .string(o.feeCcy)), ("rebate", "0"),
+                ("rebateCcy", .string(o.feeCcy)), ("category", "normal"), ("cTime", millis(o.createdAt)), ("uTime", millis(o.updatedAt)),
+            ])
+        )
     }
 }

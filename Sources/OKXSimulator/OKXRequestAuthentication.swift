@@ -13,7 +13,13 @@ struct OKXRequestAuthentication {
 
     /// The first problem with the request, or nil when it is genuine.
     func check(
-        key: String?, passphrase: String?, signature: String?, timestamp: String?, method: String, requestPath: String, body: [UInt8]
+        key: String?,
+        passphrase: String?,
+        signature: String?,
+        timestamp: String?,
+        method: String,
+        requestPath: String,
+        body: [UInt8]
     ) -> Failure? {
         guard let key, !key.isEmpty else { return Failure(code: "50103", message: "Request header OK-ACCESS-KEY can not be empty.") }
         guard let passphrase, !passphrase.isEmpty else {
@@ -35,7 +41,8 @@ struct OKXRequestAuthentication {
         guard ConstantTime.equals(Array(passphrase.utf8), credentials.passphrase.bytes) else {
             return Failure(code: "50105", message: "OK-ACCESS-PASSPHRASE incorrect.")
         }
-        guard OKXSignature.isValid(signature, timestamp: timestamp, method: method, requestPath: requestPath, body: body, secret: credentials.secretKey)
+        guard
+            OKXSignature.isValid(signature, timestamp: timestamp, method: method, requestPath: requestPath, body: body, secret: credentials.secretKey)
         else { return Failure(code: "50113", message: "Invalid Sign") }
         return nil
     }

@@ -18,8 +18,15 @@ public struct SimulatedOrder: Sendable, Equatable {
     /// The order as OKX reports it (`GET /api/v5/trade/order`).
     public var status: OrderStatus {
         OrderStatus(
-            ordId: ordId, clOrdId: clOrdId, instId: request.instId, state: state, accFillSz: accFillSz, avgPx: avgPx, fee: fee,
-            feeCcy: feeCcy)
+            ordId: ordId,
+            clOrdId: clOrdId,
+            instId: request.instId,
+            state: state,
+            accFillSz: accFillSz,
+            avgPx: avgPx,
+            fee: fee,
+            feeCcy: feeCcy
+        )
     }
 
     /// Whether the order is still on the book.
@@ -92,8 +99,22 @@ public final class SimulatedAccount: Sendable {
         self.clock = clock
         let now = clock()
         let instruments = [
-            Instrument(instId: "BTC-USDT", baseCcy: "BTC", quoteCcy: "USDT", tickSz: Decimal(string: "0.1")!, lotSz: Decimal(string: "0.00000001")!, minSz: Decimal(string: "0.00001")!),
-            Instrument(instId: "ETH-USDT", baseCcy: "ETH", quoteCcy: "USDT", tickSz: Decimal(string: "0.01")!, lotSz: Decimal(string: "0.000001")!, minSz: Decimal(string: "0.0001")!),
+            Instrument(
+                instId: "BTC-USDT",
+                baseCcy: "BTC",
+                quoteCcy: "USDT",
+                tickSz: Decimal(string: "0.1")!,
+                lotSz: Decimal(string: "0.00000001")!,
+                minSz: Decimal(string: "0.00001")!
+            ),
+            Instrument(
+                instId: "ETH-USDT",
+                baseCcy: "ETH",
+                quoteCcy: "USDT",
+                tickSz: Decimal(string: "0.01")!,
+                lotSz: Decimal(string: "0.000001")!,
+                minSz: Decimal(string: "0.0001")!
+            ),
         ]
         let tickers = [
             Ticker(instId: "BTC-USDT", last: 60000, bid: Decimal(string: "59999.9")!, ask: Decimal(string: "60000.1")!, time: now),
@@ -104,7 +125,8 @@ public final class SimulatedAccount: Sendable {
                 instruments: Dictionary(uniqueKeysWithValues: instruments.map { ($0.instId, $0) }),
                 tickers: Dictionary(uniqueKeysWithValues: tickers.map { ($0.instId, $0) }),
                 balances: ["USDT": 100_000, "BTC": 1, "ETH": 10]
-            ))
+            )
+        )
     }
 
     // MARK: - Reading
@@ -117,7 +139,13 @@ public final class SimulatedAccount: Sendable {
     /// The ticker of `instId`, stamped now.
     public func ticker(_ instId: String) -> Ticker? {
         let now = clock()
-        return state.withLock { $0.tickers[instId].map { var t = $0; t.time = now; return t } }
+        return state.withLock {
+            $0.tickers[instId].map {
+                var t = $0
+                t.time = now
+                return t
+            }
+        }
     }
 
     /// Every ticker, sorted by instrument.
@@ -218,8 +246,14 @@ public final class SimulatedAccount: Sendable {
             }
             state.nextOrdId += 1
             var order = SimulatedOrder(
-                ordId: String(state.nextOrdId), clOrdId: request.clOrdId, request: request, state: "live",
-                feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy, createdAt: now, updatedAt: now)
+                ordId: String(state.nextOrdId),
+                clOrdId: request.clOrdId,
+                request: request,
+                state: "live",
+                feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy,
+                createdAt: now,
+                updatedAt: now
+            )
             var fill: SimulatedFill?
             if crosses {
                 fill = Self.fill(&order, size: baseSize, price: takerPrice, maker: false, instrument: instrument, state: &state, now: now)
@@ -355,8 +389,19 @@ public final class SimulatedAccount: Sendable {
         let tradeId = String(state.nextTradeId)
         state.nextTradeId += 1
         let fill = SimulatedFill(
-            tradeId: tradeId, billId: "9" + tradeId, ordId: order.ordId, clOrdId: order.clOrdId, instId: instrument.instId,
-            side: order.request.side, fillPx: price, fillSz: size, fee: -fee, feeCcy: order.feeCcy, execType: maker ? "M" : "T", time: now)
+            tradeId: tradeId,
+            billId: "9" + tradeId,
+            ordId: order.ordId,
+            clOrdId: order.clOrdId,
+            instId: instrument.instId,
+            side: order.request.side,
+            fillPx: price,
+            fillSz: size,
+            fee: -fee,
+            feeCcy: order.feeCcy,
+            execType: maker ? "M" : "T",
+            time: now
+        )
         state.fills.append(fill)
         return fill
     }

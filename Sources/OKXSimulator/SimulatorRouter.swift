@@ -65,21 +65,30 @@ public struct SimulatorRouter: Sendable {
                 let wanted = request.uri.queryParameters.get("ccy").map { Set($0.split(separator: ",").map(String.init)) }
                 let details = account.balances().filter { wanted?.isEmpty != false || wanted!.contains($0.ccy) }.map { balance -> JSONValue in
                     let frozen = account.frozen(balance.ccy)
-                    return .object(JSONObject([
-                        ("ccy", .string(balance.ccy)), ("availBal", OKXEnvelope.string(balance.available)),
-                        ("cashBal", OKXEnvelope.string(balance.available + frozen)), ("eq", OKXEnvelope.string(balance.available + frozen)),
-                        ("frozenBal", OKXEnvelope.string(frozen)), ("ordFrozen", OKXEnvelope.string(frozen)), ("uTime", OKXEnvelope.millis(clock())),
-                    ]))
+                    return .object(
+                        JSONObject([
+                            ("ccy", .string(balance.ccy)), ("availBal", OKXEnvelope.string(balance.available)),
+                            ("cashBal", OKXEnvelope.string(balance.available + frozen)), ("eq", OKXEnvelope.string(balance.available + frozen)),
+                            ("frozenBal", OKXEnvelope.string(frozen)), ("ordFrozen", OKXEnvelope.string(frozen)),
+                            ("uTime", OKXEnvelope.millis(clock())),
+                        ])
+                    )
                 }
-                return OKXEnvelope.success([.object(JSONObject([("totalEq", ""), ("uTime", OKXEnvelope.millis(clock())), ("details", .array(details))]))])
+                return OKXEnvelope.success([
+                    .object(JSONObject([("totalEq", ""), ("uTime", OKXEnvelope.millis(clock())), ("details", .array(details))]))
+                ])
             }
         }
         router.get("/api/v5/account/config") { request, context in
             try await authenticated(request, context) { _ in
-                OKXEnvelope.success([.object(JSONObject([
-                    ("uid", "1000000001"), ("mainUid", "1000000001"), ("acctLv", .string(String(account.accountLevel))),
-                    ("posMode", "net_mode"), ("autoLoan", false), ("perm", "read_only,trade"), ("level", "Lv1"),
-                ]))])
+                OKXEnvelope.success([
+                    .object(
+                        JSONObject([
+                            ("uid", "1000000001"), ("mainUid", "1000000001"), ("acctLv", .string(String(account.accountLevel))),
+                            ("posMode", "net_mode"), ("autoLoan", false), ("perm", "read_only,trade"), ("level", "Lv1"),
+                        ])
+                    )
+                ])
             }
         }
     }
@@ -118,10 +127,12 @@ public struct SimulatorRouter: Sendable {
                 } catch {
                     entry = (ordId ?? "", clOrdId ?? "", error.sCode, error.sMsg)
                 }
-                let data = JSONValue.object(JSONObject([
-                    ("clOrdId", .string(entry.1)), ("ordId", .string(entry.0)), ("ts", OKXEnvelope.millis(clock())),
-                    ("sCode", .string(entry.2)), ("sMsg", .string(entry.3)),
-                ]))
+                let data = JSONValue.object(
+                    JSONObject([
+                        ("clOrdId", .string(entry.1)), ("ordId", .string(entry.0)), ("ts", OKXEnvelope.millis(clock())),
+                        ("sCode", .string(entry.2)), ("sMsg", .string(entry.3)),
+                    ])
+                )
                 return OKXEnvelope.batch([(entry.2 == "0", data)])
             }
         }
@@ -160,10 +171,12 @@ public struct SimulatorRouter: Sendable {
     func placeOrders(_ bodies: [JSONValue], request: Request, context: SimulatorRequestContext) async -> Response {
         let ts = OKXEnvelope.millis(clock())
         func entry(clOrdId: String, ordId: String, sCode: String, sMsg: String) -> JSONValue {
-            .object(JSONObject([
-                ("clOrdId", .string(clOrdId)), ("ordId", .string(ordId)), ("tag", ""), ("ts", ts), ("sCode", .string(sCode)),
-                ("sMsg", .string(sMsg)), ("subCode", ""),
-            ]))
+            .object(
+                JSONObject([
+                    ("clOrdId", .string(clOrdId)), ("ordId", .string(ordId)), ("tag", ""), ("ts", ts), ("sCode", .string(sCode)),
+                    ("sMsg", .string(sMsg)), ("subCode", ""),
+                ])
+            )
         }
         if let expiry = request.headers[HTTPField.Name("expTime")!].flatMap({ Int64($0) }),
             Int64(clock().timeIntervalSince1970 * 1000) > expiry
@@ -216,9 +229,14 @@ public struct SimulatorRouter: Sendable {
         var request = request
         let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
         let failure = OKXRequestAuthentication(credentials: simulator.credentials, now: clock()).check(
-            key: request.headers[HTTPField.Name("OK-ACCESS-KEY")!], passphrase: request.headers[HTTPField.Name("OK-ACCESS-PASSPHRASE")!],
-            signature: request.headers[HTTPField.Name("OK-ACCESS-SIGN")!], timestamp: request.headers[HTTPField.Name("OK-ACCESS-TIMESTAMP")!],
-            method: request.method.rawValue, requestPath: request.uri.string, body: body)
+            key: request.headers[HTTPField.Name("OK-ACCESS-KEY")!],
+            passphrase: request.headers[HTTPField.Name("OK-ACCESS-PASSPHRASE")!],
+            signature: request.headers[HTTPField.Name("OK-ACCESS-SIGN")!],
+            timestamp: request.headers[HTTPField.Name("OK-ACCESS-TIMESTAMP")!],
+            method: request.method.rawValue,
+            requestPath: request.uri.string,
+            body: body
+        )
         if let failure { return OKXEnvelope.error(failure.code, failure.message, status: .unauthorized) }
         simulator.count(path: request.uri.path)
         if request.method == .post, body.isEmpty { return OKXEnvelope.error("50000", "Body can not be empty") }

@@ -70,7 +70,10 @@ struct SimulatorWebSocket: Sendable {
         case "subscribe", "unsubscribe":
             guard session.withLock({ $0.loggedIn }) else { return error("60011", "Please log in") }
             guard arg["channel"]?.stringValue == "orders", ["SPOT", "ANY"].contains(arg["instType"]?.stringValue ?? "") else {
-                return error("60018", "Wrong URL or channel:\(arg["channel"]?.stringValue ?? ""),instType:\(arg["instType"]?.stringValue ?? "") doesn't exist")
+                return error(
+                    "60018",
+                    "Wrong URL or channel:\(arg["channel"]?.stringValue ?? ""),instType:\(arg["instType"]?.stringValue ?? "") doesn't exist"
+                )
             }
             let instId = arg["instId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "*"
             session.withLock { state in
@@ -96,7 +99,14 @@ struct SimulatorWebSocket: Sendable {
             return ("60024", "Wrong passphrase")
         }
         guard let sign = arg["sign"]?.stringValue,
-            OKXSignature.isValid(sign, timestamp: timestamp, method: "GET", requestPath: "/users/self/verify", body: [], secret: credentials.secretKey)
+            OKXSignature.isValid(
+                sign,
+                timestamp: timestamp,
+                method: "GET",
+                requestPath: "/users/self/verify",
+                body: [],
+                secret: credentials.secretKey
+            )
         else { return ("60007", "Invalid sign") }
         return nil
     }
@@ -115,9 +125,11 @@ struct SimulatorWebSocket: Sendable {
         data["execType"] = .string(fill?.execType ?? "")
         data["code"] = "0"
         data["msg"] = ""
-        return .object(JSONObject([
-            ("arg", .object(JSONObject([("channel", "orders"), ("instType", "SPOT"), ("uid", "1000000001")]))), ("data", .array([.object(data)])),
-        ]))
+        return .object(
+            JSONObject([
+                ("arg", .object(JSONObject([("channel", "orders"), ("instType", "SPOT"), ("uid", "1000000001")]))), ("data", .array([.object(data)])),
+            ])
+        )
     }
 }
 

@@ -16,9 +16,12 @@ public func buildApplication(
     let configuration = bridge.configuration
     let webhookRouter = Router(context: WebhookContext.self)
     WebhookController(
-        intake: bridge.intake, maxBodyBytes: configuration.maxBodyBytes, trustedProxies: configuration.trustedProxies, metrics: bridge.metrics
+        intake: bridge.intake,
+        maxBodyBytes: configuration.maxBodyBytes,
+        trustedProxies: configuration.trustedProxies,
+        metrics: bridge.metrics
     )
-        .addRoutes(to: webhookRouter)
+    .addRoutes(to: webhookRouter)
 
     let adminRouter = Router()
     AdminController(journal: bridge.journal, intake: bridge.intake, marketData: bridge.marketData, metrics: bridge.metrics)
@@ -46,7 +49,11 @@ public func buildApplication(
         bridge.marketData,
         OrderFollowService(exchange: bridge.exchange, book: bridge.executor.book, journal: bridge.journal, logger: logger),
         RulesReloadService(
-            rulePaths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)), intake: bridge.intake, logger: logger)
+            rulePaths: configuration.rulePaths,
+            knownSources: Set(configuration.sources.map(\.name)),
+            intake: bridge.intake,
+            logger: logger
+        )
     )
     app.beforeServerStarts {
         await bridge.marketData.refresh(instrumentsToo: true)

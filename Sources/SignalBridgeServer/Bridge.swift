@@ -35,8 +35,12 @@ public struct Bridge: Sendable {
         case .okx:
             // `load` guarantees credentials for `okx`.
             return OKXRestClient(
-                baseURL: configuration.exchange.baseURL, credentials: configuration.exchange.credentials!,
-                demo: configuration.exchange.demo, webSocketURL: configuration.exchange.webSocketURL, logger: logger)
+                baseURL: configuration.exchange.baseURL,
+                credentials: configuration.exchange.credentials!,
+                demo: configuration.exchange.demo,
+                webSocketURL: configuration.exchange.webSocketURL,
+                logger: logger
+            )
         }
     }
 
@@ -65,7 +69,14 @@ public struct Bridge: Sendable {
         let market = MarketData()
         let executor = OrderExecutor(exchange: exchange, journal: journal, logger: logger)
         let intake = SignalIntake(
-            configuration: configuration, rules: rules, replay: replay, journal: journal, market: market, dispatcher: executor, logger: logger)
+            configuration: configuration,
+            rules: rules,
+            replay: replay,
+            journal: journal,
+            market: market,
+            dispatcher: executor,
+            logger: logger
+        )
         do {
             try await intake.install(rules)
         } catch {
@@ -102,7 +113,11 @@ public struct Bridge: Sendable {
         let report = await executor.reconcile(openOrders, startedAt: startedAt)
         logger.notice(
             "reconciliation done",
-            metadata: ["checked": "\(report.checked)", "resubmitted": "\(report.resubmitted)", "abandoned": "\(report.abandoned)", "unresolved": "\(report.unresolved.count)"])
+            metadata: [
+                "checked": "\(report.checked)", "resubmitted": "\(report.resubmitted)", "abandoned": "\(report.abandoned)",
+                "unresolved": "\(report.unresolved.count)",
+            ]
+        )
         return report
     }
 }

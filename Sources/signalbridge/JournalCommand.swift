@@ -7,15 +7,18 @@ struct JournalCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check sequence numbers and the hash chain; print the record count. Exit 1 and the first bad record on damage.")
+            abstract: "Check sequence numbers and the hash chain; print the record count. Exit 1 and the first bad record on damage."
+        )
 
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
             let directory: String
             do {
-                directory = try options.config.map(BridgeConfiguration.journalDirectory(configPath:))
-                    ?? BridgeConfiguration.embeddedDefault(workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).journalDirectory
+                directory =
+                    try options.config.map(BridgeConfiguration.journalDirectory(configPath:))
+                    ?? BridgeConfiguration.embeddedDefault(workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                    .journalDirectory
             } catch {
                 throw Console.fail("configuration error: \(error)")
             }

@@ -5,7 +5,9 @@ import SignalBridgeServer
 
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reconcile", abstract: "Resolve every order whose outcome is unknown or open, then exit.")
+        commandName: "reconcile",
+        abstract: "Resolve every order whose outcome is unknown or open, then exit."
+    )
 
     @OptionGroup var options: ConfigOption
 
@@ -13,7 +15,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         let logger = Console.bootstrap()
         let bridge = try await options.assembleBridge(logger: logger)
         let report = await bridge.reconcileOpenOrders(logger: logger)
-        print("reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved")
+        print(
+            "reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved"
+        )
         if !report.unresolved.isEmpty {
             throw Console.fail("could not reach the exchange for: \(report.unresolved.joined(separator: ", "))")
         }

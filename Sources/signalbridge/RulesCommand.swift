@@ -6,11 +6,15 @@ import SignalBridgeServer
 
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rules", abstract: "Check and try rule files.", subcommands: [Check.self, Test.self])
+        commandName: "rules",
+        abstract: "Check and try rule files.",
+        subcommands: [Check.self, Test.self]
+    )
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate rule files; every error names the file, the JSON Pointer and what is wrong. Exit 1 on any error.")
+            abstract: "Validate rule files; every error names the file, the JSON Pointer and what is wrong. Exit 1 on any error."
+        )
 
         @Argument(help: "Rule files or folders (default: rules).") var paths: [String] = []
         @Option(help: "A configuration whose sources the rules must name.") var config: String?
@@ -43,7 +47,8 @@ struct RulesCommand: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show which rules match a payload and the exact OKX order bodies, without sending anything.")
+            abstract: "Show which rules match a payload and the exact OKX order bodies, without sending anything."
+        )
 
         @Option(help: "The source the payload comes from.") var source: String
         @Option(help: "A file holding the JSON payload.") var payload: String
@@ -59,7 +64,8 @@ struct RulesCommand: AsyncParsableCommand {
                     // Without --config the embedded default's sources would refuse every example: do not check sources then.
                     rules = try RuleSet.load(
                         paths: rulePaths.isEmpty ? configuration.rulePaths : rulePaths,
-                        knownSources: options.config == nil ? nil : Set(configuration.sources.map(\.name)))
+                        knownSources: options.config == nil ? nil : Set(configuration.sources.map(\.name))
+                    )
                 } catch {
                     error.errors.forEach { print($0) }
                     throw CommandFailure("the rules have errors")
@@ -70,14 +76,20 @@ struct RulesCommand: AsyncParsableCommand {
                 let exchange = Bridge.makeExchange(for: configuration, logger: logger)
                 let market = MarketData()
                 let service = MarketDataService(
-                    exchange: exchange, market: market,
-                    instruments: { Set(rules.rules.flatMap(\.orders).compactMap(\.instId.literal)).union(configuration.risk.allowedInstruments ?? []) },
-                    logger: logger)
+                    exchange: exchange,
+                    market: market,
+                    instruments: {
+                        Set(rules.rules.flatMap(\.orders).compactMap(\.instId.literal)).union(configuration.risk.allowedInstruments ?? [])
+                    },
+                    logger: logger
+                )
                 await service.refresh(instrumentsToo: true)
                 let killSwitch = configuration.risk.killSwitchFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
                 let decider = Decider(
-                    rules: rules, guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch),
-                    builder: OrderBuilder(market: market.snapshot, now: Date(), maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds))
+                    rules: rules,
+                    guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch),
+                    builder: OrderBuilder(market: market.snapshot, now: Date(), maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
+                )
                 let where_ = configuration.exchange.kind == .sim ? "simulator prices" : "live prices from \(configuration.exchange.baseURL)"
                 print("payload \(payload) from source \"\(source)\" (\(where_); nothing is sent)")
                 let signalBot = configuration.source(named: source)?.isOKXSignalBot ?? false
@@ -88,7 +100,9 @@ struct RulesCommand: AsyncParsableCommand {
                         print("  guards: \(Self.guards(rule: rule, risk: configuration.risk, killSwitch: killSwitch))")
                     }
                     for order in decision.orders {
-                        print("  \(decision.outcome == .order ? "would send" : "would not send"): POST /api/v5/trade/order \(order.request.json.jsonText)")
+                        print(
+                            "  \(decision.outcome == .order ? "would send" : "would not send"): POST /api/v5/trade/order \(order.request.json.jsonText)"
+                        )
                     }
                 }
             } catch let failure as CommandFailure {

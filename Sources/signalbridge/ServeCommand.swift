@@ -7,7 +7,9 @@ import SignalBridgeServer
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the bridge (without --config: loopback only, the simulator in process, rules/, var/).")
+        commandName: "serve",
+        abstract: "Run the bridge (without --config: loopback only, the simulator in process, rules/, var/)."
+    )
 
     @OptionGroup var options: ConfigOption
 
@@ -17,7 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = bridge.configuration
         let embedded = options.config == nil
         logger.info(
-            "journal ready", metadata: ["directory": "\(configuration.journalDirectory)", "openOrders": "\(bridge.openOrders.count)"])
+            "journal ready",
+            metadata: ["directory": "\(configuration.journalDirectory)", "openOrders": "\(bridge.openOrders.count)"]
+        )
         let app = buildApplication(bridge: bridge, logger: logger) { listener, host, port in
             Self.announce(listener: listener, host: host, port: port, embedded: embedded, configuration: configuration)
         }
@@ -37,7 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
             let id = "demo-\(Int(Date().timeIntervalSince1970))"
             Console.say("exchange: built-in OKX simulator (paper trading, in process)")
             Console.say("send a first signal (it buys 50 USDT of BTC on the simulator):")
-            Console.say("  curl -sS -X POST \(base)/webhooks/demo -H 'Content-Type: application/json' -d '{\"id\":\"\(id)\",\"action\":\"buy\",\"instrument\":\"BTC-USDT\"}'")
+            Console.say(
+                "  curl -sS -X POST \(base)/webhooks/demo -H 'Content-Type: application/json' -d '{\"id\":\"\(id)\",\"action\":\"buy\",\"instrument\":\"BTC-USDT\"}'"
+            )
             Console.say("then read the journal: signalbridge journal verify && tail -n 6 \(configuration.journalDirectory)/journal-000001.jsonl")
         }
     }

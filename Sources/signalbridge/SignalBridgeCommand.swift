@@ -37,7 +37,10 @@ extension ConfigOption {
         do {
             let configuration = try load()
             return try await Bridge.assemble(
-                configuration: configuration, exchange: Bridge.makeExchange(for: configuration, logger: logger), logger: logger)
+                configuration: configuration,
+                exchange: Bridge.makeExchange(for: configuration, logger: logger),
+                logger: logger
+            )
         } catch let failure as CommandFailure {
             throw failure.exit()
         } catch let error as StartupError {

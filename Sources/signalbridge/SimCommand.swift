@@ -8,7 +8,9 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Run the OKX simulator on its own (paper trading, tests).",
-        discussion: "It accepts the credentials in OKX_API_KEY, OKX_SECRET_KEY and OKX_PASSPHRASE when set, otherwise it generates a set and prints it.")
+        discussion:
+            "It accepts the credentials in OKX_API_KEY, OKX_SECRET_KEY and OKX_PASSPHRASE when set, otherwise it generates a set and prints it."
+    )
 
     @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8081
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
@@ -25,7 +27,9 @@ struct SimCommand: AsyncParsableCommand {
             } else {
                 Console.say("credentials: from OKX_API_KEY, OKX_SECRET_KEY and OKX_PASSPHRASE")
             }
-            Console.say("OKX simulator listening on http://\(host):\(port) (REST under /api/v5/, private WebSocket at /ws/v5/private, controls under /sim/)")
+            Console.say(
+                "OKX simulator listening on http://\(host):\(port) (REST under /api/v5/, private WebSocket at /ws/v5/private, controls under /sim/)"
+            )
         }
         try await app.runService()
     }

@@ -26,8 +26,13 @@ struct RuleExamplesTests {
         let parts = file.split(separator: ".")
         let (source, expected) = (String(parts[0]), String(parts[parts.count - 2]))
         let (status, output) = try await ChildProcess.run(
-            ["rules", "test", "--config", "rules/examples/config/signalbridge.json", "--source", source, "--payload", "rules/examples/samples/\(file)"],
-            environment: Self.environment, directory: Self.root)
+            [
+                "rules", "test", "--config", "rules/examples/config/signalbridge.json", "--source", source, "--payload",
+                "rules/examples/samples/\(file)",
+            ],
+            environment: Self.environment,
+            directory: Self.root
+        )
         #expect(status == 0, "\(output)")
         switch expected {
         case "order": #expect(output.contains(": order: ") && output.contains("would send: POST /api/v5/trade/order {"), "\(output)")

@@ -13,7 +13,8 @@ struct WebhookToOrderTests {
     static let okx = ["OKX_API_KEY": "e2e-key", "OKX_SECRET_KEY": "e2e-secret-0123456789", "OKX_PASSPHRASE": "e2e-Pass"]
     static let signingKey = "e2e-alchemy-signing-key"
 
-    func post(_ url: String, body: String, headers: [(String, String)] = []) async throws -> (status: UInt, headers: [(String, String)], body: String) {
+    func post(_ url: String, body: String, headers: [(String, String)] = []) async throws -> (status: UInt, headers: [(String, String)], body: String)
+    {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -53,18 +54,18 @@ struct WebhookToOrderTests {
         let simPort = try #require(await simulator.port(announcedBy: "OKX simulator listening on"))
 
         try #"""
-            {"rules": [{"id": "whale-sell", "source": "alchemy", "when": {"all": [
-                {"pointer": "/event/asset", "eq": "BTC"}, {"pointer": "/event/amount", "gte": "1000"}]},
-              "orders": [{"instId": "${/event/asset}-USDT", "side": "sell", "ordType": "market", "size": {"base": "0.0123456789"}}]}]}
-            """#.write(to: folder.appendingPathComponent("rules/whale.json"), atomically: true, encoding: .utf8)
+        {"rules": [{"id": "whale-sell", "source": "alchemy", "when": {"all": [
+            {"pointer": "/event/asset", "eq": "BTC"}, {"pointer": "/event/amount", "gte": "1000"}]},
+          "orders": [{"instId": "${/event/asset}-USDT", "side": "sell", "ordType": "market", "size": {"base": "0.0123456789"}}]}]}
+        """#.write(to: folder.appendingPathComponent("rules/whale.json"), atomically: true, encoding: .utf8)
         try #"""
-            {"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
-             "exchange": {"kind": "okx", "baseURL": "http://127.0.0.1:\#(simPort)", "demo": true,
-               "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
-             "journal": {"directory": "journal"}, "rules": ["rules"],
-             "sources": [{"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"}, "idPointer": "/id"}],
-             "risk": {"allowedInstruments": ["BTC-USDT"], "maxOrderNotional": "5000"}}
-            """#.write(to: folder.appendingPathComponent("bridge.json"), atomically: true, encoding: .utf8)
+        {"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
+         "exchange": {"kind": "okx", "baseURL": "http://127.0.0.1:\#(simPort)", "demo": true,
+           "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
+         "journal": {"directory": "journal"}, "rules": ["rules"],
+         "sources": [{"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"}, "idPointer": "/id"}],
+         "risk": {"allowedInstruments": ["BTC-USDT"], "maxOrderNotional": "5000"}}
+        """#.write(to: folder.appendingPathComponent("bridge.json"), atomically: true, encoding: .utf8)
         let environment = Self.okx.merging(["ALCHEMY_KEY": Self.signingKey]) { $1 }
 
         let bridge = try ChildProcess(["serve", "--config", "bridge.json"], environment: environment, directory: folder)

@@ -25,11 +25,24 @@ import Testing
         #expect(fixture.vectors.count == 5)
         for vector in fixture.vectors {
             let sign = OKXSignature.sign(
-                timestamp: vector.timestamp, method: vector.method, requestPath: vector.requestPath, body: Array(vector.body.utf8),
-                secret: Secret(fixture.secret))
+                timestamp: vector.timestamp,
+                method: vector.method,
+                requestPath: vector.requestPath,
+                body: Array(vector.body.utf8),
+                secret: Secret(fixture.secret)
+            )
             #expect(sign == vector.sign)
             #expect(sign != fixture.hexDecodedSecretSignOfVector1)
-            #expect(OKXSignature.isValid(vector.sign, timestamp: vector.timestamp, method: vector.method, requestPath: vector.requestPath, body: Array(vector.body.utf8), secret: Secret(fixture.secret)))
+            #expect(
+                OKXSignature.isValid(
+                    vector.sign,
+                    timestamp: vector.timestamp,
+                    method: vector.method,
+                    requestPath: vector.requestPath,
+                    body: Array(vector.body.utf8),
+                    secret: Secret(fixture.secret)
+                )
+            )
         }
     }
 
@@ -56,7 +69,9 @@ import Testing
             let okx = OKXRestClient(
                 baseURL: "http://127.0.0.1:\(port)/",
                 credentials: OKXCredentials(apiKey: Secret(credentials.apiKey), secretKey: Secret(secret), passphrase: credentials.passphrase),
-                demo: true, logger: Logger(label: "test"))
+                demo: true,
+                logger: Logger(label: "test")
+            )
             try await body(okx, account)
         }
     }
@@ -79,7 +94,10 @@ import Testing
             #expect(try await okx.order(instId: "BTC-USDT", clOrdId: "never") == nil)
 
             let tiny = OrderRequest(instId: "BTC-USDT", clOrdId: "sbm2", side: .buy, ordType: .limit, sz: Decimal(string: "0.000001")!, px: 50000)
-            #expect(await okx.place(tiny, expiresAt: Date().addingTimeInterval(10)) == .rejected(sCode: "51020", sMsg: "Your order should meet or exceed the minimum order amount."))
+            #expect(
+                await okx.place(tiny, expiresAt: Date().addingTimeInterval(10))
+                    == .rejected(sCode: "51020", sMsg: "Your order should meet or exceed the minimum order amount.")
+            )
             let expired = OrderRequest(instId: "BTC-USDT", clOrdId: "sbm3", side: .buy, ordType: .market, sz: 10, tgtCcy: "quote_ccy")
             #expect(await okx.place(expired, expiresAt: Date().addingTimeInterval(-1)) == .rejected(sCode: "50037", sMsg: "Order expired."))
             #expect(account.allOrders().count == 1)
@@ -99,8 +117,12 @@ import Testing
 
     @Test func anUnreachableExchangeMakesTheOutcomeUnknown() async throws {
         let okx = OKXRestClient(
-            baseURL: "http://127.0.0.1:1", credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
-            demo: false, requestTimeout: .milliseconds(500), logger: Logger(label: "test"))
+            baseURL: "http://127.0.0.1:1",
+            credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+            demo: false,
+            requestTimeout: .milliseconds(500),
+            logger: Logger(label: "test")
+        )
         let order = OrderRequest(instId: "BTC-USDT", clOrdId: "x", side: .buy, ordType: .market, sz: 1, tgtCcy: "quote_ccy")
         guard case .unknown = await okx.place(order, expiresAt: Date().addingTimeInterval(5)) else {
             Issue.record("expected an unknown outcome")

@@ -27,7 +27,10 @@ struct LiveSimulator {
             let client = OKXRestClient(
                 baseURL: "http://127.0.0.1:\(port)",
                 credentials: OKXCredentials(apiKey: Secret(credentials.apiKey), secretKey: credentials.secretKey, passphrase: credentials.passphrase),
-                demo: true, requestTimeout: clientTimeout, logger: Logger(label: "client"))
+                demo: true,
+                requestTimeout: clientTimeout,
+                logger: Logger(label: "client")
+            )
             try await body(simulator, client, port)
         }
     }
@@ -42,24 +45,39 @@ struct LiveSimulator {
     @Test func everyFaultKindOverHTTP() async throws {
         try await LiveSimulator.run { simulator, client, _ in
             simulator.faults.inject(.dropAnswer)
-            guard case .unknown = await client.place(order("drop1"), expiresAt: soon) else { Issue.record("dropAnswer: expected unknown"); return }
+            guard case .unknown = await client.place(order("drop1"), expiresAt: soon) else {
+                Issue.record("dropAnswer: expected unknown")
+                return
+            }
             #expect(simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "drop1")?.state == "filled")
 
             simulator.faults.inject(.serverError(placed: true))
-            guard case .unknown = await client.place(order("err1"), expiresAt: soon) else { Issue.record("5xx: expected unknown"); return }
+            guard case .unknown = await client.place(order("err1"), expiresAt: soon) else {
+                Issue.record("5xx: expected unknown")
+                return
+            }
             #expect(simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "err1") != nil)
 
             simulator.faults.inject(.serverError(placed: false))
-            guard case .unknown = await client.place(order("err2"), expiresAt: soon) else { Issue.record("5xx: expected unknown"); return }
+            guard case .unknown = await client.place(order("err2"), expiresAt: soon) else {
+                Issue.record("5xx: expected unknown")
+                return
+            }
             #expect(simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "err2") == nil)
 
             simulator.faults.inject(.rateLimited, count: 2)
             #expect(await client.place(order("rl1"), expiresAt: soon) == .notPlaced(reason: "OKX 50011: Too Many Requests"))
             #expect(await client.place(order("rl1"), expiresAt: soon) == .notPlaced(reason: "OKX 50011: Too Many Requests"))
-            guard case .accepted = await client.place(order("rl1"), expiresAt: soon) else { Issue.record("expected the third to pass"); return }
+            guard case .accepted = await client.place(order("rl1"), expiresAt: soon) else {
+                Issue.record("expected the third to pass")
+                return
+            }
 
             simulator.faults.inject(.busy)
-            guard case .unknown = await client.place(order("busy1"), expiresAt: soon) else { Issue.record("50013: expected unknown"); return }
+            guard case .unknown = await client.place(order("busy1"), expiresAt: soon) else {
+                Issue.record("50013: expected unknown")
+                return
+            }
             #expect(simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "busy1") == nil)
         }
     }
@@ -67,7 +85,10 @@ struct LiveSimulator {
     @Test func latencyBeyondTheClientTimeoutMakesTheOutcomeUnknown() async throws {
         try await LiveSimulator.run(clientTimeout: .milliseconds(300)) { simulator, client, _ in
             simulator.faults.setLatency(.milliseconds(800))
-            guard case .unknown = await client.place(order("slow1"), expiresAt: soon) else { Issue.record("expected unknown"); return }
+            guard case .unknown = await client.place(order("slow1"), expiresAt: soon) else {
+                Issue.record("expected unknown")
+                return
+            }
             simulator.faults.reset()
             _ = try await client.instruments()
         }
@@ -76,11 +97,17 @@ struct LiveSimulator {
     @Test func theOrderRateLimitIs60Per2SecondsPerInstrument() async throws {
         let exchange = SimulatorExchange(simulator: Simulator(credentials: LiveSimulator.credentials))
         for i in 0..<60 {
-            guard case .accepted = await exchange.place(order("r\(i)"), expiresAt: soon) else { Issue.record("order \(i) refused"); return }
+            guard case .accepted = await exchange.place(order("r\(i)"), expiresAt: soon) else {
+                Issue.record("order \(i) refused")
+                return
+            }
         }
         #expect(await exchange.place(order("r60"), expiresAt: soon) == .notPlaced(reason: "OKX 50011: Too Many Requests"))
         let eth = OrderRequest(instId: "ETH-USDT", clOrdId: "e1", side: .buy, ordType: .market, sz: 100, tgtCcy: "quote_ccy")
-        guard case .accepted = await exchange.place(eth, expiresAt: soon) else { Issue.record("another instrument has its own limit"); return }
+        guard case .accepted = await exchange.place(eth, expiresAt: soon) else {
+            Issue.record("another instrument has its own limit")
+            return
+        }
     }
 
     @Test func batchesCancelsPendingAndFills() async throws {
@@ -91,7 +118,10 @@ struct LiveSimulator {
                 order("b3"),
             ]
             let outcomes = await client.placeBatch(orders, expiresAt: soon)
-            guard outcomes.count == 3, case .accepted = outcomes[0], case .accepted = outcomes[2] else { Issue.record("\(outcomes)"); return }
+            guard outcomes.count == 3, case .accepted = outcomes[0], case .accepted = outcomes[2] else {
+                Issue.record("\(outcomes)")
+                return
+            }
             #expect(outcomes[1] == .rejected(sCode: "51020", sMsg: "Your order should meet or exceed the minimum order amount."))
             let tooMany = await client.placeBatch((0..<21).map { order("x\($0)") }, expiresAt: soon)
             #expect(tooMany.allSatisfy { $0 == .rejected(sCode: "51111", sMsg: "Maximum 20 orders can be placed in bulk") })
@@ -125,7 +155,9 @@ struct LiveSimulator {
         try await LiveSimulator.run { simulator, _, port in
             let seen = Mutex<[String]>([])
             let closed = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/v5/private", logger: Logger(label: "ws")) {
-                inbound, outbound, _ in
+                inbound,
+                outbound,
+                _ in
                 var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
                 func next() async throws -> String {
                     guard case .text(let text)? = try await messages.next() else { return "" }
@@ -146,7 +178,9 @@ struct LiveSimulator {
                 try await outbound.write(.text("ping"))
                 #expect(try await next() == "pong")
 
-                _ = try simulator.account.place(OrderRequest(instId: "BTC-USDT", clOrdId: "ws1", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 50000))
+                _ = try simulator.account.place(
+                    OrderRequest(instId: "BTC-USDT", clOrdId: "ws1", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 50000)
+                )
                 let live = try JSONParser.parse(try await next())
                 #expect(live[try JSONPointer("/arg/channel")] == .string("orders"))
                 #expect(live[try JSONPointer("/data/0/clOrdId")] == .string("ws1"))

@@ -17,15 +17,25 @@ import Testing
 
     /// OKX's four headers for `method path body`, with parts overridable to make them wrong.
     func headers(
-        _ method: String, _ path: String, _ body: String = "", timestamp: String = Timestamp.format(Date()), secret: String = "SECRET",
-        passphrase: String = "Pass-1", key: String = "key-1"
+        _ method: String,
+        _ path: String,
+        _ body: String = "",
+        timestamp: String = Timestamp.format(Date()),
+        secret: String = "SECRET",
+        passphrase: String = "Pass-1",
+        key: String = "key-1"
     ) -> HTTPFields {
         var fields = HTTPFields()
         fields[HTTPField.Name("OK-ACCESS-KEY")!] = key
         fields[HTTPField.Name("OK-ACCESS-PASSPHRASE")!] = passphrase
         fields[HTTPField.Name("OK-ACCESS-TIMESTAMP")!] = timestamp
         fields[HTTPField.Name("OK-ACCESS-SIGN")!] = OKXSignature.sign(
-            timestamp: timestamp, method: method, requestPath: path, body: Array(body.utf8), secret: Secret(secret))
+            timestamp: timestamp,
+            method: method,
+            requestPath: path,
+            body: Array(body.utf8),
+            secret: Secret(secret)
+        )
         fields[.contentType] = "application/json"
         return fields
     }
@@ -64,15 +74,30 @@ import Testing
                 let json = try JSONParser.parse(Array(response.body.readableBytesView))
                 return (json.objectValue?["code"]?.stringValue, json[try JSONPointer("/data/0/sCode")]?.stringValue)
             }
-            let market = #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"m1","side":"buy","ordType":"market","sz":"100","tgtCcy":"quote_ccy","px":"","attachAlgoOrds":null}"#
+            let market =
+                #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"m1","side":"buy","ordType":"market","sz":"100","tgtCcy":"quote_ccy","px":"","attachAlgoOrds":null}"#
             #expect(try await place(market) == ("0", "0"))
             let resting = #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"l1","side":"buy","ordType":"limit","sz":"0.001","px":"50000"}"#
             #expect(try await place(resting) == ("0", "0"))
             #expect(try await place(resting) == ("1", "51016"))
-            #expect(try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.000000001","px":"50000"}"#) == ("1", "51121"))
-            #expect(try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.000001","px":"50000"}"#) == ("1", "51020"))
-            #expect(try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.001","px":"50000.05"}"#) == ("1", "51000"))
-            #expect(try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"100","px":"50000"}"#) == ("1", "51008"))
+            #expect(
+                try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.000000001","px":"50000"}"#) == (
+                    "1", "51121"
+                )
+            )
+            #expect(
+                try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.000001","px":"50000"}"#) == (
+                    "1", "51020"
+                )
+            )
+            #expect(
+                try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.001","px":"50000.05"}"#) == (
+                    "1", "51000"
+                )
+            )
+            #expect(
+                try await place(#"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"100","px":"50000"}"#) == ("1", "51008")
+            )
             #expect(try await place(#"{"instId":"NOPE-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"1"}"#) == ("1", "51001"))
             var expired = HTTPFields()
             expired[HTTPField.Name("expTime")!] = String(Int64(Date().timeIntervalSince1970 * 1000) - 1)
@@ -97,10 +122,16 @@ import Testing
             let body = #"{"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"10","tgtCcy":"quote_ccy"}"#
             for expected in [HTTPResponse.Status.tooManyRequests, .tooManyRequests, .ok] {
                 let response = try await client.execute(
-                    uri: "/api/v5/trade/order", method: .post, headers: headers("POST", "/api/v5/trade/order", body), body: ByteBuffer(string: body))
+                    uri: "/api/v5/trade/order",
+                    method: .post,
+                    headers: headers("POST", "/api/v5/trade/order", body),
+                    body: ByteBuffer(string: body)
+                )
                 #expect(response.status == expected)
             }
-            #expect(try await client.execute(uri: "/sim/faults", method: .post, body: ByteBuffer(string: #"{"kind":"nonsense"}"#)).status == .badRequest)
+            #expect(
+                try await client.execute(uri: "/sim/faults", method: .post, body: ByteBuffer(string: #"{"kind":"nonsense"}"#)).status == .badRequest
+            )
             _ = try await client.execute(uri: "/sim/price", method: .post, body: ByteBuffer(string: #"{"instId":"ETH-USDT","last":"3100"}"#))
             #expect(simulator.account.ticker("ETH-USDT")?.last == 3100)
             _ = try await client.execute(uri: "/sim/account", method: .post, body: ByteBuffer(string: #"{"acctLv":"3"}"#))
@@ -127,7 +158,9 @@ import Testing
 @Suite struct SimulatedAccountTests {
     @Test func fillsMoveBalancesAndChargeFeesInTheReceivedCurrency() throws {
         let account = SimulatedAccount()
-        let buy = try account.place(OrderRequest(instId: "BTC-USDT", clOrdId: "a", side: .buy, ordType: .market, sz: Decimal(string: "0.01")!, tgtCcy: "base_ccy"))
+        let buy = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "a", side: .buy, ordType: .market, sz: Decimal(string: "0.01")!, tgtCcy: "base_ccy")
+        )
         #expect(buy.state == "filled" && buy.avgPx == Decimal(string: "60000.1"))
         #expect(buy.fee == Decimal(string: "-0.00001"))
         let balances = Dictionary(uniqueKeysWithValues: account.balances().map { ($0.ccy, $0.available) })
@@ -137,12 +170,16 @@ import Testing
 
     @Test func restingOrdersFillWhenThePriceCrossesAndFreeTheirClOrdId() throws {
         let account = SimulatedAccount()
-        let bid = try account.place(OrderRequest(instId: "BTC-USDT", clOrdId: "b", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 59000))
+        let bid = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "b", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 59000)
+        )
         #expect(bid.state == "live")
         account.setPrice("BTC-USDT", last: 58000)
         #expect(account.order(instId: "BTC-USDT", ordId: bid.ordId, clOrdId: nil)?.state == "filled")
         // OKX accepts a clOrdId again once the order is final: the reason the bridge never re-posts blindly.
-        let again = try account.place(OrderRequest(instId: "BTC-USDT", clOrdId: "b", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 50000))
+        let again = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "b", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 50000)
+        )
         #expect(again.ordId != bid.ordId)
         #expect(account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "b")?.ordId == again.ordId)
         let canceled = try account.cancel(instId: "BTC-USDT", ordId: nil, clOrdId: "b")

@@ -7,8 +7,13 @@ import Testing
 @Suite struct AuthTests {
     func request(_ body: String, headers: [(String, String)] = [], query: [(String, String)] = [], at time: Date = Date()) -> InboundRequest {
         InboundRequest(
-            sourceName: "s", headers: headers.map { (name: $0.0, value: $0.1) }, query: query.map { (name: $0.0, value: $0.1) },
-            body: Array(body.utf8), remoteAddress: "127.0.0.1", receivedAt: time)
+            sourceName: "s",
+            headers: headers.map { (name: $0.0, value: $0.1) },
+            query: query.map { (name: $0.0, value: $0.1) },
+            body: Array(body.utf8),
+            remoteAddress: "127.0.0.1",
+            receivedAt: time
+        )
     }
 
     func hmac(_ content: String, _ key: String) -> [UInt8] {
@@ -18,8 +23,20 @@ import Testing
     @Test func githubStyleHexWithPrefix() throws {
         // GitHub's documented vector.
         let auth = InboundAuth.hmacSHA256(
-            HMACAuth(header: "X-Hub-Signature-256", encoding: .hex, prefix: "sha256=", signedContent: [.body], timestampHeader: nil, toleranceSeconds: 300, secret: Secret("It's a Secret to Everybody")))
-        let good = request("Hello, World!", headers: [("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")])
+            HMACAuth(
+                header: "X-Hub-Signature-256",
+                encoding: .hex,
+                prefix: "sha256=",
+                signedContent: [.body],
+                timestampHeader: nil,
+                toleranceSeconds: 300,
+                secret: Secret("It's a Secret to Everybody")
+            )
+        )
+        let good = request(
+            "Hello, World!",
+            headers: [("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")]
+        )
         _ = try auth.verify(good, parsedBody: { nil })
         let tampered = request("Hello, World?", headers: good.headers.map { ($0.name, $0.value) })
         #expect(throws: AuthenticationFailure.self) { try auth.verify(tampered, parsedBody: { nil }) }
@@ -32,7 +49,16 @@ import Testing
         let now = Date()
         let ts = String(Int(now.timeIntervalSince1970))
         let auth = InboundAuth.hmacSHA256(
-            HMACAuth(header: "X-Sig", encoding: .base64, prefix: "", signedContent: [.header("X-Nonce"), .literal("."), .body], timestampHeader: "X-Ts", toleranceSeconds: 60, secret: Secret("k")))
+            HMACAuth(
+                header: "X-Sig",
+                encoding: .base64,
+                prefix: "",
+                signedContent: [.header("X-Nonce"), .literal("."), .body],
+                timestampHeader: "X-Ts",
+                toleranceSeconds: 60,
+                secret: Secret("k")
+            )
+        )
         let sig = Data(hmac("n1.{}", "k")).base64EncodedString()
         _ = try auth.verify(request("{}", headers: [("X-Sig", sig), ("X-Nonce", "n1"), ("X-Ts", ts)], at: now), parsedBody: { nil })
         let stale = request("{}", headers: [("X-Sig", sig), ("X-Nonce", "n1"), ("X-Ts", String(Int(now.timeIntervalSince1970) - 120))], at: now)
@@ -108,7 +134,13 @@ import Testing
 
 @Suite struct SenderPresetTests {
     func request(_ body: String, _ headers: [(String, String)], at time: Date = Date()) -> InboundRequest {
-        InboundRequest(sourceName: "s", headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8), remoteAddress: nil, receivedAt: time)
+        InboundRequest(
+            sourceName: "s",
+            headers: headers.map { (name: $0.0, value: $0.1) },
+            body: Array(body.utf8),
+            remoteAddress: nil,
+            receivedAt: time
+        )
     }
 
     func hex(_ content: [UInt8], _ key: String) -> String {
@@ -126,9 +158,15 @@ import Testing
 
     @Test func moralis() throws {
         let auth = InboundAuth.moralis(secret: Secret("secret"))
-        _ = try auth.verify(request(#"{"a":1}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]), parsedBody: { nil })
+        _ = try auth.verify(
+            request(#"{"a":1}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]),
+            parsedBody: { nil }
+        )
         #expect(throws: AuthenticationFailure.self) {
-            try auth.verify(self.request(#"{"a":2}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]), parsedBody: { nil })
+            try auth.verify(
+                self.request(#"{"a":2}"#, [("x-signature", "0xaa318319dbae12f7fa9c3b8dc2721120c28cf681b20e1e366a93e76cf0778350")]),
+                parsedBody: { nil }
+            )
         }
     }
 
@@ -138,7 +176,10 @@ import Testing
         let body = #"{"id":"evt_1"}"#
         let good = hex(Array("\(t).\(body)".utf8), "whsec_test")
         let auth = InboundAuth.stripe(StripeAuth(secret: Secret("whsec_test"), toleranceSeconds: 300))
-        _ = try auth.verify(request(body, [("Stripe-Signature", "t=\(t),v1=\(String(repeating: "0", count: 64)),v1=\(good),v0=abc")], at: now), parsedBody: { nil })
+        _ = try auth.verify(
+            request(body, [("Stripe-Signature", "t=\(t),v1=\(String(repeating: "0", count: 64)),v1=\(good),v0=abc")], at: now),
+            parsedBody: { nil }
+        )
         #expect(throws: AuthenticationFailure.self) {
             try auth.verify(self.request(body, [("Stripe-Signature", "t=\(t),v1=\(good)")], at: now.addingTimeInterval(400)), parsedBody: { nil })
         }
@@ -157,15 +198,22 @@ import Testing
             ("alchemy", [("X-Alchemy-Signature", hex(Array(body.utf8), "k"))]),
             ("nansen", [("x-nansen-signature", "sha256=" + hex(Array(body.utf8), "k"))]),
             ("quicknode", [("X-QN-Nonce", "n0"), ("X-QN-Timestamp", ts), ("X-QN-Signature", hex(Array("n0\(ts)\(body)".utf8), "k"))]),
-            ("tenderly", [("Date", "Wed, 25 Nov 2026 12:00:00 GMT"), ("x-tenderly-signature", hex(Array("\(body)Wed, 25 Nov 2026 12:00:00 GMT".utf8), "k"))]),
+            (
+                "tenderly",
+                [("Date", "Wed, 25 Nov 2026 12:00:00 GMT"), ("x-tenderly-signature", hex(Array("\(body)Wed, 25 Nov 2026 12:00:00 GMT".utf8), "k"))]
+            ),
         ]
         for (name, headers) in cases {
             let auth = try #require(InboundAuth.hmacPreset(name, secret: Secret("k"), toleranceSeconds: 300))
             _ = try auth.verify(request(body, headers, at: now), parsedBody: { nil })
-            #expect(throws: AuthenticationFailure.self, "\(name) tampered") { try auth.verify(self.request(#"{"x":2}"#, headers, at: now), parsedBody: { nil }) }
+            #expect(throws: AuthenticationFailure.self, "\(name) tampered") {
+                try auth.verify(self.request(#"{"x":2}"#, headers, at: now), parsedBody: { nil })
+            }
         }
         let quicknode = try #require(InboundAuth.hmacPreset("quicknode", secret: Secret("k"), toleranceSeconds: 300))
-        #expect(throws: AuthenticationFailure.self) { try quicknode.verify(self.request(body, cases[3].1, at: now.addingTimeInterval(600)), parsedBody: { nil }) }
+        #expect(throws: AuthenticationFailure.self) {
+            try quicknode.verify(self.request(body, cases[3].1, at: now.addingTimeInterval(600)), parsedBody: { nil })
+        }
     }
 
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() {

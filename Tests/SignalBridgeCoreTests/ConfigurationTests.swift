@@ -30,7 +30,8 @@ import Testing
             environment: [
                 "OKX_API_KEY": "k", "OKX_SECRET_KEY": "s", "OKX_PASSPHRASE": "p", "TV_TOKEN": "t", "ALCHEMY_SIGNING_KEY": "a",
                 "ONCHAIN_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            ])
+            ]
+        )
         #expect(configuration.exchange.kind == .okx && configuration.exchange.demo)
         #expect(configuration.journalDirectory == "/etc/signalbridge/var/journal")
         #expect(configuration.rulePaths == ["/etc/signalbridge/rules"])

@@ -12,17 +12,26 @@ import Testing
 
     @Test func marketBaseRoundsDownToLotAndSaysBaseCcy() throws {
         let order = try builder.build(
-            try template(#"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.123456789"}}"#), payload: .object(JSONObject()), clOrdId: "c1")
+            try template(#"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.123456789"}}"#),
+            payload: .object(JSONObject()),
+            clOrdId: "c1"
+        )
         #expect(order.request.sz == Decimal(string: "0.12345678"))
         #expect(order.request.tgtCcy == "base_ccy")
         #expect(order.request.px == nil)
         #expect(order.notional == Decimal(string: "0.12345678")! * 60000)
-        #expect(order.request.json.jsonText == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"c1","side":"sell","ordType":"market","sz":"0.12345678","tgtCcy":"base_ccy"}"#)
+        #expect(
+            order.request.json.jsonText
+                == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"c1","side":"sell","ordType":"market","sz":"0.12345678","tgtCcy":"base_ccy"}"#
+        )
     }
 
     @Test func marketQuoteSaysQuoteCcy() throws {
         let order = try builder.build(
-            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"100.05"}}"#), payload: .object(JSONObject()), clOrdId: "c")
+            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"100.05"}}"#),
+            payload: .object(JSONObject()),
+            clOrdId: "c"
+        )
         #expect(order.request.sz == Decimal(string: "100"))
         #expect(order.request.tgtCcy == "quote_ccy")
         #expect(order.notional == 100)
@@ -31,25 +40,44 @@ import Testing
     @Test func limitPricesRoundTowardThePassiveSide() throws {
         let payload = try JSONParser.parse(#"{"px":"60000.07","qty":"5"}"#)
         let buy = try builder.build(
-            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"quote":"600"},"price":{"pointer":"/px"}}"#), payload: payload, clOrdId: "c")
+            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"quote":"600"},"price":{"pointer":"/px"}}"#),
+            payload: payload,
+            clOrdId: "c"
+        )
         #expect(buy.request.px == 60000)
         #expect(buy.request.sz == Decimal(string: "0.01"))
         #expect(buy.request.tgtCcy == nil)
         let sell = try builder.build(
-            try template(#"{"instId":"BTC-USDT","side":"sell","ordType":"limit","size":{"pointer":"/qty","unit":"base","max":"0.5"},"price":{"pointer":"/px"}}"#), payload: payload, clOrdId: "c")
+            try template(
+                #"{"instId":"BTC-USDT","side":"sell","ordType":"limit","size":{"pointer":"/qty","unit":"base","max":"0.5"},"price":{"pointer":"/px"}}"#
+            ),
+            payload: payload,
+            clOrdId: "c"
+        )
         #expect(sell.request.px == Decimal(string: "60000.1"))
         #expect(sell.request.sz == Decimal(string: "0.5"))
         let fromBid = try builder.build(
-            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.001"},"price":{"from":"bid","offsetBps":-10}}"#), payload: payload, clOrdId: "c")
+            try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.001"},"price":{"from":"bid","offsetBps":-10}}"#),
+            payload: payload,
+            clOrdId: "c"
+        )
         #expect(fromBid.request.px == Decimal(string: "59939.9"))
     }
 
     @Test func belowMinimumIsBlockedWithTheReason() throws {
         #expect(throws: DecisionBlock.self) {
-            try builder.build(try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"base":"0.000009"}}"#), payload: .object(JSONObject()), clOrdId: "c")
+            try builder.build(
+                try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"base":"0.000009"}}"#),
+                payload: .object(JSONObject()),
+                clOrdId: "c"
+            )
         }
         do {
-            _ = try builder.build(try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"0.5"}}"#), payload: .object(JSONObject()), clOrdId: "c")
+            _ = try builder.build(
+                try template(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"0.5"}}"#),
+                payload: .object(JSONObject()),
+                clOrdId: "c"
+            )
             Issue.record("expected a block")
         } catch let error as DecisionBlock {
             #expect(error.reason.contains("below the minimum 0.00001 BTC of BTC-USDT"))
@@ -59,10 +87,18 @@ import Testing
     @Test func unknownInstrumentsAndSidesAreBlocked() throws {
         let payload = try JSONParser.parse(#"{"asset":"DOGE","side":"hold"}"#)
         #expect(throws: DecisionBlock.self) {
-            try builder.build(try template(#"{"instId":"${/asset}-USDT","side":"buy","ordType":"market","size":{"base":"1"}}"#), payload: payload, clOrdId: "c")
+            try builder.build(
+                try template(#"{"instId":"${/asset}-USDT","side":"buy","ordType":"market","size":{"base":"1"}}"#),
+                payload: payload,
+                clOrdId: "c"
+            )
         }
         #expect(throws: DecisionBlock.self) {
-            try builder.build(try template(#"{"instId":"BTC-USDT","side":"${/side}","ordType":"market","size":{"base":"1"}}"#), payload: payload, clOrdId: "c")
+            try builder.build(
+                try template(#"{"instId":"BTC-USDT","side":"${/side}","ordType":"market","size":{"base":"1"}}"#),
+                payload: payload,
+                clOrdId: "c"
+            )
         }
     }
 }
@@ -79,8 +115,10 @@ import Testing
 
     func decider(risk: RiskSettings = RiskSettings(), kill: Bool = false, at now: Date = Fixture.now) throws -> Decider {
         Decider(
-            rules: try Fixture.rules(Self.ruleJSON), guards: GlobalGuards(risk: risk, killSwitchEngaged: kill),
-            builder: OrderBuilder(market: Fixture.market(), now: now, maxPriceAgeSeconds: 600))
+            rules: try Fixture.rules(Self.ruleJSON),
+            guards: GlobalGuards(risk: risk, killSwitchEngaged: kill),
+            builder: OrderBuilder(market: Fixture.market(), now: now, maxPriceAgeSeconds: 600)
+        )
     }
 
     let buy = try! JSONParser.parse(#"{"action":"buy","inst":"BTC-USDT"}"#)

@@ -35,7 +35,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func roundingStaysOnTheGridAndOnTheSafeSide() {
-        var rng = SplitMix64(state: 20261125)
+        var rng = SplitMix64(state: 20_261_125)
         for _ in 0..<Self.cases {
             let step = Self.step(&rng)
             let value = Self.amount(&rng)
@@ -64,16 +64,24 @@ struct SplitMix64: RandomNumberGenerator {
             let side = Bool.random(using: &rng) ? "buy" : "sell"
             let size = Self.amount(&rng)
             let price = Self.amount(&rng)
-            let template = try Fixture.rules(#"""
+            let template = try Fixture.rules(
+                #"""
                 {"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},
                   "orders":[{"instId":"X-USDT","side":"\#(side)","ordType":"limit","size":{"base":"\#(DecimalText.format(size))"},"price":{"fixed":"\#(DecimalText.format(price))"}}]}]}
-                """#).rules[0].orders[0]
+                """#
+            ).rules[0].orders[0]
             let expectedSize = size.rounded(toMultipleOf: lot, .down)
             let expectedPrice = price.rounded(toMultipleOf: tick, side == "buy" ? .down : .up)
             do {
                 let order = try builder.build(template, payload: .object(JSONObject()), clOrdId: "c").request
-                #expect(order.sz == expectedSize && order.sz.isMultiple(of: lot) && order.sz >= minSz, "size \(size) lot \(lot) min \(minSz) gave \(order.sz)")
-                #expect(order.px == expectedPrice && order.px!.isMultiple(of: tick), "price \(price) tick \(tick) gave \(String(describing: order.px))")
+                #expect(
+                    order.sz == expectedSize && order.sz.isMultiple(of: lot) && order.sz >= minSz,
+                    "size \(size) lot \(lot) min \(minSz) gave \(order.sz)"
+                )
+                #expect(
+                    order.px == expectedPrice && order.px!.isMultiple(of: tick),
+                    "price \(price) tick \(tick) gave \(String(describing: order.px))"
+                )
                 #expect(side == "buy" ? order.px! <= price : order.px! >= price)
             } catch {
                 #expect(expectedSize < minSz || expectedPrice == 0, "blocked \(error.reason) for size \(size) lot \(lot) min \(minSz) price \(price)")

@@ -7,17 +7,21 @@ import Testing
 
 @Suite struct RuleLanguageTests {
     @Test func matchesUsesRegularExpressionsAndRefusesBadOnes() throws {
-        let rules = try Fixture.rules(#"""
+        let rules = try Fixture.rules(
+            #"""
             {"rules": [{"id": "r", "source": "s", "when": {"pointer": "/to", "matches": "(?i)^0xabc"},
               "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}]}
-            """#)
+            """#
+        )
         #expect(rules.rules[0].when.matches(try JSONParser.parse(#"{"to":"0xABCdef"}"#)))
         #expect(!rules.rules[0].when.matches(try JSONParser.parse(#"{"to":"0x1abc"}"#)))
         #expect(!rules.rules[0].when.matches(try JSONParser.parse(#"{}"#)))
-        let errors = try Fixture.ruleErrors(#"""
+        let errors = try Fixture.ruleErrors(
+            #"""
             {"rules": [{"id": "r", "source": "s", "when": {"pointer": "/to", "matches": "(unclosed"},
               "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}]}
-            """#)
+            """#
+        )
         #expect(errors.count == 1 && errors[0].pointer.description == "/rules/0/when/matches")
         #expect(errors[0].message.contains("not a valid regular expression"))
     }
@@ -28,7 +32,9 @@ import Testing
         market.balancesFetchedAt = Fixture.now
         let builder = OrderBuilder(market: market, now: Fixture.now, maxPriceAgeSeconds: 60)
         func order(_ side: String) throws -> OrderTemplate {
-            try Fixture.rules(#"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"\#(side)","ordType":"market","size":{"percentOfAvailable":"25"}}]}]}"#).rules[0].orders[0]
+            try Fixture.rules(
+                #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"\#(side)","ordType":"market","size":{"percentOfAvailable":"25"}}]}]}"#
+            ).rules[0].orders[0]
         }
         let buy = try builder.build(try order("buy"), payload: .object(JSONObject()), clOrdId: "c").request
         #expect(buy.sz == 250 && buy.tgtCcy == "quote_ccy")
@@ -38,18 +44,22 @@ import Testing
         #expect(throws: DecisionBlock("percentOfAvailable: no balance of USDT younger than 60 s")) {
             try stale.build(try order("buy"), payload: .object(JSONObject()), clOrdId: "c")
         }
-        let tooMuch = try Fixture.ruleErrors(#"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"percentOfAvailable":"101"}}]}]}"#)
+        let tooMuch = try Fixture.ruleErrors(
+            #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"percentOfAvailable":"101"}}]}]}"#
+        )
         #expect(tooMuch.first?.message.contains("at most 100") == true)
     }
 
     @Test func impossibleSizesAreFoundAgainstRealInstruments() throws {
-        let rules = try Fixture.rules(#"""
+        let rules = try Fixture.rules(
+            #"""
             {"rules": [{"id": "tiny", "source": "s", "when": {"pointer": "/x", "exists": true},
               "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "0.000009"}},
                          {"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"pointer": "/q", "unit": "base", "max": "0.000001"}},
                          {"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "0.001"}},
                          {"instId": "${/i}", "side": "buy", "ordType": "market", "size": {"base": "0.000001"}}]}]}
-            """#)
+            """#
+        )
         let errors = rules.impossibleSizes(against: [Fixture.btc])
         #expect(errors.map(\.pointer.description) == ["/rules/0/orders/0/size", "/rules/0/orders/1/size"])
         #expect(errors[0].message.contains("below the minimum 0.00001 BTC of BTC-USDT"))
@@ -64,8 +74,10 @@ import Testing
         market.balances = balances
         market.balancesFetchedAt = Fixture.now
         let decider = Decider(
-            rules: RuleSet(rules: [], files: []), guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false),
-            builder: OrderBuilder(market: market, now: Fixture.now, maxPriceAgeSeconds: 60))
+            rules: RuleSet(rules: [], files: []),
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false),
+            builder: OrderBuilder(market: market, now: Fixture.now, maxPriceAgeSeconds: 60)
+        )
         let decisions = decider.decide(signalId: "s", source: "bot", payload: try JSONParser.parse(payload), ledger: RiskLedger(), signalBot: true)
         #expect(decisions.count == 1 && decisions[0].ruleId == OKXSignalBot.ruleId)
         return decisions[0]
@@ -78,7 +90,9 @@ import Testing
         #expect(base.orders[0].request.sz == Decimal(string: "0.01") && base.orders[0].request.tgtCcy == "base_ccy")
         let percent = try decide(#"{"action":"ENTER_LONG","instrument":"btc-usdt","investmentType":"percentage_balance","amount":"10"}"#)
         #expect(percent.orders[0].request.sz == 100 && percent.orders[0].request.side == .buy)
-        let limit = try decide(#"{"action":"ENTER_LONG","instrument":"BTC-USDT","investmentType":"base","amount":"0.01","orderType":"limit","orderPriceOffset":"1"}"#)
+        let limit = try decide(
+            #"{"action":"ENTER_LONG","instrument":"BTC-USDT","investmentType":"base","amount":"0.01","orderType":"limit","orderPriceOffset":"1"}"#
+        )
         #expect(limit.orders[0].request.ordType == .limit && limit.orders[0].request.px == 59400)
     }
 
@@ -129,7 +143,11 @@ final class SlowFirstExchange: Exchange {
         let exchange = SlowFirstExchange()
         let executor = OrderExecutor(exchange: exchange, journal: journal, logger: Logger(label: "test"))
         func intent(_ id: String, _ instId: String, _ side: OrderSide) -> OrderIntent {
-            OrderIntent(signalId: id, ruleId: "r", request: OrderRequest(instId: instId, clOrdId: id, side: side, ordType: .market, sz: 1, tgtCcy: "base_ccy"))
+            OrderIntent(
+                signalId: id,
+                ruleId: "r",
+                request: OrderRequest(instId: instId, clOrdId: id, side: side, ordType: .market, sz: 1, tgtCcy: "base_ccy")
+            )
         }
         // A close followed at once by a reverse: the reverse must not overtake the slow close.
         executor.submit([intent("close", "BTC-USDT", .sell)])

@@ -85,9 +85,13 @@ import Testing
         #expect(keys("#/$defs/rule") == RuleParser.ruleKeys)
         #expect(keys("#/$defs/order") == RuleParser.orderKeys)
         #expect(keys("#/$defs/test") == Set(RuleParser.comparisonKeys + ["pointer"]))
-        let sizeKeys = schema.resolve("#/$defs/size").objectValue?["oneOf"]?.arrayValue?.flatMap { $0.objectValue?["properties"]?.objectValue?.keys ?? [] }
+        let sizeKeys = schema.resolve("#/$defs/size").objectValue?["oneOf"]?.arrayValue?.flatMap {
+            $0.objectValue?["properties"]?.objectValue?.keys ?? []
+        }
         #expect(Set(sizeKeys ?? []) == RuleParser.sizeKeys)
-        let priceKeys = schema.resolve("#/$defs/price").objectValue?["oneOf"]?.arrayValue?.flatMap { $0.objectValue?["properties"]?.objectValue?.keys ?? [] }
+        let priceKeys = schema.resolve("#/$defs/price").objectValue?["oneOf"]?.arrayValue?.flatMap {
+            $0.objectValue?["properties"]?.objectValue?.keys ?? []
+        }
         #expect(Set(priceKeys ?? []) == RuleParser.priceKeys)
     }
 }

@@ -5,15 +5,35 @@ import Testing
 
 /// Helpers shared by the rule, order and decision tests.
 enum Fixture {
-    static let btc = Instrument(instId: "BTC-USDT", baseCcy: "BTC", quoteCcy: "USDT", tickSz: Decimal(string: "0.1")!, lotSz: Decimal(string: "0.00000001")!, minSz: Decimal(string: "0.00001")!)
-    static let eth = Instrument(instId: "ETH-USDT", baseCcy: "ETH", quoteCcy: "USDT", tickSz: Decimal(string: "0.01")!, lotSz: Decimal(string: "0.000001")!, minSz: Decimal(string: "0.0001")!)
+    static let btc = Instrument(
+        instId: "BTC-USDT",
+        baseCcy: "BTC",
+        quoteCcy: "USDT",
+        tickSz: Decimal(string: "0.1")!,
+        lotSz: Decimal(string: "0.00000001")!,
+        minSz: Decimal(string: "0.00001")!
+    )
+    static let eth = Instrument(
+        instId: "ETH-USDT",
+        baseCcy: "ETH",
+        quoteCcy: "USDT",
+        tickSz: Decimal(string: "0.01")!,
+        lotSz: Decimal(string: "0.000001")!,
+        minSz: Decimal(string: "0.0001")!
+    )
     static let now = Date(timeIntervalSince1970: 1_795_600_000)
 
     static func market(withTickers: Bool = true) -> MarketSnapshot {
         var market = MarketSnapshot()
         market.instruments = ["BTC-USDT": btc, "ETH-USDT": eth]
         if withTickers {
-            market.tickers["BTC-USDT"] = Ticker(instId: "BTC-USDT", last: 60000, bid: Decimal(string: "59999.9")!, ask: Decimal(string: "60000.1")!, time: now)
+            market.tickers["BTC-USDT"] = Ticker(
+                instId: "BTC-USDT",
+                last: 60000,
+                bid: Decimal(string: "59999.9")!,
+                ask: Decimal(string: "60000.1")!,
+                time: now
+            )
             market.tickerFetchedAt["BTC-USDT"] = now
         }
         return market
@@ -34,7 +54,8 @@ enum Fixture {
 
 @Suite struct RuleParserTests {
     @Test func mistakesNameFileRuleAndPointer() throws {
-        let errors = try Fixture.ruleErrors(#"""
+        let errors = try Fixture.ruleErrors(
+            #"""
             {"rules": [
               {"id": "ok", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]},
               {"id": "typo", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}, "prise": 1}]},
@@ -42,7 +63,8 @@ enum Fixture {
               {"id": "badpointer", "source": "s", "when": {"pointer": "a", "eq": 1}, "orders": [{"instId": "X", "side": "buy", "ordType": "market", "size": {"base": "1"}}]},
               {"id": "limit", "source": "s", "when": {"pointer": "/a", "exists": true}, "orders": [{"instId": "X", "side": "buy", "ordType": "limit", "size": {"base": "1"}}]}
             ]}
-            """#)
+            """#
+        )
         #expect(errors.count == 4)
         #expect(errors[0].file == "bad.json")
         #expect(errors[0].pointer.description == "/rules/1/orders/0/prise")
@@ -57,7 +79,8 @@ enum Fixture {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let rule = #"{"rules": [{"id": "same", "source": "%@", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}]}"#
+        let rule =
+            #"{"rules": [{"id": "same", "source": "%@", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}]}"#
         try rule.replacingOccurrences(of: "%@", with: "tv").write(to: folder.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
         try rule.replacingOccurrences(of: "%@", with: "nope").write(to: folder.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
         try "{}".write(to: folder.appendingPathComponent("schema.json"), atomically: true, encoding: .utf8)
@@ -75,14 +98,16 @@ enum Fixture {
     }
 
     @Test func conditionsCompareExactDecimals() throws {
-        let rules = try Fixture.rules(#"""
+        let rules = try Fixture.rules(
+            #"""
             {"rules": [{"id": "r", "source": "s", "when": {"all": [
                 {"pointer": "/amount", "gte": "1000"},
                 {"pointer": "/asset", "in": ["BTC", "ETH"]},
                 {"not": {"pointer": "/type", "eq": "test"}},
                 {"any": [{"pointer": "/flag", "exists": true}, {"pointer": "/price", "eq": 0.30}]}
             ]}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}]}
-            """#)
+            """#
+        )
         let when = rules.rules[0].when
         #expect(when.matches(try JSONParser.parse(#"{"amount":"1000.0","asset":"BTC","price":"0.3"}"#)))
         #expect(when.matches(try JSONParser.parse(#"{"amount":1e3,"asset":"ETH","flag":false}"#)))

@@ -28,20 +28,29 @@ final class RecordingDispatcher: OrderDispatcher {
     func harness(records: [JournalRecord] = [], directory: String = temporaryFolder()) async throws -> Harness {
         let environment = ["TV_TOKEN": "t0ken"]
         let configuration = try BridgeConfiguration.parse(
-            try JSONParser.parse(#"""
+            try JSONParser.parse(
+                #"""
                 {"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"},
                               "allowFrom": ["127.0.0.0/8"], "idPointer": "/id", "timestampPointer": "/time", "maxLagSeconds": 60}],
                  "journal": {"directory": "\#(directory)"}}
-                """#),
-            baseDirectory: URL(fileURLWithPath: directory), environment: environment)
+                """#
+            ),
+            baseDirectory: URL(fileURLWithPath: directory),
+            environment: environment
+        )
         let (journal, existing) = try Journal.open(directory: directory, logger: Logger(label: "test"))
         let market = MarketData()
         market.update(instruments: [Fixture.btc])
         let dispatcher = RecordingDispatcher()
         let intake = SignalIntake(
-            configuration: configuration, rules: try Fixture.rules(Self.rules),
-            replay: JournalReplay(records: existing, since: Date().addingTimeInterval(-3600)), journal: journal, market: market,
-            dispatcher: dispatcher, logger: Logger(label: "test"))
+            configuration: configuration,
+            rules: try Fixture.rules(Self.rules),
+            replay: JournalReplay(records: existing, since: Date().addingTimeInterval(-3600)),
+            journal: journal,
+            market: market,
+            dispatcher: dispatcher,
+            logger: Logger(label: "test")
+        )
         return Harness(intake: intake, journal: journal, dispatcher: dispatcher, directory: directory)
     }
 
@@ -57,7 +66,10 @@ final class RecordingDispatcher: OrderDispatcher {
         let answer = try await h.intake.handle(webhook(#"{"id":"s1","token":"t0ken","action":"buy","time":"\#(now)"}"#)).get()
         #expect(answer.status == 202 && !answer.isDuplicate)
         let clOrdId = ClOrdId.make(signalId: "s1", ruleId: "buy", orderIndex: 0)
-        #expect(answer.body.jsonText == #"{"signalId":"s1","decisions":[{"ruleId":"buy","outcome":"order","reason":"buy 100 BTC-USDT market (quote_ccy)","clOrdId":"\#(clOrdId)"}]}"#)
+        #expect(
+            answer.body.jsonText
+                == #"{"signalId":"s1","decisions":[{"ruleId":"buy","outcome":"order","reason":"buy 100 BTC-USDT market (quote_ccy)","clOrdId":"\#(clOrdId)"}]}"#
+        )
         let records = try JournalReader.read(directory: h.directory, allowTornTail: false).records
         #expect(records.map(\.type) == ["signal", "decision", "order.intent"])
         #expect(!records[0].line.contains("t0ken"))
@@ -118,7 +130,13 @@ final class RecordingDispatcher: OrderDispatcher {
         let body = #"{"id":"late","token":"t0ken","action":"buy","time":"\#(time)"}"#
         #expect(try await h.intake.handle(webhook(body)).get().status == 202)
         // 50 s later than its time plus the resend delay: past maxLagSeconds (60), still a duplicate.
-        let resend = InboundRequest(sourceName: "tv", headers: [], body: Array(body.utf8), remoteAddress: "127.0.0.1", receivedAt: Date().addingTimeInterval(30))
+        let resend = InboundRequest(
+            sourceName: "tv",
+            headers: [],
+            body: Array(body.utf8),
+            remoteAddress: "127.0.0.1",
+            receivedAt: Date().addingTimeInterval(30)
+        )
         #expect(try await h.intake.handle(resend).get().status == 200)
     }
 
@@ -127,7 +145,10 @@ final class RecordingDispatcher: OrderDispatcher {
         defer { try? FileManager.default.removeItem(atPath: h.directory) }
         await h.journal.close()
         let result = await h.intake.handle(webhook(#"{"id":"s3","token":"t0ken","action":"buy","time":"\#(now)"}"#))
-        #expect(result == .failure(WebhookRejection(.journalUnavailable, "the journal cannot be written; the signal was not accepted, send it again later")))
+        #expect(
+            result
+                == .failure(WebhookRejection(.journalUnavailable, "the journal cannot be written; the signal was not accepted, send it again later"))
+        )
         #expect(h.dispatcher.intents.withLock { $0.isEmpty })
     }
 }

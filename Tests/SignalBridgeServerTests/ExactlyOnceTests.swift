@@ -20,8 +20,14 @@ import Testing
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
             self.journal = journal
             executor = OrderExecutor(
-                exchange: SimulatorExchange(simulator: simulator), journal: journal, logger: Logger(label: "test"),
-                requestLifetime: 0.2, resubmitWindow: resubmitWindow, throttleRetries: 3, backoff: .milliseconds(20))
+                exchange: SimulatorExchange(simulator: simulator),
+                journal: journal,
+                logger: Logger(label: "test"),
+                requestLifetime: 0.2,
+                resubmitWindow: resubmitWindow,
+                throttleRetries: 3,
+                backoff: .milliseconds(20)
+            )
         }
 
         func run(_ intents: [OrderIntent]) async throws -> (placed: [String: Int], records: [JournalRecord]) {
@@ -42,8 +48,17 @@ import Testing
 
     static func intent(_ name: String) -> OrderIntent {
         OrderIntent(
-            signalId: name, ruleId: "r",
-            request: OrderRequest(instId: "BTC-USDT", clOrdId: ClOrdId.make(signalId: name, ruleId: "r", orderIndex: 0), side: .buy, ordType: .market, sz: 50, tgtCcy: "quote_ccy"))
+            signalId: name,
+            ruleId: "r",
+            request: OrderRequest(
+                instId: "BTC-USDT",
+                clOrdId: ClOrdId.make(signalId: name, ruleId: "r", orderIndex: 0),
+                side: .buy,
+                ordType: .market,
+                sz: 50,
+                tgtCcy: "quote_ccy"
+            )
+        )
     }
 
     @Test(arguments: [
@@ -115,7 +130,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
         let executor = OrderExecutor(
-            exchange: SimulatorExchange(simulator: simulator), journal: journal, logger: Logger(label: "test"), maxQueuedPerInstrument: 2)
+            exchange: SimulatorExchange(simulator: simulator),
+            journal: journal,
+            logger: Logger(label: "test"),
+            maxQueuedPerInstrument: 2
+        )
         simulator.faults.setLatency(.milliseconds(200))
         executor.submit([Self.intent("q1"), Self.intent("q2")])
         #expect(!executor.hasRoom(for: "BTC-USDT"))
@@ -124,12 +143,23 @@ import Testing
         market.instruments = Dictionary(uniqueKeysWithValues: simulator.account.instruments().map { ($0.instId, $0) })
         let rules = try RuleSet(
             rules: { () throws -> [Rule] in
-                guard case .success(let rules) = RuleParser.parse(try JSONParser.parse(#"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"}}]}]}"#), file: "r.json") else { return [] }
+                guard
+                    case .success(let rules) = RuleParser.parse(
+                        try JSONParser.parse(
+                            #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"}}]}]}"#
+                        ),
+                        file: "r.json"
+                    )
+                else { return [] }
                 return rules
-            }(), files: [])
+            }(),
+            files: []
+        )
         let decider = Decider(
-            rules: rules, guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false, queueHasRoom: { executor.hasRoom(for: $0) }),
-            builder: OrderBuilder(market: market, now: Date(), maxPriceAgeSeconds: 60))
+            rules: rules,
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false, queueHasRoom: { executor.hasRoom(for: $0) }),
+            builder: OrderBuilder(market: market, now: Date(), maxPriceAgeSeconds: 60)
+        )
         let decision = decider.decide(signalId: "x", source: "s", payload: .object(JSONObject()), ledger: RiskLedger())[0]
         #expect(decision.outcome == .blocked && decision.reason.hasPrefix("execution queue"))
         await executor.waitUntilIdle()

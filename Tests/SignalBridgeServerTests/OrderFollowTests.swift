@@ -26,10 +26,19 @@ struct OrderFollowTests {
         let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
         let executor = OrderExecutor(exchange: exchange, journal: journal, logger: Logger(label: "test"))
         let follower = OrderFollowService(
-            exchange: exchange, book: executor.book, journal: journal, logger: Logger(label: "test"), catchUpInterval: .seconds(60),
-            maxBackoff: .milliseconds(200))
+            exchange: exchange,
+            book: executor.book,
+            journal: journal,
+            logger: Logger(label: "test"),
+            catchUpInterval: .seconds(60),
+            maxBackoff: .milliseconds(200)
+        )
         func bid(_ name: String, _ px: Decimal) -> OrderIntent {
-            OrderIntent(signalId: name, ruleId: "r", request: OrderRequest(instId: "BTC-USDT", clOrdId: name, side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: px))
+            OrderIntent(
+                signalId: name,
+                ruleId: "r",
+                request: OrderRequest(instId: "BTC-USDT", clOrdId: name, side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: px)
+            )
         }
         func updates(_ clOrdId: String) throws -> [String] {
             try JournalReader.read(directory: directory, allowTornTail: false).records

@@ -20,7 +20,8 @@ import Testing
         #expect(await test.bridge.intake.ruleSet.hash == before)
 
         try FileManager.default.removeItem(atPath: rules + "/broken.json")
-        let second = #"{"rules": [{"id": "second", "source": "alchemy", "when": {"pointer": "/x", "exists": true}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "10"}}]}]}"#
+        let second =
+            #"{"rules": [{"id": "second", "source": "alchemy", "when": {"pointer": "/x", "exists": true}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "10"}}]}]}"#
         try second.write(toFile: rules + "/second.json", atomically: true, encoding: .utf8)
         await service.reload(force: false)
         let after = await test.bridge.intake.ruleSet

@@ -36,7 +36,10 @@ import Testing
         case 1: body = Array((0..<Int.random(in: 0..<60, using: &rng)).map { _ in fragments.randomElement(using: &rng)! }.joined().utf8)
         case 2: body = Array(String(repeating: "[", count: Int.random(in: 1...5000, using: &rng)).utf8)
         default:
-            body = Array(#"{"id":"f\#(UInt32.random(in: 0...UInt32.max, using: &rng))","event":{"amount":"\#(Int.random(in: -10...10000, using: &rng))"}}"#.utf8)
+            body = Array(
+                #"{"id":"f\#(UInt32.random(in: 0...UInt32.max, using: &rng))","event":{"amount":"\#(Int.random(in: -10...10000, using: &rng))"}}"#
+                    .utf8
+            )
         }
         let sources = ["alchemy", "nope", "", "%2e%2e", "alchemy/extra", String(repeating: "a", count: 300), "al%00chemy", "ALCHEMY"]
         let path = "/webhooks/" + sources.randomElement(using: &rng)!
@@ -44,7 +47,9 @@ import Testing
         for _ in 0..<Int.random(in: 0..<6, using: &rng) {
             let names = ["X-Alchemy-Signature", "Content-Type", "X-Forwarded-For", "webhook-id", "Content-Length", "X-Random"]
             let values = ["", "sha256=zz", String(repeating: "f", count: 64), "application/json", "1.2.3.4, ::1", "0", "-1", "99999999999"]
-            if let name = HTTPField.Name(names.randomElement(using: &rng)!) { headers.append(HTTPField(name: name, value: values.randomElement(using: &rng)!)) }
+            if let name = HTTPField.Name(names.randomElement(using: &rng)!) {
+                headers.append(HTTPField(name: name, value: values.randomElement(using: &rng)!))
+            }
         }
         return Input(path: path, headers: headers, body: body)
     }
@@ -71,7 +76,12 @@ import Testing
             #expect(statuses[202, default: 0] + statuses[401, default: 0] + statuses[404, default: 0] > 0)
 
             let body = #"{"id":"after-fuzz","event":{"amount":"5000"}}"#
-            let valid = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: body), body: ByteBuffer(string: body))
+            let valid = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: body),
+                body: ByteBuffer(string: body)
+            )
             #expect(valid.status == .accepted)
         }
         await test.bridge.executor.waitUntilIdle()

@@ -22,20 +22,28 @@ struct TestBridge {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
         try #"""
-            {"rules": [{"id": "whale", "source": "alchemy", "when": {"pointer": "/event/amount", "gte": "1000"},
-              "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "market", "size": {"base": "0.01"}}]}]}
-            """#.write(toFile: directory + "/rules/whale.json", atomically: true, encoding: .utf8)
+        {"rules": [{"id": "whale", "source": "alchemy", "when": {"pointer": "/event/amount", "gte": "1000"},
+          "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "market", "size": {"base": "0.01"}}]}]}
+        """#.write(toFile: directory + "/rules/whale.json", atomically: true, encoding: .utf8)
         let configuration = try BridgeConfiguration.parse(
-            try JSONParser.parse(#"""
+            try JSONParser.parse(
+                #"""
                 {"listen": {"port": 0}, "admin": {"port": 0}, "limits": {"maxBodyBytes": 1024},
                  "exchange": {"kind": "sim"}, "journal": {"directory": "journal"}, "rules": ["rules"],
                  "sources": [{"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "secretEnv": "ALCHEMY_KEY"}, "idPointer": "/id"}],
                  "risk": {"allowedInstruments": ["BTC-USDT"], "maxOrderNotional": "1000"}}
-                """#),
-            baseDirectory: URL(fileURLWithPath: directory), environment: ["ALCHEMY_KEY": secret])
+                """#
+            ),
+            baseDirectory: URL(fileURLWithPath: directory),
+            environment: ["ALCHEMY_KEY": secret]
+        )
         let account = SimulatedAccount()
         account.accountLevel = accountLevel
-        let bridge = try await Bridge.assemble(configuration: configuration, exchange: SimulatorExchange(simulator: Simulator(account: account, credentials: .random())), logger: Logger(label: "test"))
+        let bridge = try await Bridge.assemble(
+            configuration: configuration,
+            exchange: SimulatorExchange(simulator: Simulator(account: account, credentials: .random())),
+            logger: Logger(label: "test")
+        )
         return TestBridge(bridge: bridge, account: account, directory: directory)
     }
 
@@ -60,10 +68,20 @@ struct TestBridge {
         let app = buildApplication(bridge: test.bridge, logger: Logger(label: "test"))
         let body = #"{"id":"evt-1","event":{"amount":"2500"}}"#
         try await app.test(.router) { client in
-            let first = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: body), body: ByteBuffer(string: body))
+            let first = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: body),
+                body: ByteBuffer(string: body)
+            )
             #expect(first.status == .accepted)
             #expect(try json(first)[try JSONPointer("/decisions/0/outcome")] == .string("order"))
-            let again = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: body), body: ByteBuffer(string: body))
+            let again = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: body),
+                body: ByteBuffer(string: body)
+            )
             #expect(again.status == .ok)
             #expect(again.headers[HTTPField.Name("Signalbridge-Duplicate")!] == "true")
             #expect(again.body == first.body)
@@ -71,7 +89,10 @@ struct TestBridge {
         await test.bridge.executor.waitUntilIdle()
         let orders = test.account.allOrders()
         #expect(orders.count == 1)
-        #expect(orders.first?.request.json.jsonText == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"\#(ClOrdId.make(signalId: "evt-1", ruleId: "whale", orderIndex: 0))","side":"sell","ordType":"market","sz":"0.01","tgtCcy":"base_ccy"}"#)
+        #expect(
+            orders.first?.request.json.jsonText
+                == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"\#(ClOrdId.make(signalId: "evt-1", ruleId: "whale", orderIndex: 0))","side":"sell","ordType":"market","sz":"0.01","tgtCcy":"base_ccy"}"#
+        )
         let types = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records.map(\.type)
         #expect(types == ["rules.loaded", "signal", "decision", "order.intent", "order.ack", "order.update"])
     }
@@ -84,8 +105,11 @@ struct TestBridge {
         #expect(test.bridge.market.snapshot.accountMode == AccountMode(level: level))
         let body = #"{"id":"mode-\#(level)","event":{"amount":"5000"}}"#
         let request = InboundRequest(
-            sourceName: "alchemy", headers: [(name: "X-Alchemy-Signature", value: TestBridge.signature(body))], body: Array(body.utf8),
-            remoteAddress: "127.0.0.1")
+            sourceName: "alchemy",
+            headers: [(name: "X-Alchemy-Signature", value: TestBridge.signature(body))],
+            body: Array(body.utf8),
+            remoteAddress: "127.0.0.1"
+        )
         _ = try await test.bridge.intake.handle(request).get()
         await test.bridge.executor.waitUntilIdle()
         #expect(test.account.allOrders().map(\.request.tdMode) == [tdMode])
@@ -105,7 +129,12 @@ struct TestBridge {
             #expect(!String(buffer: unauthorized.body).contains(TestBridge.secret))
 
             let big = "{\"id\":\"x\",\"pad\":\"" + String(repeating: "a", count: 2000) + "\"}"
-            let tooLarge = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: big), body: ByteBuffer(string: big))
+            let tooLarge = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: big),
+                body: ByteBuffer(string: big)
+            )
             #expect(tooLarge.status == .contentTooLarge)
             #expect(try json(tooLarge)[try JSONPointer("/error")] == .string("payload_too_large"))
 
@@ -114,13 +143,26 @@ struct TestBridge {
             #expect(try json(unknown)[try JSONPointer("/error")] == .string("unknown_source"))
 
             let notJSON = "id=1"
-            let bad = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: notJSON), body: ByteBuffer(string: notJSON))
+            let bad = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: notJSON),
+                body: ByteBuffer(string: notJSON)
+            )
             #expect(bad.status == .badRequest)
 
             let small = #"{"id":"evt-3","event":{"amount":"999"}}"#
-            let skipped = try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: TestBridge.headers(signing: small), body: ByteBuffer(string: small))
+            let skipped = try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: TestBridge.headers(signing: small),
+                body: ByteBuffer(string: small)
+            )
             #expect(skipped.status == .accepted)
-            #expect(String(buffer: skipped.body) == #"{"signalId":"evt-3","decisions":[{"ruleId":null,"outcome":"skip","reason":"no rule matched"}]}"# + "\n")
+            #expect(
+                String(buffer: skipped.body) == #"{"signalId":"evt-3","decisions":[{"ruleId":null,"outcome":"skip","reason":"no rule matched"}]}"#
+                    + "\n"
+            )
         }
         #expect(test.account.allOrders().isEmpty)
     }
@@ -144,8 +186,17 @@ struct TestBridge {
 @Suite struct ReconcilerTests {
     func intent(_ signal: String) -> OrderIntent {
         OrderIntent(
-            signalId: signal, ruleId: "whale",
-            request: OrderRequest(instId: "BTC-USDT", clOrdId: ClOrdId.make(signalId: signal, ruleId: "whale", orderIndex: 0), side: .sell, ordType: .market, sz: Decimal(string: "0.01")!, tgtCcy: "base_ccy"))
+            signalId: signal,
+            ruleId: "whale",
+            request: OrderRequest(
+                instId: "BTC-USDT",
+                clOrdId: ClOrdId.make(signalId: signal, ruleId: "whale", orderIndex: 0),
+                side: .sell,
+                ordType: .market,
+                sz: Decimal(string: "0.01")!,
+                tgtCcy: "base_ccy"
+            )
+        )
     }
 
     @Test func openIntentsAreQueriedBeforeAnythingIsSentAgain() async throws {
@@ -168,7 +219,11 @@ struct TestBridge {
         #expect(test.account.allOrders().map(\.clOrdId) == [placedBeforeCrash.clOrdId, neverSent.clOrdId])
 
         let strict = OrderExecutor(
-            exchange: test.bridge.exchange, journal: test.bridge.journal, logger: Logger(label: "test"), resubmitWindow: 0)
+            exchange: test.bridge.exchange,
+            journal: test.bridge.journal,
+            logger: Logger(label: "test"),
+            resubmitWindow: 0
+        )
         let old = JournalReplay.OpenOrder(intent: intent("c"), intentTime: Date().addingTimeInterval(-5))
         #expect(await strict.reconcile([old], startedAt: Date().addingTimeInterval(-60)).abandoned == 1)
         #expect(test.account.allOrders().count == 2)

@@ -21,8 +21,15 @@ public enum InboundAuth: Sendable {
         func hmac(_ header: String, prefix: String = "", _ parts: [HMACAuth.Part] = [.body], timestampHeader: String? = nil) -> InboundAuth {
             .hmacSHA256(
                 HMACAuth(
-                    header: header, encoding: .hex, prefix: prefix, signedContent: parts, timestampHeader: timestampHeader,
-                    toleranceSeconds: toleranceSeconds, secret: secret))
+                    header: header,
+                    encoding: .hex,
+                    prefix: prefix,
+                    signedContent: parts,
+                    timestampHeader: timestampHeader,
+                    toleranceSeconds: toleranceSeconds,
+                    secret: secret
+                )
+            )
         }
         switch name {
         case "github": return hmac("X-Hub-Signature-256", prefix: "sha256=")
@@ -143,7 +150,9 @@ extension StripeAuth {
         }
         guard let timestamp, let seconds = Int(timestamp) else { throw AuthenticationFailure("Stripe-Signature has no t= timestamp") }
         try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + request.body, using: SymmetricKey(data: secret.bytes)))
+        let expected = Array(
+            HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + request.body, using: SymmetricKey(data: secret.bytes))
+        )
         guard signatures.contains(where: { ConstantTime.equals($0, expected) }) else {
             throw AuthenticationFailure("no v1 signature in Stripe-Signature matches the body")
         }

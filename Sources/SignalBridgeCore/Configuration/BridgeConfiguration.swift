@@ -177,7 +177,9 @@ extension BridgeConfiguration {
         }
         if let journal = try root.object("journal", allowedKeys: ["directory"]) {
             configuration.journalDirectory = ConfigurationPath.resolve(
-                try journal.requiredString("directory"), against: baseDirectory)
+                try journal.requiredString("directory"),
+                against: baseDirectory
+            )
         }
         if let rules = try root.stringArray("rules") {
             configuration.rulePaths = rules.map { ConfigurationPath.resolve($0, against: baseDirectory) }
@@ -194,7 +196,10 @@ extension BridgeConfiguration {
         }
         for (i, text) in (try root.stringArray("trustedProxies") ?? []).enumerated() {
             guard let range = IPRange(text) else {
-                throw DocumentError(pointer: JSONPointer(tokens: ["trustedProxies", String(i)]), message: "\"\(text)\" is not an IP address or CIDR range")
+                throw DocumentError(
+                    pointer: JSONPointer(tokens: ["trustedProxies", String(i)]),
+                    message: "\"\(text)\" is not an IP address or CIDR range"
+                )
             }
             configuration.trustedProxies.append(range)
         }
@@ -228,10 +233,12 @@ extension BridgeConfiguration {
         guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", url.host != nil else {
             throw reader.error("baseURL", "expected an http(s) URL such as https://www.okx.com")
         }
-        guard let credentials = try reader.object(
-            "credentials",
-            allowedKeys: ["apiKeyEnv", "apiKeyFile", "secretKeyEnv", "secretKeyFile", "passphraseEnv", "passphraseFile"]
-        ) else {
+        guard
+            let credentials = try reader.object(
+                "credentials",
+                allowedKeys: ["apiKeyEnv", "apiKeyFile", "secretKeyEnv", "secretKeyFile", "passphraseEnv", "passphraseFile"]
+            )
+        else {
             throw reader.error("credentials", "required for exchange kind \"okx\"")
         }
         func secret(_ base: String) throws(DocumentError) -> Secret {

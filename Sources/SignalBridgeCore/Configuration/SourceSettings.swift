@@ -49,7 +49,8 @@ public struct SourceSettings: Sendable {
             guard let range = IPRange(text) else {
                 throw DocumentError(
                     pointer: reader.pointer.appending("allowFrom").appending(i),
-                    message: "\"\(text)\" is not an IP address or CIDR range")
+                    message: "\"\(text)\" is not an IP address or CIDR range"
+                )
             }
             allowFrom.append(range)
         }
@@ -69,7 +70,9 @@ public struct SourceSettings: Sendable {
             maxLagSeconds: try reader.integer("maxLagSeconds", in: 1...31_536_000)
         )
         if let format = try reader.string("format") {
-            guard format == "okx-signal-bot" else { throw reader.error("format", "unknown format \"\(format)\" (the only one is \"okx-signal-bot\")") }
+            guard format == "okx-signal-bot" else {
+                throw reader.error("format", "unknown format \"\(format)\" (the only one is \"okx-signal-bot\")")
+            }
             source.isOKXSignalBot = true
         }
         return source
@@ -111,7 +114,10 @@ public struct SourceSettings: Sendable {
                 } else if part.hasPrefix("header:") {
                     let name = String(part.dropFirst("header:".count))
                     guard !name.isEmpty else {
-                        throw DocumentError(pointer: reader.pointer.appending("signedContent").appending(i), message: "a header name is required after \"header:\"")
+                        throw DocumentError(
+                            pointer: reader.pointer.appending("signedContent").appending(i),
+                            message: "a header name is required after \"header:\""
+                        )
                     }
                     parts.append(.header(name))
                 } else {
@@ -127,7 +133,8 @@ public struct SourceSettings: Sendable {
                     timestampHeader: try reader.string("timestampHeader"),
                     toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300,
                     secret: try secret()
-                ))
+                )
+            )
         case "standard-webhooks":
             let raw = try secret()
             guard let key = StandardWebhooksAuth.key(fromSecret: raw) else {
@@ -135,7 +142,8 @@ public struct SourceSettings: Sendable {
                 throw reader.error(key, "the secret is not a whsec_<base64> Standard Webhooks secret")
             }
             return .standardWebhooks(
-                StandardWebhooksAuth(key: key, toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300))
+                StandardWebhooksAuth(key: key, toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300)
+            )
         case "stripe":
             return .stripe(StripeAuth(secret: try secret(), toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300))
         case "moralis":
@@ -147,7 +155,8 @@ public struct SourceSettings: Sendable {
             }
             throw reader.error(
                 "scheme",
-                "unknown scheme \"\(scheme)\" (use token, hmac-sha256, standard-webhooks, none, or a preset: \((Self.hmacPresets + ["stripe", "moralis"]).joined(separator: ", ")))")
+                "unknown scheme \"\(scheme)\" (use token, hmac-sha256, standard-webhooks, none, or a preset: \((Self.hmacPresets + ["stripe", "moralis"]).joined(separator: ", ")))"
+            )
         }
     }
 }

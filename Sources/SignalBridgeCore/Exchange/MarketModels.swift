@@ -80,7 +80,16 @@ public struct OrderRequest: Sendable, Equatable {
     /// `base_ccy` or `quote_ccy`; market orders always carry it (SPEC section 5).
     public var tgtCcy: String?
 
-    public init(instId: String, tdMode: String = "cash", clOrdId: String, side: OrderSide, ordType: OrderType, sz: Decimal, px: Decimal? = nil, tgtCcy: String? = nil) {
+    public init(
+        instId: String,
+        tdMode: String = "cash",
+        clOrdId: String,
+        side: OrderSide,
+        ordType: OrderType,
+        sz: Decimal,
+        px: Decimal? = nil,
+        tgtCcy: String? = nil
+    ) {
         self.instId = instId
         self.tdMode = tdMode
         self.clOrdId = clOrdId

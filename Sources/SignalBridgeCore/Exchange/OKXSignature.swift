@@ -17,7 +17,14 @@ public enum OKXSignature {
     }
 
     /// Whether `signature` is right, compared in constant time.
-    public static func isValid(_ signature: String, timestamp: String, method: String, requestPath: String, body: some Sequence<UInt8>, secret: Secret) -> Bool {
+    public static func isValid(
+        _ signature: String,
+        timestamp: String,
+        method: String,
+        requestPath: String,
+        body: some Sequence<UInt8>,
+        secret: Secret
+    ) -> Bool {
         guard let presented = Data(base64Encoded: signature) else { return false }
         let prehash = Array((timestamp + method.uppercased() + requestPath).utf8) + Array(body)
         return HMAC<SHA256>.isValidAuthenticationCode(presented, authenticating: prehash, using: SymmetricKey(data: secret.bytes))

@@ -180,18 +180,27 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 await settle(intent, with: .reject(clOrdId: intent.clOrdId, sCode: sCode, sMsg: sMsg))
                 return
             case .unknown(let reason):
-                logger.error("order outcome unknown; it will be looked up after its expTime", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+                logger.error(
+                    "order outcome unknown; it will be looked up after its expTime",
+                    metadata: metadata.merging(["error": "\(reason)"]) { $1 }
+                )
                 await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
                 let order = JournalReplay.OpenOrder(intent: intent, intentTime: intentTime, lastType: .orderUnknown, unknownExpiry: expiresAt)
                 await resolve(order, notBefore: expiresAt.addingTimeInterval(1))
                 return
             case .notPlaced(let reason):
-                logger.warning("order not placed (rate limit or load); trying again", metadata: metadata.merging(["attempt": "\(attempt + 1)", "reason": "\(reason)"]) { $1 })
+                logger.warning(
+                    "order not placed (rate limit or load); trying again",
+                    metadata: metadata.merging(["attempt": "\(attempt + 1)", "reason": "\(reason)"]) { $1 }
+                )
                 if attempt < throttleRetries { try? await Task.sleep(for: backoff) }
             }
         }
         report.withLock { $0.abandoned += 1 }
-        await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "OKX refused the request as rate-limited \(throttleRetries + 1) times"))
+        await settle(
+            intent,
+            with: .abandoned(clOrdId: intent.clOrdId, reason: "OKX refused the request as rate-limited \(throttleRetries + 1) times")
+        )
     }
 
     /// Looks an order up by `clOrdId` (not before `notBefore`) and journals what the exchange knows; sends it again
@@ -230,7 +239,13 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
         if order.ordId != nil {
             report.withLock { $0.abandoned += 1 }
-            await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)"))
+            await settle(
+                intent,
+                with: .abandoned(
+                    clOrdId: intent.clOrdId,
+                    reason: "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)"
+                )
+            )
             return
         }
         let age = clock().timeIntervalSince(order.intentTime)
@@ -274,7 +289,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         } catch {
             logger.critical(
                 "journal: cannot record an order outcome; `signalbridge reconcile` will resolve it",
-                metadata: ["clOrdId": "\(intent.clOrdId)", "error": "\(error)"])
+                metadata: ["clOrdId": "\(intent.clOrdId)", "error": "\(error)"]
+            )
         }
     }
 }

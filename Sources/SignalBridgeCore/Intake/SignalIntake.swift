@@ -84,10 +84,15 @@ public actor SignalIntake {
         guard admitted else { return }
         logger.notice(
             "webhook refused",
-            metadata: ["source": "\(request.sourceName)", "status": "\(rejection.kind.status)", "reason": "\(rejection.message)"])
+            metadata: ["source": "\(request.sourceName)", "status": "\(rejection.kind.status)", "reason": "\(rejection.message)"]
+        )
         let entry = JournalEntry.rejected(
-            source: request.sourceName, status: rejection.kind.status, error: rejection.message,
-            remoteAddr: request.remoteAddress, bodySha256: request.body.isEmpty ? nil : Hex.sha256(request.body))
+            source: request.sourceName,
+            status: rejection.kind.status,
+            error: rejection.message,
+            remoteAddr: request.remoteAddress,
+            bodySha256: request.body.isEmpty ? nil : Hex.sha256(request.body)
+        )
         do {
             try await journal.append([entry])
         } catch {
@@ -164,7 +169,9 @@ public actor SignalIntake {
         }
         if let maxLag = signalBotLag ?? source.maxLagSeconds, now.timeIntervalSince(time) > TimeInterval(maxLag) {
             throw WebhookRejection(
-                .staleSignal, "the signal is \(Int(now.timeIntervalSince(time))) s old; \"\(source.name)\" accepts at most \(maxLag) s")
+                .staleSignal,
+                "the signal is \(Int(now.timeIntervalSince(time))) s old; \"\(source.name)\" accepts at most \(maxLag) s"
+            )
         }
     }
 
@@ -177,19 +184,35 @@ public actor SignalIntake {
         let killSwitch = configuration.risk.killSwitchFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
         let decider = Decider(
             rules: rules,
-            guards: GlobalGuards(risk: configuration.risk, killSwitchEngaged: killSwitch, queueHasRoom: { [dispatcher] in dispatcher.hasRoom(for: $0) }),
+            guards: GlobalGuards(
+                risk: configuration.risk,
+                killSwitchEngaged: killSwitch,
+                queueHasRoom: { [dispatcher] in dispatcher.hasRoom(for: $0) }
+            ),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )
         let decisions = decider.decide(
-            signalId: key.signalId, source: key.source, payload: payload, ledger: ledger,
-            signalBot: configuration.source(named: key.source)?.isOKXSignalBot ?? false)
+            signalId: key.signalId,
+            source: key.source,
+            payload: payload,
+            ledger: ledger,
+            signalBot: configuration.source(named: key.source)?.isOKXSignalBot ?? false
+        )
         let usages = decisions.compactMap { $0.usage(at: now) }
         usages.forEach { ledger.record($0) }
         let intents = decisions.filter { $0.outcome == .order }.flatMap { decision in
             decision.orders.map { OrderIntent(signalId: key.signalId, ruleId: decision.ruleId ?? "", request: $0.request) }
         }
         let entries: [JournalEntry] =
-            [.signal(signalId: key.signalId, source: key.source, remoteAddr: request.remoteAddress, bodySha256: Hex.sha256(request.body), payload: payload)]
+            [
+                .signal(
+                    signalId: key.signalId,
+                    source: key.source,
+                    remoteAddr: request.remoteAddress,
+                    bodySha256: Hex.sha256(request.body),
+                    payload: payload
+                )
+            ]
             + decisions.map { .decision(signalId: key.signalId, $0, ruleSetHash: rules.hash) }
             + intents.map(JournalEntry.intent)
         do {
@@ -204,7 +227,8 @@ public actor SignalIntake {
         dispatcher.submit(intents)
         logger.info(
             "signal accepted",
-            metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(intents.count)"])
+            metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(intents.count)"]
+        )
         return .success(WebhookAnswer(status: 202, body: body, isDuplicate: false))
     }
 

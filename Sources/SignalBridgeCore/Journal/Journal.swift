@@ -63,12 +63,15 @@ public actor Journal {
             contents = try JournalReader.read(directory: directory, allowTornTail: true)
         } catch {
             Glibc.close(lockFD)
-            throw JournalError("the journal is damaged; nothing was changed. \(error.description)\nRun `signalbridge journal verify` and restore the segment from a backup.")
+            throw JournalError(
+                "the journal is damaged; nothing was changed. \(error.description)\nRun `signalbridge journal verify` and restore the segment from a backup."
+            )
         }
         if let torn = contents.tornTail {
             logger.warning(
                 "journal: truncating a torn last line left by a crash",
-                metadata: ["file": "\(torn.path)", "offset": "\(torn.offset)", "bytes": "\(torn.bytes)"])
+                metadata: ["file": "\(torn.path)", "offset": "\(torn.offset)", "bytes": "\(torn.bytes)"]
+            )
             guard truncate(torn.path, off_t(torn.offset)) == 0 else {
                 Glibc.close(lockFD)
                 throw JournalError("cannot truncate the torn last line of \(torn.path): \(String(cString: strerror(errno)))")
@@ -84,15 +87,31 @@ public actor Journal {
         var status = stat()
         fstat(fd, &status)
         let journal = Journal(
-            directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock, segmentNumber: segment, fd: fd,
-            offset: Int(status.st_size), lastSeq: contents.records.last?.seq ?? 0,
-            lastHash: contents.records.last.map { Hex.sha256($0.line.utf8) } ?? JournalRecord.genesis, lockFD: lockFD)
+            directory: directory,
+            segmentLimit: segmentLimit,
+            logger: logger,
+            clock: clock,
+            segmentNumber: segment,
+            fd: fd,
+            offset: Int(status.st_size),
+            lastSeq: contents.records.last?.seq ?? 0,
+            lastHash: contents.records.last.map { Hex.sha256($0.line.utf8) } ?? JournalRecord.genesis,
+            lockFD: lockFD
+        )
         return (journal, contents.records)
     }
 
     private init(
-        directory: String, segmentLimit: Int, logger: Logger, clock: @escaping @Sendable () -> Date, segmentNumber: Int,
-        fd: Int32, offset: Int, lastSeq: Int, lastHash: String, lockFD: Int32
+        directory: String,
+        segmentLimit: Int,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date,
+        segmentNumber: Int,
+        fd: Int32,
+        offset: Int,
+        lastSeq: Int,
+        lastHash: String,
+        lockFD: Int32
     ) {
         self.directory = directory
         self.segmentLimit = segmentLimit

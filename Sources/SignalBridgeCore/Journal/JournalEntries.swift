@@ -3,17 +3,23 @@ import Foundation
 /// The records of SPEC section 6, built with their fields in a stable order.
 extension JournalEntry {
     public static func signal(signalId: String, source: String, remoteAddr: String?, bodySha256: String, payload: JSONValue) -> JournalEntry {
-        JournalEntry(.signal, [
-            ("signalId", .string(signalId)), ("source", .string(source)), ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null),
-            ("bodySha256", .string(bodySha256)), ("payload", payload),
-        ])
+        JournalEntry(
+            .signal,
+            [
+                ("signalId", .string(signalId)), ("source", .string(source)), ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null),
+                ("bodySha256", .string(bodySha256)), ("payload", payload),
+            ]
+        )
     }
 
     public static func rejected(source: String, status: Int, error: String, remoteAddr: String?, bodySha256: String?) -> JournalEntry {
-        JournalEntry(.rejected, [
-            ("source", .string(source)), ("status", .integer(status)), ("error", .string(error)),
-            ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null), ("bodySha256", bodySha256.map(JSONValue.string) ?? .null),
-        ])
+        JournalEntry(
+            .rejected,
+            [
+                ("source", .string(source)), ("status", .integer(status)), ("error", .string(error)),
+                ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null), ("bodySha256", bodySha256.map(JSONValue.string) ?? .null),
+            ]
+        )
     }
 
     public static func decision(signalId: String, _ decision: Decision, ruleSetHash: String) -> JournalEntry {
@@ -31,10 +37,13 @@ extension JournalEntry {
     }
 
     public static func intent(_ intent: OrderIntent) -> JournalEntry {
-        JournalEntry(.orderIntent, [
-            ("clOrdId", .string(intent.clOrdId)), ("signalId", .string(intent.signalId)), ("ruleId", .string(intent.ruleId)),
-            ("request", intent.request.json),
-        ])
+        JournalEntry(
+            .orderIntent,
+            [
+                ("clOrdId", .string(intent.clOrdId)), ("signalId", .string(intent.signalId)), ("ruleId", .string(intent.ruleId)),
+                ("request", intent.request.json),
+            ]
+        )
     }
 
     public static func ack(clOrdId: String, ordId: String) -> JournalEntry {
@@ -47,19 +56,25 @@ extension JournalEntry {
 
     /// - Parameter expTime: the request's deadline: after it the exchange can no longer take the order.
     public static func unknown(clOrdId: String, error: String, expTime: Date) -> JournalEntry {
-        JournalEntry(.orderUnknown, [
-            ("clOrdId", .string(clOrdId)), ("error", .string(error)),
-            ("expTime", .string(String(Int64((expTime.timeIntervalSince1970 * 1000).rounded(.down))))),
-        ])
+        JournalEntry(
+            .orderUnknown,
+            [
+                ("clOrdId", .string(clOrdId)), ("error", .string(error)),
+                ("expTime", .string(String(Int64((expTime.timeIntervalSince1970 * 1000).rounded(.down))))),
+            ]
+        )
     }
 
     public static func update(_ status: OrderStatus) -> JournalEntry {
-        JournalEntry(.orderUpdate, [
-            ("clOrdId", .string(status.clOrdId)), ("ordId", .string(status.ordId)), ("state", .string(status.state)),
-            ("accFillSz", .string(DecimalText.format(status.accFillSz))),
-            ("avgPx", .string(status.avgPx.map(DecimalText.format) ?? "")),
-            ("fee", .string(DecimalText.format(status.fee))), ("feeCcy", .string(status.feeCcy)),
-        ])
+        JournalEntry(
+            .orderUpdate,
+            [
+                ("clOrdId", .string(status.clOrdId)), ("ordId", .string(status.ordId)), ("state", .string(status.state)),
+                ("accFillSz", .string(DecimalText.format(status.accFillSz))),
+                ("avgPx", .string(status.avgPx.map(DecimalText.format) ?? "")),
+                ("fee", .string(DecimalText.format(status.fee))), ("feeCcy", .string(status.feeCcy)),
+            ]
+        )
     }
 
     public static func abandoned(clOrdId: String, reason: String) -> JournalEntry {
@@ -67,9 +82,12 @@ extension JournalEntry {
     }
 
     public static func rulesLoaded(_ rules: RuleSet) -> JournalEntry {
-        JournalEntry(.rulesLoaded, [
-            ("ruleSetHash", .string(rules.hash)),
-            ("files", .array(rules.files.map { .object(JSONObject([("path", .string($0.path)), ("sha256", .string($0.sha256))])) })),
-        ])
+        JournalEntry(
+            .rulesLoaded,
+            [
+                ("ruleSetHash", .string(rules.hash)),
+                ("files", .array(rules.files.map { .object(JSONObject([("path", .string($0.path)), ("sha256", .string($0.sha256))])) })),
+            ]
+        )
     }
 }

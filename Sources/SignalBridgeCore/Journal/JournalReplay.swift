@@ -51,7 +51,8 @@ public struct JournalReplay: Sendable {
                 guard let id = record["signalId"]?.stringValue else { continue }
                 let entry = JSONObject(
                     [("ruleId", record["ruleId"] ?? .null), ("outcome", record["outcome"] ?? .null), ("reason", record["reason"] ?? .null)]
-                        + (record["clOrdId"].map { [("clOrdId", $0)] } ?? []))
+                        + (record["clOrdId"].map { [("clOrdId", $0)] } ?? [])
+                )
                 signals[id]?.decisions.append(.object(entry))
                 if record["outcome"]?.stringValue == "order", let ruleId = record["ruleId"]?.stringValue {
                     let count = record["clOrdIds"]?.arrayValue?.count ?? 1

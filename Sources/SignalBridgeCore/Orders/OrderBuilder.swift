@@ -40,7 +40,14 @@ public struct OrderBuilder: Sendable {
         let (amount, unit) = try requestedSize(template.size, side: side, instrument: instrument, payload: payload)
 
         var request = OrderRequest(
-            instId: instId, tdMode: market.tdMode, clOrdId: clOrdId, side: side, ordType: template.ordType, sz: 0, px: price)
+            instId: instId,
+            tdMode: market.tdMode,
+            clOrdId: clOrdId,
+            side: side,
+            ordType: template.ordType,
+            sz: 0,
+            px: price
+        )
         let baseSize: Decimal?
         let notional: Decimal?
         if let price {
@@ -65,7 +72,8 @@ public struct OrderBuilder: Sendable {
         }
         if let baseSize, baseSize < instrument.minSz {
             throw DecisionBlock(
-                "size \(DecimalText.format(baseSize)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId)")
+                "size \(DecimalText.format(baseSize)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId)"
+            )
         }
         return PlannedOrder(request: request, notional: notional)
     }

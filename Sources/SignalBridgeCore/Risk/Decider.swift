@@ -147,14 +147,20 @@ public struct Decider: Sendable {
             throw DecisionBlock("cooldownSeconds: the rule ordered \(Int(now.timeIntervalSince(last))) s ago; \(left) s left of \(cooldown) s")
         }
         if let maximum = rule.maxOrdersPerDay, ledger.ordersToday(ruleId: rule.id, now: now) + orders.count > maximum {
-            throw DecisionBlock("maxOrdersPerDay: the rule already placed \(ledger.ordersToday(ruleId: rule.id, now: now)) of \(maximum) orders today (UTC)")
+            throw DecisionBlock(
+                "maxOrdersPerDay: the rule already placed \(ledger.ordersToday(ruleId: rule.id, now: now)) of \(maximum) orders today (UTC)"
+            )
         }
         let notional = orders.compactMap(\.notional).reduce(0, +)
         if let limit = rule.maxDailyNotional, ledger.notionalToday(ruleId: rule.id, now: now) + notional > limit {
-            throw DecisionBlock("rule maxDailyNotional: \(DecimalText.format(ledger.notionalToday(ruleId: rule.id, now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)")
+            throw DecisionBlock(
+                "rule maxDailyNotional: \(DecimalText.format(ledger.notionalToday(ruleId: rule.id, now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)"
+            )
         }
         if let limit = risk.maxDailyNotional, ledger.notionalToday(now: now) + notional > limit {
-            throw DecisionBlock("maxDailyNotional: \(DecimalText.format(ledger.notionalToday(now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)")
+            throw DecisionBlock(
+                "maxDailyNotional: \(DecimalText.format(ledger.notionalToday(now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)"
+            )
         }
     }
 

@@ -52,12 +52,26 @@ public enum OKXSignalBot {
         case let other: throw DecisionBlock("okx-signal-bot: unknown orderType \(other)")
         }
         let template = OrderTemplate(
-            instId: Template(literal: instId), side: Template(literal: side.rawValue), ordType: ordType,
-            size: size, price: price)
+            instId: Template(literal: instId),
+            side: Template(literal: side.rawValue),
+            ordType: ordType,
+            size: size,
+            price: price
+        )
         return Rule(
-            id: ruleId, description: "OKX Signal Bot message", source: source, when: .all([]), orders: [template], cooldownSeconds: nil,
-            maxOrdersPerDay: nil, maxOrderNotional: nil, maxDailyNotional: nil, dryRun: false, file: "(okx-signal-bot)",
-            pointer: JSONPointer(tokens: []))
+            id: ruleId,
+            description: "OKX Signal Bot message",
+            source: source,
+            when: .all([]),
+            orders: [template],
+            cooldownSeconds: nil,
+            maxOrdersPerDay: nil,
+            maxOrderNotional: nil,
+            maxDailyNotional: nil,
+            dryRun: false,
+            file: "(okx-signal-bot)",
+            pointer: JSONPointer(tokens: [])
+        )
     }
 
     static func size(side: OrderSide, investmentType: String?, amount: String?) throws(DecisionBlock) -> SizeSpec {
@@ -80,7 +94,9 @@ public enum OKXSignalBot {
             }
             return .percentOfAvailable(value)
         default:
-            throw DecisionBlock("okx-signal-bot: investmentType \(investmentType) is not supported for spot (use base, margin, percentage_balance or percentage_position)")
+            throw DecisionBlock(
+                "okx-signal-bot: investmentType \(investmentType) is not supported for spot (use base, margin, percentage_balance or percentage_position)"
+            )
         }
     }
 

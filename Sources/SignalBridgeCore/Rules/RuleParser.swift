@@ -88,7 +88,8 @@ public enum RuleParser {
         guard let target = try reader.jsonPointer("pointer") else {
             throw DocumentError(
                 pointer: pointer,
-                message: "a condition is {\"all\": [...]}, {\"any\": [...]}, {\"not\": {...}} or {\"pointer\": \"/path\", OP: VALUE}")
+                message: "a condition is {\"all\": [...]}, {\"any\": [...]}, {\"not\": {...}} or {\"pointer\": \"/path\", OP: VALUE}"
+            )
         }
         let operators = comparisonKeys.filter(reader.has)
         guard operators.count == 1, let op = operators.first else {

@@ -77,12 +77,24 @@ public struct RuleSet: Sendable {
         var seen: [String: String] = [:]
         for rule in rules {
             if let other = seen[rule.id] {
-                errors.append(DocumentError(file: rule.file, pointer: rule.pointer.appending("id"), message: "rule \"\(rule.id)\": the id is also used in \(other)"))
+                errors.append(
+                    DocumentError(
+                        file: rule.file,
+                        pointer: rule.pointer.appending("id"),
+                        message: "rule \"\(rule.id)\": the id is also used in \(other)"
+                    )
+                )
             }
             seen[rule.id] = rule.file
             if let knownSources, !knownSources.contains(rule.source) {
                 let known = knownSources.sorted().joined(separator: ", ")
-                errors.append(DocumentError(file: rule.file, pointer: rule.pointer.appending("source"), message: "rule \"\(rule.id)\": unknown source \"\(rule.source)\" (configured: \(known))"))
+                errors.append(
+                    DocumentError(
+                        file: rule.file,
+                        pointer: rule.pointer.appending("source"),
+                        message: "rule \"\(rule.id)\": unknown source \"\(rule.source)\" (configured: \(known))"
+                    )
+                )
             }
         }
         return errors
@@ -104,9 +116,14 @@ public struct RuleSet: Sendable {
                 }
                 let rounded = largest.rounded(toMultipleOf: instrument.lotSz, .down)
                 if rounded < instrument.minSz {
-                    errors.append(DocumentError(
-                        file: rule.file, pointer: rule.pointer.appending("orders").appending(index).appending("size"),
-                        message: "rule \"\(rule.id)\": \(DecimalText.format(largest)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId); this order can never be placed"))
+                    errors.append(
+                        DocumentError(
+                            file: rule.file,
+                            pointer: rule.pointer.appending("orders").appending(index).appending("size"),
+                            message:
+                                "rule \"\(rule.id)\": \(DecimalText.format(largest)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId); this order can never be placed"
+                        )
+                    )
                 }
             }
         }

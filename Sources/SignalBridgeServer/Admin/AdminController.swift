@@ -20,10 +20,12 @@ struct AdminController: Sendable {
             let rules = await intake.ruleSet
             let exchangeReachable = marketData.isReachable
             let ready = journalWritable && exchangeReachable
-            let body: JSONValue = .object(JSONObject([
-                ("ready", .bool(ready)), ("journalWritable", .bool(journalWritable)), ("rules", .integer(rules.rules.count)),
-                ("ruleSetHash", .string(rules.hash)), ("exchangeReachable", .bool(exchangeReachable)),
-            ]))
+            let body: JSONValue = .object(
+                JSONObject([
+                    ("ready", .bool(ready)), ("journalWritable", .bool(journalWritable)), ("rules", .integer(rules.rules.count)),
+                    ("ruleSetHash", .string(rules.hash)), ("exchangeReachable", .bool(exchangeReachable)),
+                ])
+            )
             return JSONResponse.make(status: ready ? .ok : .serviceUnavailable, body: body)
         }
         router.get("/metrics") { _, _ in

@@ -12,7 +12,11 @@ public struct BridgeMetrics: Sendable {
     /// `signalbridge_webhooks_total{outcome}`.
     static var webhooks: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "signalbridge", metricName: "webhooks", unitName: "total", helpText: "Webhooks received, by outcome")
+            namespace: "signalbridge",
+            metricName: "webhooks",
+            unitName: "total",
+            helpText: "Webhooks received, by outcome"
+        )
     }
 
     /// Counts one webhook answer by outcome (`accepted`, `duplicate`, or the refusal code).

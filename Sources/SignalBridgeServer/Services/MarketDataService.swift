@@ -42,25 +42,28 @@ public final class MarketDataService: Service, Sendable {
     public func refresh(instrumentsToo: Bool) async {
         var reached = false
         if market.snapshot.accountMode == nil {
-            reached = await attempt("account mode") {
-                let mode = AccountMode(level: try await exchange.accountLevel())
-                market.update(accountMode: mode)
-                if mode.level >= 3 {
-                    logger.warning(
-                        "OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode), as OKX documents; in this mode OKX may borrow to fill them")
-                } else {
-                    logger.notice("OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode)")
-                }
-            } || reached
+            reached =
+                await attempt("account mode") {
+                    let mode = AccountMode(level: try await exchange.accountLevel())
+                    market.update(accountMode: mode)
+                    if mode.level >= 3 {
+                        logger.warning(
+                            "OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode), as OKX documents; in this mode OKX may borrow to fill them"
+                        )
+                    } else {
+                        logger.notice("OKX account in \(mode): spot orders use tdMode \(mode.spotTdMode)")
+                    }
+                } || reached
         }
         if instrumentsToo || market.snapshot.instruments.isEmpty {
             reached = await attempt("instruments") { market.update(instruments: try await exchange.instruments()) } || reached
         }
-        reached = await attempt("tickers") {
-            for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
-                market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
-            }
-        } || reached
+        reached =
+            await attempt("tickers") {
+                for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
+                    market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
+                }
+            } || reached
         reached = await attempt("balances") { market.update(balances: try await exchange.balances(), fetchedAt: Date()) } || reached
         if reached { lastSuccess.withLock { $0 = Date() } }
     }

@@ -36,7 +36,8 @@ struct OrderFollowService: Service {
                         logger.info("order feed connected")
                         await catchUp()
                     },
-                    update: { status in await apply(status) })
+                    update: { status in await apply(status) }
+                )
                 logger.warning("order feed closed; reconnecting")
                 backoff = .seconds(1)
             } catch {

@@ -26,7 +26,10 @@ struct WebhookController: Sendable {
             query: request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) },
             body: [],
             remoteAddress: ClientAddress.resolve(
-                peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor], trustedProxies: trustedProxies)
+                peer: context.remoteAddress,
+                forwardedFor: request.headers[values: .xForwardedFor],
+                trustedProxies: trustedProxies
+            )
         )
         let tooLarge = WebhookRejection(.payloadTooLarge, "the body is larger than \(maxBodyBytes) bytes")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
