@@ -256,6 +256,7 @@ private func checkTolerance(seconds: Int, now: Date, tolerance: Int) throws(Auth
 
 /// Lowercase hexadecimal.
 public enum Hex {
+    /// Lowercase hex of `bytes`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
@@ -266,6 +267,7 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes of hex `text` (either case); nil when it is not hex.
     public static func decode(_ text: String) -> [UInt8]? {
         let bytes = Array(text.utf8)
         guard bytes.count % 2 == 0 else { return nil }

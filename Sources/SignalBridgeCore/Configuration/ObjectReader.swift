@@ -57,16 +57,19 @@ public struct ObjectReader {
         return value
     }
 
+    /// A ``DocumentError`` at `key` of this object.
     public func error(_ key: String, _ message: String) -> DocumentError {
         DocumentError(pointer: pointer.appending(key), message: message)
     }
 
+    /// An optional string.
     public func string(_ key: String) throws(DocumentError) -> String? {
         guard let value = object[key] else { return nil }
         guard let s = value.stringValue else { throw error(key, "expected a string, found \(value.typeName)") }
         return s
     }
 
+    /// A required non-empty string.
     public func requiredString(_ key: String) throws(DocumentError) -> String {
         let value = try required(key)
         guard let s = value.stringValue, !s.isEmpty else {
@@ -75,12 +78,14 @@ public struct ObjectReader {
         return s
     }
 
+    /// An optional boolean.
     public func bool(_ key: String) throws(DocumentError) -> Bool? {
         guard let value = object[key] else { return nil }
         guard let b = value.boolValue else { throw error(key, "expected true or false, found \(value.typeName)") }
         return b
     }
 
+    /// An optional whole number within `range`.
     public func integer(_ key: String, in range: ClosedRange<Int>) throws(DocumentError) -> Int? {
         guard let value = object[key] else { return nil }
         guard case .number(let literal) = value, let n = Int(literal), range.contains(n) else {
@@ -105,6 +110,7 @@ public struct ObjectReader {
         return d
     }
 
+    /// An optional array of strings.
     public func stringArray(_ key: String) throws(DocumentError) -> [String]? {
         guard let value = object[key] else { return nil }
         guard let array = value.arrayValue else { throw error(key, "expected an array of strings") }

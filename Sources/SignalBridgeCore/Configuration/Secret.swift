@@ -56,6 +56,7 @@ public enum SecretSource: Sendable, Equatable {
 
 /// Resolves relative paths in a configuration against the configuration file's folder.
 public enum ConfigurationPath {
+    /// `path` itself when absolute, else relative to `base`.
     public static func resolve(_ path: String, against base: URL) -> String {
         if path.hasPrefix("/") { return path }
         return base.appendingPathComponent(path).standardizedFileURL.path

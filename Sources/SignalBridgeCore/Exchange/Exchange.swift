@@ -52,6 +52,7 @@ public protocol Exchange: Sendable {
 }
 
 extension Exchange {
+    /// No push feed: orders are followed over REST only.
     public func orderFeed() -> (any OrderUpdateFeed)? { nil }
 }
 

@@ -76,6 +76,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     // MARK: - Queueing
 
+    /// Queues `intents` (already journaled) for sending, each in its instrument's lane.
     public func submit(_ intents: [OrderIntent]) {
         let now = clock()
         for intent in intents {
@@ -84,6 +85,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
     }
 
+    /// Whether another order for `instId` may be queued.
     public func hasRoom(for instId: String) -> Bool {
         queued.withLock { ($0[instId] ?? 0) < maxQueuedPerInstrument }
     }

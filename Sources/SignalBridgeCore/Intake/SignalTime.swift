@@ -6,6 +6,7 @@ public enum SignalTime {
     /// Unix times above this are taken as milliseconds (year 2286 in seconds).
     static let millisecondThreshold: Decimal = 10_000_000_000
 
+    /// The time `value` stands for, or nil when it is neither.
     public static func parse(_ value: JSONValue) -> Date? {
         if let number = value.decimalValue {
             return number > millisecondThreshold ? Date(unixMilliseconds: number) : Date(unixSeconds: number)

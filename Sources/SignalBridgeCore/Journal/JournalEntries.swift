@@ -2,6 +2,7 @@ import Foundation
 
 /// The records of SPEC section 6, built with their fields in a stable order.
 extension JournalEntry {
+    /// A `signal` record: an accepted webhook, its payload with any body token removed.
     public static func signal(signalId: String, source: String, remoteAddr: String?, bodySha256: String, payload: JSONValue) -> JournalEntry {
         JournalEntry(
             .signal,
@@ -12,6 +13,7 @@ extension JournalEntry {
         )
     }
 
+    /// A `rejected` record: a refused webhook (sampled, at most 60 a minute).
     public static func rejected(source: String, status: Int, error: String, remoteAddr: String?, bodySha256: String?) -> JournalEntry {
         JournalEntry(
             .rejected,
@@ -22,6 +24,7 @@ extension JournalEntry {
         )
     }
 
+    /// A `decision` record, with the `ruleSetHash` of the rules that made it.
     public static func decision(signalId: String, _ decision: Decision, ruleSetHash: String) -> JournalEntry {
         var fields: [(String, JSONValue)] = [
             ("signalId", .string(signalId)), ("ruleId", decision.ruleId.map(JSONValue.string) ?? .null),
@@ -36,6 +39,7 @@ extension JournalEntry {
         return JournalEntry(.decision, fields)
     }
 
+    /// An `order.intent` record: the exact OKX body about to be sent.
     public static func intent(_ intent: OrderIntent) -> JournalEntry {
         JournalEntry(
             .orderIntent,
@@ -46,10 +50,12 @@ extension JournalEntry {
         )
     }
 
+    /// An `order.ack` record: OKX accepted the order.
     public static func ack(clOrdId: String, ordId: String) -> JournalEntry {
         JournalEntry(.orderAck, [("clOrdId", .string(clOrdId)), ("ordId", .string(ordId))])
     }
 
+    /// An `order.reject` record: OKX refused the order; final.
     public static func reject(clOrdId: String, sCode: String, sMsg: String) -> JournalEntry {
         JournalEntry(.orderReject, [("clOrdId", .string(clOrdId)), ("sCode", .string(sCode)), ("sMsg", .string(sMsg))])
     }
@@ -65,6 +71,7 @@ extension JournalEntry {
         )
     }
 
+    /// An `order.update` record: a state change or fill.
     public static func update(_ status: OrderStatus) -> JournalEntry {
         JournalEntry(
             .orderUpdate,
@@ -77,10 +84,12 @@ extension JournalEntry {
         )
     }
 
+    /// An `order.abandoned` record: the order will not be sent; final.
     public static func abandoned(clOrdId: String, reason: String) -> JournalEntry {
         JournalEntry(.orderAbandoned, [("clOrdId", .string(clOrdId)), ("reason", .string(reason))])
     }
 
+    /// A `rules.loaded` record: a rule set put in force, with the hash of each file.
     public static func rulesLoaded(_ rules: RuleSet) -> JournalEntry {
         JournalEntry(
             .rulesLoaded,
