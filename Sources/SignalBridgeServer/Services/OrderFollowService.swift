@@ -38,9 +38,11 @@ struct OrderFollowService: Service {
                     },
                     update: { status in await apply(status) }
                 )
+                if Task.isCancelled { return }
                 logger.warning("order feed closed; reconnecting")
                 backoff = .seconds(1)
             } catch {
+                if Task.isCancelled { return }
                 logger.warning("order feed failed; reconnecting", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
             }
             guard (try? await Task.sleep(for: backoff)) != nil else { return }
