@@ -83,9 +83,13 @@ def ccxt_okx(base, c):
     c.check("ccxt places a market order", len(orders) == before + 1 and placed and placed[0]["tgtCcy"] == "base_ccy", market)
     c.check("... through batch-orders", sim_requests(base, "/api/v5/trade/batch-orders") == batches + 1)
 
+    by_client_id = exchange.fetch_order(None, "BTC/USDT", {"clientOrderId": market["clientOrderId"]})
+    c.check("ccxt fetches the market order by clOrdId as closed", by_client_id["id"] == market["id"] and by_client_id["status"] == "closed",
+            by_client_id.get("status"))
     limit = exchange.create_order("ETH/USDT", "limit", "sell", 0.01, 4000)
-    fetched = exchange.fetch_order(limit["id"], "ETH/USDT")
-    c.check("ccxt fetches its limit order as open", fetched["status"] == "open" and fetched["price"] == 4000, fetched.get("status"))
+    fetched = exchange.fetch_order(None, "ETH/USDT", {"clientOrderId": limit["clientOrderId"]})
+    c.check("ccxt fetches the limit order by clOrdId as open", fetched["id"] == limit["id"] and fetched["status"] == "open" and fetched["price"] == 4000,
+            fetched.get("status"))
     exchange.cancel_order(limit["id"], "ETH/USDT")
     c.check("ccxt cancels it", exchange.fetch_order(limit["id"], "ETH/USDT")["status"] == "canceled")
 

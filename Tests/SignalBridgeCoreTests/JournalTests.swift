@@ -106,3 +106,26 @@ func temporaryFolder(_ name: String = "journal") -> String {
         #expect(Timestamp.parse("2020-12-08T10:08:57+01:00") == Date(timeIntervalSince1970: 1_607_418_537))
     }
 }
+
+@Suite struct DuplicateMemoryTests {
+    /// Signals answered a day and more ago are still duplicates after a restart; those past 48 hours are forgotten.
+    @Test func answeredSignalsAreRememberedAcrossRestartsForMoreThanADay() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let now = Date()
+        for (id, age) in [("day-old", 30.0 * 3600), ("too-old", 49.0 * 3600)] {
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { now.addingTimeInterval(-age) })
+            try await journal.append([
+                .signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "", payload: .object(JSONObject())),
+                .decision(signalId: id, .noRuleMatched, ruleSetHash: ""),
+            ])
+            await journal.close()
+        }
+        let records = try JournalReader.read(directory: directory, allowTornTail: false).records
+        let replay = JournalReplay(records: records, since: now.addingTimeInterval(-SignalIntake.duplicateRetention))
+        #expect(replay.answered.map(\.key.signalId) == ["day-old"])
+        #expect(
+            replay.answered[0].answer.jsonText == #"{"signalId":"day-old","decisions":[{"ruleId":null,"outcome":"skip","reason":"no rule matched"}]}"#
+        )
+    }
+}
