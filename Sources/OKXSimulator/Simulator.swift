@@ -35,4 +35,37 @@ public final class Simulator: Sendable {
     func count(path: String) {
         requestCounts.withLock { $0[path, default: 0] += 1 }
     }
+
+    /// What an order request came to after OKX's request-level checks and any injected fault.
+    public enum OrderRequestOutcome: Sendable {
+        /// Refused as a whole before anything was placed: OKX's code and message, and the HTTP status.
+        case refused(code: String, message: String, httpStatus: Int)
+        /// Each order's result, in order; `hiddenBy` is the fault that keeps the answer from the client.
+        case processed([Result<SimulatedOrder, SimulatedRejection>], hiddenBy: SimulatedFault?)
+    }
+
+    /// Handles one order request (`trade/order` or `trade/batch-orders`) as OKX would: `expTime`, the rate limit
+    /// of each instrument, then the next injected fault, then each order. `nil` stands for an order body that
+    /// could not be read. The REST front and the in-process exchange both go through here.
+    func processOrderRequest(_ orders: [OrderRequest?], expiresAt: Date?) -> OrderRequestOutcome {
+        if let expiresAt, clock() > expiresAt { return .refused(code: "50037", message: "Order expired.", httpStatus: 200) }
+        let tooMany = OrderRequestOutcome.refused(code: "50011", message: "Too Many Requests", httpStatus: 429)
+        for order in orders.compactMap({ $0 }) where !admitOrderRequest(instId: order.instId) { return tooMany }
+        let fault = faults.nextOrderFault()
+        switch fault {
+        case .rateLimited: return tooMany
+        case .busy: return .refused(code: "50013", message: "System is busy, please try again later", httpStatus: 429)
+        case .serverError(placed: false): return .refused(code: "50026", message: "System error, please try again later.", httpStatus: 500)
+        case .dropAnswer, .serverError(placed: true), nil: break
+        }
+        let results = orders.map { order -> Result<SimulatedOrder, SimulatedRejection> in
+            guard let order else { return .failure(SimulatedRejection("51000", "Parameter instId, side, ordType or sz error")) }
+            do throws(SimulatedRejection) {
+                return .success(try account.place(order))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return .processed(results, hiddenBy: fault)
+    }
 }

@@ -31,25 +31,22 @@ public struct SimulatorExchange: Exchange {
 
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
         await simulator.faults.delay()
-        guard simulator.clock() <= expiresAt else { return .rejected(sCode: "50037", sMsg: "Order expired.") }
-        guard simulator.admitOrderRequest(instId: order.instId) else { return .notPlaced(reason: "OKX 50011: Too Many Requests") }
-        let fault = simulator.faults.nextOrderFault()
-        switch fault {
-        case .rateLimited: return .notPlaced(reason: "OKX 50011: Too Many Requests")
-        case .busy: return .unknown(reason: "OKX 50013: System is busy")
-        case .serverError(placed: false): return .unknown(reason: "OKX answered HTTP 500 code 50026")
-        case .dropAnswer, .serverError(placed: true), nil: break
-        }
-        let outcome: PlacementOutcome
-        do {
-            outcome = .accepted(ordId: try account.place(order).ordId)
-        } catch {
-            outcome = .rejected(sCode: error.sCode, sMsg: error.sMsg)
-        }
-        switch fault {
-        case .dropAnswer: return .unknown(reason: "no answer from OKX (connection dropped by fault injection)")
-        case .serverError: return .unknown(reason: "OKX answered HTTP 500 code 50026")
-        default: return outcome
+        switch simulator.processOrderRequest([order], expiresAt: expiresAt) {
+        case .refused(let code, let message, _):
+            switch code {
+            case "50037": return .rejected(sCode: code, sMsg: message)
+            case "50011": return .notPlaced(reason: "OKX \(code): \(message)")
+            default: return .unknown(reason: "OKX \(code): \(message)")
+            }
+        case .processed(_, hiddenBy: .dropAnswer):
+            return .unknown(reason: "no answer from OKX (connection dropped by fault injection)")
+        case .processed(_, hiddenBy: .serverError):
+            return .unknown(reason: "OKX answered HTTP 500 code 50026")
+        case .processed(let results, _):
+            switch results[0] {
+            case .success(let placed): return .accepted(ordId: placed.ordId)
+            case .failure(let error): return .rejected(sCode: error.sCode, sMsg: error.sMsg)
+            }
         }
     }
 

@@ -167,55 +167,36 @@ public struct SimulatorRouter: Sendable {
         }
     }
 
-    /// Places each order body in turn, after the rate limit, `expTime` and any injected fault.
+    /// Places the order bodies of one request and answers as OKX does, faults included.
     func placeOrders(_ bodies: [JSONValue], request: Request, context: SimulatorRequestContext) async -> Response {
-        let ts = OKXEnvelope.millis(clock())
-        func entry(clOrdId: String, ordId: String, sCode: String, sMsg: String) -> JSONValue {
-            .object(
-                JSONObject([
-                    ("clOrdId", .string(clOrdId)), ("ordId", .string(ordId)), ("tag", ""), ("ts", ts), ("sCode", .string(sCode)),
-                    ("sMsg", .string(sMsg)), ("subCode", ""),
-                ])
-            )
-        }
-        if let expiry = request.headers[HTTPField.Name("expTime")!].flatMap({ Int64($0) }),
-            Int64(clock().timeIntervalSince1970 * 1000) > expiry
-        {
-            return OKXEnvelope.error("50037", "Order expired.")
-        }
-        let orders = bodies.map { OrderRequest(json: $0) }
-        for order in orders.compactMap({ $0 }) where !simulator.admitOrderRequest(instId: order.instId) {
-            return OKXEnvelope.error("50011", "Too Many Requests", status: .tooManyRequests)
-        }
-        let fault = simulator.faults.nextOrderFault()
-        switch fault {
-        case .rateLimited: return OKXEnvelope.error("50011", "Too Many Requests", status: .tooManyRequests)
-        case .busy: return OKXEnvelope.error("50013", "System is busy, please try again later", status: .tooManyRequests)
-        case .serverError(placed: false): return OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError)
-        default: break
-        }
-        var results: [(Bool, JSONValue)] = []
-        for (order, body) in zip(orders, bodies) {
-            guard let order else {
-                let clOrdId = body.objectValue?["clOrdId"]?.stringValue ?? ""
-                results.append((false, entry(clOrdId: clOrdId, ordId: "", sCode: "51000", sMsg: "Parameter instId, side, ordType or sz error")))
-                continue
-            }
-            do throws(SimulatedRejection) {
-                let placed = try account.place(order)
-                results.append((true, entry(clOrdId: placed.clOrdId, ordId: placed.ordId, sCode: "0", sMsg: "Order placed")))
-            } catch {
-                results.append((false, entry(clOrdId: order.clOrdId, ordId: "", sCode: error.sCode, sMsg: error.sMsg)))
-            }
-        }
-        switch fault {
-        case .dropAnswer:
+        let expiresAt = request.headers[HTTPField.Name("expTime")!].flatMap { Int64($0) }.map { Date(unixMilliseconds: Decimal($0)) }
+        switch simulator.processOrderRequest(bodies.map(OrderRequest.init(json:)), expiresAt: expiresAt) {
+        case .refused(let code, let message, let httpStatus):
+            return OKXEnvelope.error(code, message, status: .init(code: httpStatus))
+        case .processed(_, hiddenBy: .dropAnswer):
             try? await context.channel.close()
             return OKXEnvelope.error("50004", "connection dropped by fault injection", status: .internalServerError)
-        case .serverError(placed: true):
+        case .processed(_, hiddenBy: .serverError):
             return OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError)
-        default:
-            return OKXEnvelope.batch(results)
+        case .processed(let results, _):
+            let ts = OKXEnvelope.millis(clock())
+            return OKXEnvelope.batch(
+                zip(results, bodies).map { result, body in
+                    let (clOrdId, ordId, sCode, sMsg): (String, String, String, String)
+                    switch result {
+                    case .success(let order): (clOrdId, ordId, sCode, sMsg) = (order.clOrdId, order.ordId, "0", "Order placed")
+                    case .failure(let error):
+                        (clOrdId, ordId, sCode, sMsg) = (body.objectValue?["clOrdId"]?.stringValue ?? "", "", error.sCode, error.sMsg)
+                    }
+                    let entry = JSONValue.object(
+                        JSONObject([
+                            ("clOrdId", .string(clOrdId)), ("ordId", .string(ordId)), ("tag", ""), ("ts", ts), ("sCode", .string(sCode)),
+                            ("sMsg", .string(sMsg)), ("subCode", ""),
+                        ])
+                    )
+                    return (sCode == "0", entry)
+                }
+            )
         }
     }
 
