@@ -98,24 +98,7 @@ public final class SimulatedAccount: Sendable {
     public init(clock: @escaping @Sendable () -> Date = Date.init) {
         self.clock = clock
         let now = clock()
-        let instruments = [
-            Instrument(
-                instId: "BTC-USDT",
-                baseCcy: "BTC",
-                quoteCcy: "USDT",
-                tickSz: Decimal(string: "0.1")!,
-                lotSz: Decimal(string: "0.00000001")!,
-                minSz: Decimal(string: "0.00001")!
-            ),
-            Instrument(
-                instId: "ETH-USDT",
-                baseCcy: "ETH",
-                quoteCcy: "USDT",
-                tickSz: Decimal(string: "0.01")!,
-                lotSz: Decimal(string: "0.000001")!,
-                minSz: Decimal(string: "0.0001")!
-            ),
-        ]
+        let instruments = [Instrument.okxBTCUSDT, Instrument.okxETHUSDT]
         let tickers = [
             Ticker(instId: "BTC-USDT", last: 60000, bid: Decimal(string: "59999.9")!, ask: Decimal(string: "60000.1")!, time: now),
             Ticker(instId: "ETH-USDT", last: 3000, bid: Decimal(string: "2999.99")!, ask: Decimal(string: "3000.01")!, time: now),

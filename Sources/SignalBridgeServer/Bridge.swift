@@ -101,8 +101,7 @@ public struct Bridge: Sendable {
     static func tickerInstruments(configuration: BridgeConfiguration, intake: SignalIntake) -> @Sendable () async -> Set<String> {
         let allowed = configuration.risk.allowedInstruments ?? []
         return {
-            let named = await intake.ruleSet.rules.flatMap(\.orders).compactMap(\.instId.literal)
-            return allowed.union(named)
+            await intake.ruleSet.literalInstruments.union(allowed)
         }
     }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import OKXSimulator
 import SignalBridgeCore
 import SignalBridgeServer
 
@@ -31,8 +30,7 @@ struct RulesCommand: AsyncParsableCommand {
             var problems: [DocumentError] = []
             do {
                 let rules = try RuleSet.load(paths: paths.isEmpty ? ["rules"] : paths, knownSources: knownSources)
-                // OKX's real sizes of the instruments the simulator lists.
-                problems = rules.impossibleSizes(against: SimulatedAccount().instruments())
+                problems = rules.impossibleSizes(against: [.okxBTCUSDT, .okxETHUSDT])
                 if problems.isEmpty {
                     print("rules OK: \(rules.rules.count) rules in \(rules.files.count) files (ruleSetHash \(rules.hash))")
                     return
@@ -79,7 +77,7 @@ struct RulesCommand: AsyncParsableCommand {
                     exchange: exchange,
                     market: market,
                     instruments: {
-                        Set(rules.rules.flatMap(\.orders).compactMap(\.instId.literal)).union(configuration.risk.allowedInstruments ?? [])
+                        rules.literalInstruments.union(configuration.risk.allowedInstruments ?? [])
                     },
                     logger: logger
                 )

@@ -5,22 +5,8 @@ import Testing
 
 /// Helpers shared by the rule, order and decision tests.
 enum Fixture {
-    static let btc = Instrument(
-        instId: "BTC-USDT",
-        baseCcy: "BTC",
-        quoteCcy: "USDT",
-        tickSz: Decimal(string: "0.1")!,
-        lotSz: Decimal(string: "0.00000001")!,
-        minSz: Decimal(string: "0.00001")!
-    )
-    static let eth = Instrument(
-        instId: "ETH-USDT",
-        baseCcy: "ETH",
-        quoteCcy: "USDT",
-        tickSz: Decimal(string: "0.01")!,
-        lotSz: Decimal(string: "0.000001")!,
-        minSz: Decimal(string: "0.0001")!
-    )
+    static let btc = Instrument.okxBTCUSDT
+    static let eth = Instrument.okxETHUSDT
     static let now = Date(timeIntervalSince1970: 1_795_600_000)
 
     static func market(withTickers: Bool = true) -> MarketSnapshot {

@@ -25,6 +25,27 @@ public struct Instrument: Sendable, Equatable {
     }
 }
 
+extension Instrument {
+    /// OKX's BTC-USDT spot instrument with OKX's real sizes: tick 0.1, lot 0.00000001, minimum 0.00001 BTC.
+    public static let okxBTCUSDT = Instrument(
+        instId: "BTC-USDT",
+        baseCcy: "BTC",
+        quoteCcy: "USDT",
+        tickSz: Decimal(string: "0.1")!,
+        lotSz: Decimal(string: "0.00000001")!,
+        minSz: Decimal(string: "0.00001")!
+    )
+    /// OKX's ETH-USDT spot instrument with OKX's real sizes: tick 0.01, lot 0.000001, minimum 0.0001 ETH.
+    public static let okxETHUSDT = Instrument(
+        instId: "ETH-USDT",
+        baseCcy: "ETH",
+        quoteCcy: "USDT",
+        tickSz: Decimal(string: "0.01")!,
+        lotSz: Decimal(string: "0.000001")!,
+        minSz: Decimal(string: "0.0001")!
+    )
+}
+
 /// Best prices of an instrument at a moment.
 public struct Ticker: Sendable, Equatable {
     public var instId: String

@@ -90,9 +90,6 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         queued.withLock { ($0[instId] ?? 0) < maxQueuedPerInstrument }
     }
 
-    /// Orders waiting or being sent for `instId`.
-    public func queueLength(_ instId: String) -> Int { queued.withLock { $0[instId] ?? 0 } }
-
     /// Resolves orders a previous run left without a final record, then returns what was done. Requests of a
     /// previous process cannot outlive `startedAt + requestLifetime`, so orders it left with no answer are looked
     /// up only after that.

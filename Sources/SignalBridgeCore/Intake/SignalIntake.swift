@@ -137,7 +137,7 @@ public actor SignalIntake {
             return answer
         }
         inFlight[key] = []
-        let result = await decideAndJournal(key: key, request: request, payload: payload, now: now)
+        let result = await decideAndJournal(key: key, source: source, request: request, payload: payload, now: now)
         for waiter in inFlight.removeValue(forKey: key) ?? [] { waiter.resume(returning: result) }
         return try result.get()
     }
@@ -177,6 +177,7 @@ public actor SignalIntake {
 
     private func decideAndJournal(
         key: SignalKey,
+        source: SourceSettings,
         request: InboundRequest,
         payload: JSONValue,
         now: Date
@@ -196,7 +197,7 @@ public actor SignalIntake {
             source: key.source,
             payload: payload,
             ledger: ledger,
-            signalBot: configuration.source(named: key.source)?.isOKXSignalBot ?? false
+            signalBot: source.isOKXSignalBot
         )
         let usages = decisions.compactMap { $0.usage(at: now) }
         usages.forEach { ledger.record($0) }

@@ -129,9 +129,6 @@ public actor Journal {
     /// Whether the journal can take records (false after a failed fsync, until restart).
     public var isWritable: Bool { failure == nil }
 
-    /// The sequence number of the last record.
-    public var lastSequenceNumber: Int { lastSeq }
-
     /// Writes `entries` as consecutive records and returns once they are on disk.
     /// - Throws: ``JournalError`` when they could not be made durable; then none of them counts as written.
     @discardableResult

@@ -49,11 +49,7 @@ public struct JournalReplay: Sendable {
                 order.append(id)
             case .decision:
                 guard let id = record["signalId"]?.stringValue else { continue }
-                let entry = JSONObject(
-                    [("ruleId", record["ruleId"] ?? .null), ("outcome", record["outcome"] ?? .null), ("reason", record["reason"] ?? .null)]
-                        + (record["clOrdId"].map { [("clOrdId", $0)] } ?? [])
-                )
-                signals[id]?.decisions.append(.object(entry))
+                signals[id]?.decisions.append(Decision.answerEntry { record[$0] })
                 if record["outcome"]?.stringValue == "order", let ruleId = record["ruleId"]?.stringValue {
                     let count = record["clOrdIds"]?.arrayValue?.count ?? 1
                     ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: count, notional: record["notional"]?.decimalValue ?? 0))

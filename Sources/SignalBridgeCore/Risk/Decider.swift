@@ -38,13 +38,17 @@ public struct Decision: Sendable, Equatable {
 
     /// The entry of this decision in a 202 answer.
     public var answerJSON: JSONValue {
-        var object = JSONObject([
-            ("ruleId", ruleId.map(JSONValue.string) ?? .null),
-            ("outcome", .string(outcome.rawValue)),
-            ("reason", .string(reason)),
-        ])
-        if let clOrdId { object["clOrdId"] = .string(clOrdId) }
-        return .object(object)
+        var fields: [String: JSONValue] = [
+            "ruleId": ruleId.map(JSONValue.string) ?? .null, "outcome": .string(outcome.rawValue), "reason": .string(reason),
+        ]
+        fields["clOrdId"] = clOrdId.map(JSONValue.string)
+        return Self.answerEntry { fields[$0] }
+    }
+
+    /// A decision's entry in an answer, from its fields: built the same way from a decision and, after a restart,
+    /// from its `decision` record, so a duplicate's answer is the first answer byte for byte.
+    public static func answerEntry(_ field: (String) -> JSONValue?) -> JSONValue {
+        .object(JSONObject(["ruleId", "outcome", "reason", "clOrdId"].compactMap { key in field(key).map { (key, $0) } }))
     }
 }
 

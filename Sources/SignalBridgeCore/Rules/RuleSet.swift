@@ -20,6 +20,9 @@ public struct RuleSet: Sendable {
         self.hash = Hex.sha256(files.map { "\($0.path)\u{0}\($0.sha256)\n" }.joined().utf8)
     }
 
+    /// The instruments the rules name literally (not through `${…}`).
+    public var literalInstruments: Set<String> { Set(rules.flatMap(\.orders).compactMap(\.instId.literal)) }
+
     /// The rules listening to `source`.
     public func rules(for source: String) -> [Rule] { rules.filter { $0.source == source } }
 
