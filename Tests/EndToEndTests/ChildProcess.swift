@@ -9,19 +9,28 @@ final class ChildProcess: Sendable {
             .appendingPathComponent("signalbridge")
     }
 
-    private let process = Process()
+    private let process: Process
     /// Output lines; read by one caller at a time.
     private let lines: AsyncStream<String>
     /// Where the process's standard error (its log) goes.
     let logFile: URL
 
-    init(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws {
-        process.executableURL = Self.executable
+    /// `signalbridge ARGUMENTS` in `directory`, with this process's environment plus `environment`, its standard
+    /// output on a pipe; not started.
+    private static func process(_ arguments: [String], environment: [String: String], directory: URL) -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
+        return (process, output)
+    }
+
+    init(_ arguments: [String], environment: [String: String] = [:], directory: URL) throws {
+        let (process, output) = Self.process(arguments, environment: environment, directory: directory)
+        self.process = process
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(arguments[0])-\(UUID().uuidString.prefix(8)).log")
         guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown)
@@ -67,13 +76,7 @@ final class ChildProcess: Sendable {
 
     /// Runs a short command to its end and returns its exit status and standard output.
     static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
+        let (process, output) = Self.process(arguments, environment: environment, directory: directory)
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = await withCheckedContinuation { continuation in
