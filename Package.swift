@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "SignalBridgeCore",
                 "SignalBridgeServer",
+                "OKXClient",
                 "OKXSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

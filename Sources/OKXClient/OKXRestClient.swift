@@ -122,11 +122,17 @@ public struct OKXRestClient: Exchange {
     }
 
     public func accountLevel() async throws(ExchangeError) -> Int {
+        try await accountConfiguration().level
+    }
+
+    /// The account mode and the permissions of the API key (`GET /api/v5/account/config`).
+    public func accountConfiguration() async throws(ExchangeError) -> OKXAccountConfiguration {
         let data = try await fetch(.GET, "/api/v5/account/config", query: [], signed: true)
-        guard let level = data.first?.objectValue?["acctLv"]?.scalarText.flatMap(Int.init) else {
+        guard let object = data.first?.objectValue, let level = object["acctLv"]?.scalarText.flatMap(Int.init) else {
             throw ExchangeError(message: "OKX sent an account configuration without acctLv", retryable: true)
         }
-        return level
+        let permissions = (object["perm"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return OKXAccountConfiguration(level: level, permissions: permissions)
     }
 
     /// The exchange's clock (`GET /api/v5/public/time`), to measure skew.

@@ -29,19 +29,20 @@ public struct Bridge: Sendable {
 
     /// The exchange a configuration names: the OKX REST client, or a simulator in this process.
     public static func makeExchange(for configuration: BridgeConfiguration, logger: Logger) -> any Exchange {
-        switch configuration.exchange.kind {
-        case .sim:
-            return SimulatorExchange()
-        case .okx:
-            // `load` guarantees credentials for `okx`.
-            return OKXRestClient(
-                baseURL: configuration.exchange.baseURL,
-                credentials: configuration.exchange.credentials!,
-                demo: configuration.exchange.demo,
-                webSocketURL: configuration.exchange.webSocketURL,
-                logger: logger
-            )
-        }
+        okxClient(for: configuration, logger: logger) ?? SimulatorExchange()
+    }
+
+    /// The OKX client of an `okx` exchange; `nil` for the simulator in process.
+    public static func okxClient(for configuration: BridgeConfiguration, logger: Logger) -> OKXRestClient? {
+        // `load` guarantees credentials for `okx`.
+        guard configuration.exchange.kind == .okx, let credentials = configuration.exchange.credentials else { return nil }
+        return OKXRestClient(
+            baseURL: configuration.exchange.baseURL,
+            credentials: credentials,
+            demo: configuration.exchange.demo,
+            webSocketURL: configuration.exchange.webSocketURL,
+            logger: logger
+        )
     }
 
     /// Loads the rules, opens and replays the journal, and journals `rules.loaded`.

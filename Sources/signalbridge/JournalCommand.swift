@@ -3,7 +3,11 @@ import Foundation
 import SignalBridgeCore
 
 struct JournalCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "journal", abstract: "Audit the journal.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Audit the journal.",
+        subcommands: [Verify.self, Query.self, Report.self]
+    )
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -13,15 +17,7 @@ struct JournalCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let directory: String
-            do {
-                directory =
-                    try options.config.map(BridgeConfiguration.journalDirectory(configPath:))
-                    ?? BridgeConfiguration.embeddedDefault(workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-                    .journalDirectory
-            } catch {
-                throw Console.fail("configuration error: \(error)")
-            }
+            let directory = try options.journalDirectory()
             do {
                 let contents = try JournalReader.read(directory: directory, allowTornTail: false)
                 let segments = JournalReader.segments(in: directory).count
@@ -30,6 +26,94 @@ struct JournalCommand: AsyncParsableCommand {
                 print("journal DAMAGED: \(error)")
                 throw ExitCode(1)
             }
+        }
+    }
+
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit review: the records of a signal, an order, a type or a time span.",
+            discussion: "--format json prints one journal record per line, unchanged."
+        )
+
+        @OptionGroup var options: ConfigOption
+        @Option(name: .customLong("signal"), help: "Only this signal's records and those of its orders.")
+        var signalId: String?
+        @Option(name: .customLong("clordid"), help: "Only the records that name this clOrdId.")
+        var clOrdId: String?
+        @Option(
+            name: .customLong("type"),
+            help: "Only records of this type (repeatable): \(JournalRecordType.allCases.map(\.rawValue).joined(separator: ", "))."
+        )
+        var types: [String] = []
+        @OptionGroup var filter: ListingOptions
+
+        func validate() throws {
+            let known = Set(JournalRecordType.allCases.map(\.rawValue))
+            for type in types where !known.contains(type) {
+                throw ValidationError("--type \(type) is not a journal record type; the types are \(known.sorted().joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            let records = try options.journalRecords()
+            let query = JournalQuery(signalId: signalId, clOrdId: clOrdId, types: Set(types), since: filter.sinceDate)
+            let selection = query.select(records)
+            Console.printListing(JournalQuery.render(selection, format: filter.format))
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One row per signal: source, rules matched, orders, their final state, filled size, average price, fees."
+        )
+
+        @OptionGroup var options: ConfigOption
+        @OptionGroup var filter: ListingOptions
+
+        func run() async throws {
+            let report = JournalReport(records: try options.journalRecords(), since: filter.sinceDate)
+            Console.printListing(report.render(format: filter.format))
+        }
+    }
+}
+
+extension ListingFormat: ExpressibleByArgument {}
+
+/// `--since` and `--format`, shared by `journal query` and `journal report`.
+struct ListingOptions: ParsableArguments {
+    @Option(help: "Only from this time on: RFC 3339 (2026-11-25T12:00:00Z), a UTC day (2026-11-25), or an age (90m, 24h, 7d).")
+    var since: String?
+    @Option(help: "table, json or csv.")
+    var format: ListingFormat = .table
+
+    func validate() throws {
+        if let since, SinceTime.parse(since, now: Date()) == nil {
+            throw ValidationError("--since \(since) is not a time: give RFC 3339 (2026-11-25T12:00:00Z), a day (2026-11-25) or an age (24h)")
+        }
+    }
+
+    /// The `--since` time (checked by `validate`).
+    var sinceDate: Date? { since.flatMap { SinceTime.parse($0, now: Date()) } }
+}
+
+extension ConfigOption {
+    /// The journal directory of the configuration, or of the embedded default.
+    func journalDirectory() throws -> String {
+        guard let config else { return try load().journalDirectory }
+        do {
+            return try BridgeConfiguration.journalDirectory(configPath: config)
+        } catch {
+            throw Console.fail("configuration error: \(error)")
+        }
+    }
+
+    /// Every record of the journal; a torn last line (the bridge writing right now) is left out. Exits 1 on damage.
+    func journalRecords() throws -> [JournalRecord] {
+        let directory = try journalDirectory()
+        do {
+            return try JournalReader.read(directory: directory, allowTornTail: true).records
+        } catch {
+            throw Console.fail("journal DAMAGED (run signalbridge journal verify): \(error)")
         }
     }
 }

@@ -9,7 +9,7 @@ struct SignalBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signalbridge",
         abstract: "Turns webhook signals into OKX spot orders, journaling every decision.",
-        subcommands: [ServeCommand.self, RulesCommand.self, JournalCommand.self, ReconcileCommand.self, SimCommand.self]
+        subcommands: [ServeCommand.self, RulesCommand.self, JournalCommand.self, ReconcileCommand.self, SimCommand.self, OKXCommand.self]
     )
 }
 
@@ -70,6 +70,11 @@ enum Console {
     /// Prints a line to standard output at once (unbuffered, so a supervising process sees it immediately).
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Prints a listing to standard output; nothing at all when it is empty (no JSON line found).
+    static func printListing(_ text: String) {
+        if !text.isEmpty { print(text) }
     }
 
     static func fail(_ message: String) -> ExitCode {

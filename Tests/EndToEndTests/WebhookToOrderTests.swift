@@ -115,5 +115,40 @@ struct WebhookToOrderTests {
         #expect(status == 0)
         // rules.loaded, signal, decision, order.intent, order.ack, order.update, and the forged one's rejected.
         #expect(summary.hasPrefix("journal OK: 7 records in 1 segment"), "\(summary)")
+
+        let (queryStatus, query) = try await ChildProcess.run(
+            ["journal", "query", "--config", "bridge.json", "--signal", "whale-0001", "--format", "json"],
+            directory: folder
+        )
+        #expect(queryStatus == 0)
+        let lines = try JournalReader.read(directory: journal, allowTornTail: false).records.map(\.line)
+        let queried = query.split(separator: "\n").map(String.init)
+        #expect(queried.count == 5 && queried.allSatisfy(lines.contains), "the signal, its decision and its order's intent, ack and fill, unchanged")
+
+        let (reportStatus, report) = try await ChildProcess.run(
+            ["journal", "report", "--config", "bridge.json", "--format", "json"],
+            directory: folder
+        )
+        #expect(reportStatus == 0)
+        let row = try #require(try JSONParser.parse(report).objectValue)
+        #expect(row["source"] == "alchemy" && row["rules"] == ["whale-sell"])
+        let reported = try #require(row["orders"]?.arrayValue?.first?.objectValue)
+        #expect(reported["state"] == "filled" && reported["accFillSz"] == "0.01234567" && reported["avgPx"] == fill["avgPx"])
+
+        let (checkStatus, check) = try await ChildProcess.run(
+            ["okx", "check", "--config", "bridge.json"],
+            environment: environment,
+            directory: folder
+        )
+        #expect(checkStatus == 0, "\(check)")
+        #expect(check.contains("credentials accepted") && check.contains("BTC-USDT live"))
+        let wrongKey = environment.merging(["OKX_SECRET_KEY": "not-the-secret"]) { $1 }
+        let (refusedStatus, refused) = try await ChildProcess.run(
+            ["okx", "check", "--config", "bridge.json"],
+            environment: wrongKey,
+            directory: folder
+        )
+        #expect(refusedStatus == 1)
+        #expect(refused.contains("FAILED   OKX refused the credentials") && !refused.contains("not-the-secret"))
     }
 }

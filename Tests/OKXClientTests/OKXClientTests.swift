@@ -116,17 +116,83 @@ import Testing
     }
 
     @Test func anUnreachableExchangeMakesTheOutcomeUnknown() async throws {
-        let okx = OKXRestClient(
-            baseURL: "http://127.0.0.1:1",
-            credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
-            demo: false,
-            requestTimeout: .milliseconds(500),
-            logger: Logger(label: "test")
-        )
+        let okx = OKXRestClient.unreachable
         let order = OrderRequest(instId: "BTC-USDT", clOrdId: "x", side: .buy, ordType: .market, sz: 1, tgtCcy: "quote_ccy")
         guard case .unknown = await okx.place(order, expiresAt: Date().addingTimeInterval(5)) else {
             Issue.record("expected an unknown outcome")
             return
         }
+    }
+}
+
+extension OKXRestClient {
+    /// A live-trading client of a port where nothing listens.
+    static let unreachable = OKXRestClient(
+        baseURL: "http://127.0.0.1:1",
+        credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+        demo: false,
+        requestTimeout: .milliseconds(500),
+        logger: Logger(label: "test")
+    )
+}
+
+@Suite struct OKXAccountCheckTests {
+    let harness = OKXClientAgainstSimulatorTests()
+
+    @Test func aGoodAccountPassesAndNamesWhatItFound() async throws {
+        try await harness.withSimulator { okx, account in
+            account.accountLevel = 2
+            let findings = await OKXAccountCheck(client: okx, instruments: ["BTC-USDT", "NOPE-USDT"]).run()
+            let texts = findings.map(\.text)
+            #expect(texts.contains { $0.contains("demo trading") })
+            #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("clock ") })
+            #expect(texts.contains("credentials accepted"))
+            #expect(texts.contains("key permissions: read_only, trade"))
+            #expect(texts.contains("account in Futures mode (acctLv 2): spot orders use tdMode cash"))
+            #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("available: ") && $0.text.contains("USDT") })
+            #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("BTC-USDT live") })
+            #expect(findings.filter { $0.level == .failure }.map(\.text) == ["NOPE-USDT is not an OKX spot instrument"])
+        }
+    }
+
+    @Test func wrongCredentialsFailWithTheLikelyCause() async throws {
+        try await harness.withSimulator(secret: "wrong") { okx, _ in
+            let findings = await OKXAccountCheck(client: okx, instruments: []).run()
+            let last = try #require(findings.last)
+            #expect(last.level == .failure)
+            #expect(last.text.contains("50113") && last.text.hasSuffix("wrong API key or secret key"))
+            #expect(!last.text.contains("s3cret"))
+        }
+    }
+
+    @Test func anUnreachableExchangeFails() async {
+        let okx = OKXRestClient.unreachable
+        let findings = await OKXAccountCheck(client: okx, instruments: []).run()
+        #expect(findings.map(\.level) == [.ok, .failure])
+        #expect(findings[0].text == "exchange http://127.0.0.1:1, live trading")
+        #expect(findings[1].text.hasPrefix("cannot reach OKX at http://127.0.0.1:1"))
+    }
+
+    @Test func clockSkewIsJudgedAgainstOKXsThirtySeconds() {
+        #expect(OKXAccountCheck.clockFinding(skew: 0.25).level == .ok)
+        #expect(OKXAccountCheck.clockFinding(skew: 0.25).text.hasPrefix("clock 250 ms from OKX's"))
+        #expect(OKXAccountCheck.clockFinding(skew: -6).level == .warning)
+        #expect(OKXAccountCheck.clockFinding(skew: 31).level == .failure)
+        #expect(OKXAccountCheck.clockFinding(skew: -31).text.hasSuffix("synchronise this host's clock (NTP)"))
+    }
+
+    @Test func theKeyMustTradeAndShouldNotWithdraw() {
+        #expect(OKXAccountCheck.permissionFindings(["read_only"]).map(\.level) == [.failure])
+        #expect(OKXAccountCheck.permissionFindings(["read_only", "trade"]).map(\.level) == [.ok])
+        let withdraw = OKXAccountCheck.permissionFindings(["read_only", "trade", "withdraw"])
+        #expect(withdraw.map(\.level) == [.ok, .warning])
+        #expect(withdraw[1].text.contains("without Withdraw"))
+    }
+
+    @Test func suspendedInstrumentsAreWarnedAbout() {
+        var suspended = Instrument.okxETHUSDT
+        suspended.state = "suspend"
+        let findings = OKXAccountCheck.instrumentFindings(wanted: ["ETH-USDT"], known: [suspended])
+        #expect(findings == [OKXAccountCheck.Finding(level: .warning, text: "ETH-USDT is suspend, not live: orders will be refused")])
     }
 }

@@ -180,8 +180,11 @@ public struct OrderStatus: Sendable, Equatable {
         self.feeCcy = feeCcy
     }
 
+    /// The states after which nothing more happens to an order.
+    public static let finalStates: Set<String> = ["filled", "canceled", "mmp_canceled"]
+
     /// Whether nothing more will happen to this order.
-    public var isFinal: Bool { ["filled", "canceled", "mmp_canceled"].contains(state) }
+    public var isFinal: Bool { OrderStatus.finalStates.contains(state) }
 }
 
 /// One fill of an order (`GET /api/v5/trade/fills`).

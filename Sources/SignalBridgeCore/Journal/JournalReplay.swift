@@ -67,7 +67,7 @@ public struct JournalReplay: Sendable {
                 open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.map(Date.init(unixMilliseconds:))
             case .orderUpdate:
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
-                if ["filled", "canceled", "mmp_canceled"].contains(record["state"]?.stringValue ?? "") {
+                if OrderStatus.finalStates.contains(record["state"]?.stringValue ?? "") {
                     open[clOrdId] = nil
                 } else {
                     open[clOrdId]?.lastType = type

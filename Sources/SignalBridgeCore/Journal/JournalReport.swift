@@ -1,0 +1,156 @@
+import Foundation
+
+/// One row per signal: where it came from, which rules matched, and what became of its orders
+/// (`signalbridge journal report`).
+public struct JournalReport: Sendable {
+    /// An order of a signal, as the journal last heard of it.
+    public struct Order: Sendable, Equatable {
+        public var clOrdId: String
+        public var instId: String
+        public var side: String
+        /// `pending` (intent journaled, no answer yet), `unknown` (no clear answer), `live` (acknowledged, resting),
+        /// OKX's `partially_filled`, `filled`, `canceled`, `mmp_canceled`, or the final `rejected` and `abandoned`.
+        public var state: String
+        public var ordId: String?
+        /// Filled size, in the base currency.
+        public var filledSize: Decimal = 0
+        public var averagePrice: Decimal?
+        /// OKX's sign: negative is a fee charged, positive a rebate.
+        public var fee: Decimal = 0
+        public var feeCurrency: String?
+        /// Why it was rejected or abandoned.
+        public var reason: String?
+    }
+
+    /// A signal and its outcome.
+    public struct Row: Sendable {
+        public var signalId: String
+        /// When it was journaled (RFC 3339).
+        public var ts: String
+        public var source: String
+        /// The rules that matched, in decision order.
+        public var rules: [String] = []
+        /// The distinct decision outcomes (`order`, `skip`, `blocked`, `dryRun`).
+        public var outcomes: [String] = []
+        public var orders: [Order] = []
+
+        /// Fees summed per currency, in order of first appearance.
+        public var fees: [(currency: String, amount: Decimal)] {
+            var sums: [(currency: String, amount: Decimal)] = []
+            for order in orders where order.fee != 0 {
+                let currency = order.feeCurrency ?? ""
+                if let index = sums.firstIndex(where: { $0.currency == currency }) {
+                    sums[index].amount += order.fee
+                } else {
+                    sums.append((currency, order.fee))
+                }
+            }
+            return sums
+        }
+    }
+
+    /// The signals journaled at or after `since`, in journal order.
+    public private(set) var rows: [Row] = []
+
+    /// Builds the report from every record (orders are followed past `since`).
+    public init(records: [JournalRecord], since: Date? = nil) {
+        var rowIndex: [String: Int] = [:]
+        var orderPlace: [String: (row: Int, order: Int)] = [:]
+        for record in records {
+            guard let type = record.recordType else { continue }
+            switch type {
+            case .signal:
+                guard let signalId = record["signalId"]?.stringValue, (record.date ?? .distantPast) >= since ?? .distantPast else { continue }
+                rowIndex[signalId] = rows.count
+                rows.append(Row(signalId: signalId, ts: record.ts, source: record["source"]?.stringValue ?? ""))
+            case .decision:
+                guard let index = record["signalId"]?.stringValue.flatMap({ rowIndex[$0] }) else { continue }
+                if let ruleId = record["ruleId"]?.stringValue { rows[index].rules.append(ruleId) }
+                if let outcome = record["outcome"]?.stringValue, !rows[index].outcomes.contains(outcome) { rows[index].outcomes.append(outcome) }
+            case .orderIntent:
+                guard let index = record["signalId"]?.stringValue.flatMap({ rowIndex[$0] }),
+                    let clOrdId = record["clOrdId"]?.stringValue, let request = record["request"]
+                else { continue }
+                orderPlace[clOrdId] = (index, rows[index].orders.count)
+                rows[index].orders.append(
+                    Order(
+                        clOrdId: clOrdId,
+                        instId: request.objectValue?["instId"]?.stringValue ?? "",
+                        side: request.objectValue?["side"]?.stringValue ?? "",
+                        state: "pending"
+                    )
+                )
+            case .orderAck, .orderUnknown, .orderReject, .orderAbandoned, .orderUpdate:
+                guard let place = record["clOrdId"]?.stringValue.flatMap({ orderPlace[$0] }) else { continue }
+                rows[place.row].orders[place.order].apply(record, type: type)
+            case .rejected, .rulesLoaded:
+                continue
+            }
+        }
+    }
+
+    /// The report as `format`: `json` gives one object per signal with every order; `table` and `csv` one row per
+    /// signal, a signal's several orders joined with `;` in the order columns.
+    public func render(format: ListingFormat) -> String {
+        if format == .json { return rows.map { JSONValue.object($0.json).jsonText }.joined(separator: "\n") }
+        let listing = Listing(
+            header: ["ts", "signalId", "source", "rules", "outcome", "orders", "state", "filledSz", "avgPx", "fees"],
+            rows: rows.map { row in
+                [
+                    row.ts, row.signalId, row.source, row.rules.joined(separator: ";"), row.outcomes.joined(separator: ";"),
+                    String(row.orders.count), row.orders.map(\.state).joined(separator: ";"),
+                    row.orders.map { DecimalText.format($0.filledSize) }.joined(separator: ";"),
+                    row.orders.map { $0.averagePrice.map(DecimalText.format) ?? "" }.joined(separator: ";"),
+                    row.fees.map { "\(DecimalText.format($0.amount)) \($0.currency)" }.joined(separator: ";"),
+                ]
+            }
+        )
+        return format == .csv ? listing.csv : listing.table
+    }
+}
+
+extension JournalReport.Order {
+    /// Takes in what an order record says.
+    mutating func apply(_ record: JournalRecord, type: JournalRecordType) {
+        if let ordId = record["ordId"]?.stringValue, !ordId.isEmpty { self.ordId = ordId }
+        switch type {
+        case .orderAck: state = "live"
+        case .orderUnknown: state = "unknown"
+        case .orderReject:
+            state = "rejected"
+            reason = [record["sCode"]?.stringValue, record["sMsg"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+        case .orderAbandoned:
+            state = "abandoned"
+            reason = record["reason"]?.stringValue
+        case .orderUpdate:
+            state = record["state"]?.stringValue ?? state
+            filledSize = record["accFillSz"]?.decimalValue ?? filledSize
+            averagePrice = record["avgPx"]?.decimalValue ?? averagePrice
+            fee = record["fee"]?.decimalValue ?? fee
+            if let currency = record["feeCcy"]?.stringValue, !currency.isEmpty { feeCurrency = currency }
+        default: break
+        }
+    }
+
+    var json: JSONObject {
+        var object = JSONObject([
+            ("clOrdId", .string(clOrdId)), ("ordId", ordId.map(JSONValue.string) ?? .null), ("instId", .string(instId)),
+            ("side", .string(side)), ("state", .string(state)), ("accFillSz", .string(DecimalText.format(filledSize))),
+            ("avgPx", .string(averagePrice.map(DecimalText.format) ?? "")), ("fee", .string(DecimalText.format(fee))),
+            ("feeCcy", .string(feeCurrency ?? "")),
+        ])
+        if let reason { object["reason"] = .string(reason) }
+        return object
+    }
+}
+
+extension JournalReport.Row {
+    var json: JSONObject {
+        JSONObject([
+            ("signalId", .string(signalId)), ("ts", .string(ts)), ("source", .string(source)),
+            ("rules", .array(rules.map(JSONValue.string))), ("outcomes", .array(outcomes.map(JSONValue.string))),
+            ("orders", .array(orders.map { .object($0.json) })),
+            ("fees", .array(fees.map { .object(JSONObject([("ccy", .string($0.currency)), ("fee", .string(DecimalText.format($0.amount)))])) })),
+        ])
+    }
+}
