@@ -83,8 +83,8 @@ public enum SinceTime {
     public static func parse(_ text: String, now: Date) -> Date? {
         if let date = Timestamp.parse(text) { return date }
         if let day = Timestamp.parse(text + "T00:00:00Z"), text.count == 10 { return day }
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         guard let unit = text.last.flatMap({ units[$0] }), let amount = Int(text.dropLast()), amount >= 0 else { return nil }
-        return now.addingTimeInterval(-Double(amount) * unit)
+        return now.addingTimeInterval(-TimeInterval(amount) * unit)
     }
 }

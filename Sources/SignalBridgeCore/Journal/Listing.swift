@@ -21,9 +21,12 @@ public struct Listing: Sendable, Equatable {
     /// Aligned columns separated by two spaces; line breaks inside a cell become spaces.
     public var table: String {
         let lines = ([header] + rows).map { $0.map { $0.replacing("\r\n", with: " ").replacing("\n", with: " ") } }
-        var widths = [Int](repeating: 0, count: header.count)
+        var widths: [Int] = []
         for line in lines {
-            for (index, cell) in line.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in line.enumerated() {
+                if index == widths.count { widths.append(0) }
+                widths[index] = max(widths[index], cell.count)
+            }
         }
         return lines.map { line in
             var text = line.enumerated().map { index, cell in cell + String(repeating: " ", count: widths[index] - cell.count) }
