@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 from harness import Checks, start, stop
 
@@ -138,6 +139,17 @@ def main():
             c.check(f"exactly one order per signal at the exchange ({count})", len(orders) == count and set(per_id) == set(intents), len(orders))
             verify = subprocess.run([binary, "journal", "verify", "--config", "config.json"], cwd=folder, capture_output=True, text=True)
             c.check("the journal verifies", verify.returncode == 0, verify.stdout + verify.stderr)
+            report = subprocess.run([binary, "journal", "report", "--config", "config.json", "--format", "json"],
+                                    cwd=folder, capture_output=True, text=True)
+            rows = [json.loads(line) for line in report.stdout.splitlines()]
+            reported = {o["clOrdId"]: o for row in rows for o in row["orders"]}
+            at_exchange = {o["clOrdId"]: o for o in orders}
+            differ = [k for k in at_exchange if k not in reported or any(
+                Decimal(reported[k][f] or "0") != Decimal(at_exchange[k][f] or "0") for f in ("accFillSz", "avgPx"))
+                or reported[k]["state"] != at_exchange[k]["state"]]
+            c.check(f"journal report: one row per signal ({count}), each order's state, fill and price as at the exchange",
+                    report.returncode == 0 and len(rows) == count and len(reported) == count and not differ,
+                    (len(rows), differ[:3], report.stderr[-300:]))
         finally:
             stop(sim)
     c.finish()
