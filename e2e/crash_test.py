@@ -1,5 +1,6 @@
 """Crash test: hundreds of signals, the bridge killed with SIGKILL in the middle of the load, restarted, every
-signal sent again as senders do; then exactly one order per signal at the simulator and a verifying journal.
+signal sent again as senders do; then exactly one order per signal at the simulator, a verifying journal, and a
+`journal report` that agrees with the simulator.
 
 Usage: python e2e/crash_test.py PATH/TO/signalbridge [SIGNALS]
 """
