@@ -107,9 +107,13 @@ extension ConfigOption {
         }
     }
 
-    /// Every record of the journal; a torn last line (the bridge writing right now) is left out. Exits 1 on damage.
+    /// Every record of the journal; a torn last line (the bridge writing right now) is left out. Exits 1 on damage
+    /// or when there is no journal at all (a mistyped `--config` should not look like an empty history).
     func journalRecords() throws -> [JournalRecord] {
         let directory = try journalDirectory()
+        guard !JournalReader.segments(in: directory).isEmpty else {
+            throw Console.fail("no journal at \(directory): nothing has been journaled there (check --config)")
+        }
         do {
             return try JournalReader.read(directory: directory, allowTornTail: true).records
         } catch {

@@ -44,6 +44,21 @@ struct WebhookToOrderTests {
         throw CancellationError()
     }
 
+    @Test func auditingAFolderWithoutAJournalFails() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try #"{"journal": {"directory": "no-journal-here"}}"#.write(
+            to: folder.appendingPathComponent("bridge.json"),
+            atomically: true,
+            encoding: .utf8
+        )
+        for command in ["query", "report"] {
+            let (status, output) = try await ChildProcess.run(["journal", command, "--config", "bridge.json"], directory: folder)
+            #expect(status == 1 && output.isEmpty, "journal \(command) must not print an empty history for a journal that is not there")
+        }
+    }
+
     @Test func aSignedWebhookBecomesExactlyOneOrder() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID())")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("rules"), withIntermediateDirectories: true)
