@@ -54,8 +54,9 @@ public actor Journal {
         }
         let lockPath = URL(fileURLWithPath: directory).appendingPathComponent("journal.lock").path
         let lockFD = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            if lockFD >= 0 { Glibc.close(lockFD) }
+        guard lockFD >= 0 else { throw JournalError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        guard lock(lockFD) else {
+            Glibc.close(lockFD)
             throw JournalError("the journal \(directory) is in use by another signalbridge process")
         }
         let contents: JournalReader.Contents
@@ -252,6 +253,18 @@ public actor Journal {
                 continuation.resume(returning: fsync(fd) == 0 ? 0 : errno)
             }
         }
+    }
+
+    /// Takes the journal's exclusive lock, trying for up to 2 s: the lock outlives its holder's `close` for a
+    /// moment when the holder is exiting, or while a child process it is starting still holds copies of its
+    /// descriptors (until the child's exec closes them).
+    private static func lock(_ fd: Int32) -> Bool {
+        let deadline = Date().addingTimeInterval(2)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else { return false }
+            usleep(20_000)
+        }
+        return true
     }
 
     /// Flushes and closes the files; the journal takes no records afterwards.
