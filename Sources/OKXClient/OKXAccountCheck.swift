@@ -99,7 +99,7 @@ public struct OKXAccountCheck: Sendable {
 
     /// The finding for a measured clock difference (positive: OKX is ahead).
     static func clockFinding(skew: TimeInterval) -> Finding {
-        let text = "clock \(Int((skew * 1000).rounded())) ms from OKX's (OKX refuses requests more than \(Int(skewLimit)) s off)"
+        let text = "clock \((skew * 1000).rounded().wholeSeconds) ms from OKX's (OKX refuses requests more than \(skewLimit.wholeSeconds) s off)"
         if abs(skew) > skewLimit { return Finding(level: .failure, text: text + ": synchronise this host's clock (NTP)") }
         if abs(skew) > skewWarning { return Finding(level: .warning, text: text + ": check this host's time synchronisation") }
         return Finding(level: .ok, text: text)

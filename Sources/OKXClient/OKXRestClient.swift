@@ -62,7 +62,13 @@ public struct OKXRestClient: Exchange {
         guard let instId = object["instId"]?.stringValue, let last = object["last"]?.decimalValue,
             let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue
         else { return nil }
-        return Ticker(instId: instId, last: last, bid: bid, ask: ask, time: object["ts"]?.decimalValue.map(Date.init(unixMilliseconds:)) ?? clock())
+        return Ticker(
+            instId: instId,
+            last: last,
+            bid: bid,
+            ask: ask,
+            time: object["ts"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) } ?? clock()
+        )
     }
 
     public func balances() async throws(ExchangeError) -> [Balance] {
@@ -138,10 +144,10 @@ public struct OKXRestClient: Exchange {
     /// The exchange's clock (`GET /api/v5/public/time`), to measure skew.
     public func serverTime() async throws(ExchangeError) -> Date {
         let data = try await fetch(.GET, "/api/v5/public/time", query: [], signed: false)
-        guard let ms = data.first?.objectValue?["ts"]?.decimalValue else {
-            throw ExchangeError(message: "OKX sent a time without ts", retryable: true)
+        guard let time = data.first?.objectValue?["ts"]?.decimalValue.flatMap({ Date(unixMilliseconds: $0) }) else {
+            throw ExchangeError(message: "OKX sent a time without a valid ts", retryable: true)
         }
-        return Date(unixMilliseconds: ms)
+        return time
     }
 
     /// Every spot ticker (`GET /api/v5/market/tickers?instType=SPOT`).

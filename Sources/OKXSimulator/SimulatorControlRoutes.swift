@@ -26,7 +26,7 @@ struct SimulatorControlRoutes: Sendable {
             let body = try await Self.object(request)
             switch body["kind"]?.stringValue {
             case "latency":
-                let ms = body["ms"]?.decimalValue.map { NSDecimalNumber(decimal: $0).intValue } ?? 0
+                let ms = body["ms"]?.wholeNumber(in: 0...600_000) ?? 0
                 simulator.faults.setLatency(.milliseconds(ms))
             case "wsDisconnect":
                 simulator.faults.disconnectWebSockets()
@@ -34,7 +34,7 @@ struct SimulatorControlRoutes: Sendable {
                 guard let fault = Self.fault(kind, placed: body["placed"]?.boolValue ?? true) else {
                     return OKXEnvelope.error("400", "unknown fault kind \(kind)", status: .badRequest)
                 }
-                let count = body["count"]?.decimalValue.map { NSDecimalNumber(decimal: $0).intValue } ?? 1
+                let count = body["count"]?.wholeNumber(in: 1...1_000_000) ?? 1
                 simulator.faults.inject(fault, count: max(1, count))
             case nil:
                 return OKXEnvelope.error("400", "kind is required", status: .badRequest)

@@ -169,7 +169,7 @@ public struct SimulatorRouter: Sendable {
 
     /// Places the order bodies of one request and answers as OKX does, faults included.
     func placeOrders(_ bodies: [JSONValue], request: Request, context: SimulatorRequestContext) async -> Response {
-        let expiresAt = request.headers[HTTPField.Name("expTime")!].flatMap { Int64($0) }.map { Date(unixMilliseconds: Decimal($0)) }
+        let expiresAt = request.headers[HTTPField.Name("expTime")!].flatMap { Int64($0) }.flatMap { Date(unixMilliseconds: Decimal($0)) }
         switch simulator.processOrderRequest(bodies.map(OrderRequest.init(json:)), expiresAt: expiresAt) {
         case .refused(let code, let message, let httpStatus):
             return OKXEnvelope.error(code, message, status: .init(code: httpStatus))

@@ -66,7 +66,11 @@ public struct Bridge: Sendable {
         } catch {
             throw StartupError(error.description)
         }
-        let replay = JournalReplay(records: records, since: startedAt.addingTimeInterval(-SignalIntake.duplicateRetention))
+        let replay = JournalReplay(
+            records: records,
+            since: startedAt.addingTimeInterval(-SignalIntake.duplicateRetention),
+            rememberSince: startedAt.addingTimeInterval(-configuration.replayWindow)
+        )
         let market = MarketData()
         let executor = OrderExecutor(exchange: exchange, journal: journal, logger: logger)
         let intake = SignalIntake(

@@ -143,6 +143,15 @@ import Testing
         )
     }
 
+    /// `Date` as an HTTP date (`Tue, 01 Dec 2026 20:45:00 GMT`).
+    func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+
     func hex(_ content: [UInt8], _ key: String) -> String {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: Array(key.utf8))))
     }
@@ -198,10 +207,7 @@ import Testing
             ("alchemy", [("X-Alchemy-Signature", hex(Array(body.utf8), "k"))]),
             ("nansen", [("x-nansen-signature", "sha256=" + hex(Array(body.utf8), "k"))]),
             ("quicknode", [("X-QN-Nonce", "n0"), ("X-QN-Timestamp", ts), ("X-QN-Signature", hex(Array("n0\(ts)\(body)".utf8), "k"))]),
-            (
-                "tenderly",
-                [("Date", "Wed, 25 Nov 2026 12:00:00 GMT"), ("x-tenderly-signature", hex(Array("\(body)Wed, 25 Nov 2026 12:00:00 GMT".utf8), "k"))]
-            ),
+            ("tenderly", [("Date", httpDate(now)), ("x-tenderly-signature", hex(Array("\(body)\(httpDate(now))".utf8), "k"))]),
         ]
         for (name, headers) in cases {
             let auth = try #require(InboundAuth.hmacPreset(name, secret: Secret("k"), toleranceSeconds: 300))
@@ -221,7 +227,15 @@ import Testing
         #expect(ClientAddress.resolve(peer: "203.0.113.9", forwardedFor: ["52.89.214.238"], trustedProxies: proxies) == "203.0.113.9")
         #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["1.2.3.4, 52.89.214.238"], trustedProxies: proxies) == "52.89.214.238")
         #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238, 10.0.0.7"], trustedProxies: proxies) == "52.89.214.238")
-        #expect(ClientAddress.resolve(peer: "::1", forwardedFor: ["garbage"], trustedProxies: proxies) == "::1")
+        // An entry that is not an address is the client: it matches no allowFrom, and nothing left of it is believed.
+        #expect(ClientAddress.resolve(peer: "::1", forwardedFor: ["garbage"], trustedProxies: proxies) == "unparsable:garbage")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238, garbage"], trustedProxies: proxies) == "unparsable:garbage")
+        #expect(
+            ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238", "garbage, 10.0.0.9"], trustedProxies: proxies)
+                == "unparsable:garbage"
+        )
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238,"], trustedProxies: proxies) == "unparsable:")
+        #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["10.0.0.5, 10.0.0.9"], trustedProxies: proxies) == "10.0.0.5")
         #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: [], trustedProxies: proxies) == "10.0.0.2")
         #expect(ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: ["52.89.214.238"], trustedProxies: []) == "10.0.0.2")
     }

@@ -18,7 +18,13 @@ public enum InboundAuth: Sendable {
 
     /// The HMAC presets of SPEC section 3 for senders users have, by scheme name.
     public static func hmacPreset(_ name: String, secret: Secret, toleranceSeconds: Int) -> InboundAuth? {
-        func hmac(_ header: String, prefix: String = "", _ parts: [HMACAuth.Part] = [.body], timestampHeader: String? = nil) -> InboundAuth {
+        func hmac(
+            _ header: String,
+            prefix: String = "",
+            _ parts: [HMACAuth.Part] = [.body],
+            timestampHeader: String? = nil,
+            timestampFormat: HMACAuth.TimestampFormat = .unixSeconds
+        ) -> InboundAuth {
             .hmacSHA256(
                 HMACAuth(
                     header: header,
@@ -26,6 +32,7 @@ public enum InboundAuth: Sendable {
                     prefix: prefix,
                     signedContent: parts,
                     timestampHeader: timestampHeader,
+                    timestampFormat: timestampFormat,
                     toleranceSeconds: toleranceSeconds,
                     secret: secret
                 )
@@ -37,7 +44,8 @@ public enum InboundAuth: Sendable {
         case "nansen": return hmac("x-nansen-signature", prefix: "sha256=")
         case "quicknode":
             return hmac("X-QN-Signature", [.header("X-QN-Nonce"), .header("X-QN-Timestamp"), .body], timestampHeader: "X-QN-Timestamp")
-        case "tenderly": return hmac("x-tenderly-signature", [.body, .header("Date")])
+        case "tenderly":
+            return hmac("x-tenderly-signature", [.body, .header("Date")], timestampHeader: "Date", timestampFormat: .httpDate)
         default: return nil
         }
     }
@@ -75,10 +83,38 @@ public struct HMACAuth: Sendable {
     public var encoding: Encoding
     public var prefix: String
     public var signedContent: [Part]
-    /// When set, this header holds a Unix time that must be within `toleranceSeconds` of now.
+    /// How a timestamp header is written.
+    public enum TimestampFormat: Sendable, Equatable {
+        /// Unix seconds (`1732531200`), as QuickNode sends.
+        case unixSeconds
+        /// An HTTP date (`Mon, 25 Nov 2024 10:40:00 GMT`, RFC 9110), as Tenderly signs its `Date` header.
+        case httpDate
+    }
+    /// When set, this header holds a time that must be within `toleranceSeconds` of now.
     public var timestampHeader: String?
+    public var timestampFormat: TimestampFormat = .unixSeconds
     public var toleranceSeconds: Int
     public var secret: Secret
+
+    public init(
+        header: String,
+        encoding: Encoding,
+        prefix: String,
+        signedContent: [Part],
+        timestampHeader: String?,
+        timestampFormat: TimestampFormat = .unixSeconds,
+        toleranceSeconds: Int,
+        secret: Secret
+    ) {
+        self.header = header
+        self.encoding = encoding
+        self.prefix = prefix
+        self.signedContent = signedContent
+        self.timestampHeader = timestampHeader
+        self.timestampFormat = timestampFormat
+        self.toleranceSeconds = toleranceSeconds
+        self.secret = secret
+    }
 }
 
 /// Standard Webhooks (and Svix) signatures.
@@ -103,6 +139,16 @@ public struct Authenticated: Sendable {
 }
 
 extension InboundAuth {
+    /// Whether the signature covers a timestamp checked against a tolerance, so that a captured request cannot
+    /// be replayed later. Ids of sources without one are remembered for the whole replay window.
+    public var signsTimestamp: Bool {
+        switch self {
+        case .standardWebhooks, .stripe: return true
+        case .hmacSHA256(let hmac): return hmac.timestampHeader != nil
+        case .none, .token, .moralis: return false
+        }
+    }
+
     /// Checks `request` against this scheme, on the raw bytes.
     /// - Parameter body: the parsed body, needed only for a body token.
     public func verify(_ request: InboundRequest, parsedBody: () -> JSONValue?) throws(AuthenticationFailure) -> Authenticated {
@@ -148,7 +194,10 @@ extension StripeAuth {
             if pair[0] == "t" { timestamp = pair[1] }
             if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
         }
-        guard let timestamp, let seconds = Int(timestamp) else { throw AuthenticationFailure("Stripe-Signature has no t= timestamp") }
+        guard let timestamp else { throw AuthenticationFailure("Stripe-Signature has no t= timestamp") }
+        guard let seconds = UnixTime.plausibleSeconds(header: timestamp) else {
+            throw AuthenticationFailure("the t= timestamp of Stripe-Signature is not a Unix time in seconds between 2000 and 2100")
+        }
         try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
         let expected = Array(
             HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + request.body, using: SymmetricKey(data: secret.bytes))
@@ -192,8 +241,20 @@ extension HMACAuth {
             throw AuthenticationFailure("the \(header) header is not a \(encoding.rawValue) HMAC-SHA256")
         }
         if let timestampHeader {
-            guard let text = request.header(timestampHeader), let seconds = Int(text) else {
-                throw AuthenticationFailure("the \(timestampHeader) header is missing or not a Unix time")
+            guard let text = request.header(timestampHeader) else {
+                throw AuthenticationFailure("the \(timestampHeader) header is missing")
+            }
+            let parsed: Int64?
+            switch timestampFormat {
+            case .unixSeconds: parsed = UnixTime.plausibleSeconds(header: text)
+            case .httpDate:
+                parsed = HTTPDate.parse(text).map { $0.timeIntervalSince1970.wholeSeconds }.flatMap { seconds in
+                    UnixTime.plausibleSeconds.contains(seconds) ? seconds : nil
+                }
+            }
+            guard let seconds = parsed else {
+                let form = timestampFormat == .unixSeconds ? "a Unix time in seconds" : "an HTTP date (such as Mon, 25 Nov 2024 10:40:00 GMT)"
+                throw AuthenticationFailure("the \(timestampHeader) header is not \(form) between 2000 and 2100")
             }
             try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
         }
@@ -230,7 +291,9 @@ extension StandardWebhooksAuth {
         guard let id = header("id"), let timestamp = header("timestamp"), let signatures = header("signature") else {
             throw AuthenticationFailure("the webhook-id, webhook-timestamp and webhook-signature headers are required")
         }
-        guard let seconds = Int(timestamp) else { throw AuthenticationFailure("webhook-timestamp is not a Unix time") }
+        guard let seconds = UnixTime.plausibleSeconds(header: timestamp) else {
+            throw AuthenticationFailure("webhook-timestamp is not a Unix time in seconds between 2000 and 2100")
+        }
         try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
         let content = Array("\(id).\(timestamp).".utf8) + request.body
         let expected = Array(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key.bytes)))
@@ -247,10 +310,12 @@ extension StandardWebhooksAuth {
     }
 }
 
-private func checkTolerance(seconds: Int, now: Date, tolerance: Int) throws(AuthenticationFailure) {
-    let skew = abs(now.timeIntervalSince1970 - TimeInterval(seconds))
-    guard skew <= TimeInterval(tolerance) else {
-        throw AuthenticationFailure("the signed timestamp is \(Int(skew)) s away from now (tolerance \(tolerance) s)")
+/// Both times are plausible Unix seconds (``UnixTime``), so the difference cannot overflow.
+private func checkTolerance(seconds: Int64, now: Date, tolerance: Int) throws(AuthenticationFailure) {
+    let skew = UnixTime.seconds(now) - seconds
+    guard skew.magnitude <= UInt64(tolerance) else {
+        let direction = skew > 0 ? "old" : "in the future"
+        throw AuthenticationFailure("the signed timestamp is \(skew.magnitude) s \(direction) (tolerance \(tolerance) s)")
     }
 }
 

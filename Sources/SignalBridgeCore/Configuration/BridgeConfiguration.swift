@@ -60,6 +60,8 @@ public struct BridgeConfiguration: Sendable {
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
     public var admin = ListenAddress(host: "127.0.0.1", port: 9090)
     public var maxBodyBytes = 65536
+    /// How long the ids of signals whose signature covers no timestamp are remembered (`limits.replayWindowSeconds`).
+    public var replayWindow: TimeInterval = 7 * 86400
     public var exchange: ExchangeSettings
     /// Absolute path of the journal directory.
     public var journalDirectory: String
@@ -169,8 +171,11 @@ extension BridgeConfiguration {
         if let admin = try root.object("admin", allowedKeys: ["host", "port"]) {
             configuration.admin = try readAddress(admin, default: configuration.admin)
         }
-        if let limits = try root.object("limits", allowedKeys: ["maxBodyBytes"]) {
+        if let limits = try root.object("limits", allowedKeys: ["maxBodyBytes", "replayWindowSeconds"]) {
             configuration.maxBodyBytes = try limits.integer("maxBodyBytes", in: 256...16_777_216) ?? configuration.maxBodyBytes
+            if let window = try limits.integer("replayWindowSeconds", in: 172_800...31_536_000) {
+                configuration.replayWindow = TimeInterval(window)
+            }
         }
         if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials", "webSocketURL"]) {
             configuration.exchange = try readExchange(exchange, baseDirectory: baseDirectory, environment: environment)

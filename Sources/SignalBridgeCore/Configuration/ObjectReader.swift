@@ -98,7 +98,8 @@ public struct ObjectReader {
     public func decimal(_ key: String) throws(DocumentError) -> Decimal? {
         guard let value = object[key] else { return nil }
         guard let d = value.decimalValue else {
-            throw error(key, "expected a decimal number such as \"0.01\", found \(value.typeName)")
+            let found = value.scalarText.map { "\"\($0.prefix(40))\"" } ?? value.typeName
+            throw error(key, "expected a decimal number such as \"0.01\" (\(DecimalText.acceptedRange)), found \(found)")
         }
         return d
     }
@@ -107,6 +108,12 @@ public struct ObjectReader {
     public func positiveDecimal(_ key: String) throws(DocumentError) -> Decimal? {
         guard let d = try decimal(key) else { return nil }
         guard d > 0 else { throw error(key, "must be greater than zero") }
+        return d
+    }
+
+    /// A decimal that must be present and greater than zero.
+    public func requiredPositiveDecimal(_ key: String) throws(DocumentError) -> Decimal {
+        guard let d = try positiveDecimal(key) else { throw error(key, "required") }
         return d
     }
 

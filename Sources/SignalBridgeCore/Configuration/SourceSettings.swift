@@ -58,8 +58,17 @@ public struct SourceSettings: Sendable {
             throw reader.error("auth", "required: say how this source authenticates (scheme token, hmac-sha256, standard-webhooks or none)")
         }
         let auth = try readAuth(authReader, baseDirectory: baseDirectory, environment: environment)
-        if case .none = auth, allowFrom.isEmpty {
-            throw authReader.error("scheme", "scheme \"none\" is allowed only together with allowFrom")
+        if case .none = auth {
+            guard !allowFrom.isEmpty else {
+                throw authReader.error("scheme", "scheme \"none\" is allowed only together with allowFrom")
+            }
+            if let everything = allowFrom.firstIndex(where: { $0.prefixLength == 0 }) {
+                throw DocumentError(
+                    pointer: reader.pointer.appending("allowFrom").appending(everything),
+                    message:
+                        "\(allowFrom[everything]) lets every address post, and scheme \"none\" checks nothing else: name the sender's addresses, or choose a scheme that authenticates"
+                )
+            }
         }
         var source = SourceSettings(
             name: name,

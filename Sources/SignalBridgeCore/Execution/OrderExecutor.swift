@@ -208,7 +208,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         let wait = notBefore.timeIntervalSince(clock())
-        if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+        await sleep(seconds: wait)
         var status: OrderStatus?
         var asked = false
         for attempt in 0..<5 where !asked {
@@ -254,7 +254,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             await place(intent, intentTime: order.intentTime)
         } else {
             report.withLock { $0.abandoned += 1 }
-            let reason = "OKX has no order with this clOrdId and the intent is \(Int(age)) s old (resubmit window \(Int(resubmitWindow)) s)"
+            let reason =
+                "OKX has no order with this clOrdId and the intent is \(age.wholeSeconds) s old (resubmit window \(resubmitWindow.wholeSeconds) s)"
             logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
             await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: reason))
         }
@@ -273,7 +274,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             let now = clock()
             let wait = rate.withLock { window -> TimeInterval in window.admit(instId, now: now) ? 0 : max(0.01, window.wait(instId, now: now)) }
             if wait == 0 { return }
-            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await sleep(seconds: wait)
         }
     }
 

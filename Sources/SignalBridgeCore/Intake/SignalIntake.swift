@@ -11,6 +11,7 @@ public actor SignalIntake {
     public static let duplicateRetention: TimeInterval = 48 * 3600
 
     private let configuration: BridgeConfiguration
+    private let admission: WebhookAdmission
     private let journal: Journal
     private let market: MarketData
     private let dispatcher: any OrderDispatcher
@@ -21,6 +22,8 @@ public actor SignalIntake {
     private var ledger: RiskLedger
     private var answers: [SignalKey: JSONValue] = [:]
     private var answerTimes: [(key: SignalKey, time: Date)] = []
+    /// Ids of signals from sources whose signature covers no timestamp, for the whole replay window.
+    private var memory: SignalMemory
     private var inFlight: [SignalKey: [CheckedContinuation<Result<WebhookAnswer, WebhookRejection>, Never>]] = [:]
     private var rejectionSampler = RejectionSampler(perMinute: 60)
 
@@ -37,6 +40,7 @@ public actor SignalIntake {
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.configuration = configuration
+        self.admission = WebhookAdmission(configuration: configuration)
         self.rules = rules
         self.journal = journal
         self.market = market
@@ -47,6 +51,10 @@ public actor SignalIntake {
         for signal in replay.answered {
             answers[signal.key] = signal.answer
             answerTimes.append((signal.key, signal.time))
+        }
+        memory = SignalMemory(window: configuration.replayWindow)
+        for signal in replay.seen where configuration.source(named: signal.key.source)?.auth.signsTimestamp == false {
+            memory.insert(signal.key, at: signal.time)
         }
     }
 
@@ -60,18 +68,24 @@ public actor SignalIntake {
         logger.info("rules loaded", metadata: ["ruleSetHash": "\(newRules.hash)", "rules": "\(newRules.rules.count)"])
     }
 
-    /// The answer to one webhook.
-    public func handle(_ request: InboundRequest) async -> Result<WebhookAnswer, WebhookRejection> {
+    /// The answer to one webhook. Source, allowlist, authentication, parsing and the signal id are checked
+    /// outside the actor (``WebhookAdmission``), so many webhooks pass them at once; duplicates, staleness,
+    /// rules and the journal then see one signal at a time.
+    public nonisolated func handle(_ request: InboundRequest) async -> Result<WebhookAnswer, WebhookRejection> {
+        let result: Result<WebhookAnswer, WebhookRejection>
         do {
-            return .success(try await accept(request))
+            result = .success(try await process(try admission.admit(request), request: request))
         } catch {
+            result = .failure(error)
+        }
+        if case .failure(let error) = result {
             if error.kind == .journalUnavailable {
                 logger.error("webhook refused", metadata: ["source": "\(request.sourceName)", "status": "503", "reason": "\(error.message)"])
             } else {
                 await recordRejection(error, request: request)
             }
-            return .failure(error)
         }
+        return result
     }
 
     /// Journals and logs a refusal, including those made before the core saw the request (such as a body over the
@@ -100,79 +114,29 @@ public actor SignalIntake {
         }
     }
 
-    private func accept(_ request: InboundRequest) async throws(WebhookRejection) -> WebhookAnswer {
-        let now = request.receivedAt
-        guard let source = configuration.source(named: request.sourceName) else {
-            throw WebhookRejection(.unknownSource, "no source named \"\(request.sourceName)\" is configured")
-        }
-        if !source.allowFrom.isEmpty {
-            guard let address = request.remoteAddress, source.allowFrom.contains(where: { $0.contains(address) }) else {
-                throw WebhookRejection(.forbidden, "\(request.remoteAddress ?? "this address") may not post to \"\(source.name)\"")
-            }
-        }
-        let parsed = Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(request.body) }
-        let authenticated: Authenticated
-        do {
-            authenticated = try source.auth.verify(request, parsedBody: { try? parsed.get() })
-        } catch {
-            throw WebhookRejection(.unauthorized, error.message)
-        }
-        var payload: JSONValue
-        switch parsed {
-        case .success(let value): payload = value
-        case .failure(let error): throw WebhookRejection(.badRequest, "the body is not JSON: \(error.description)")
-        }
-        if let redact = authenticated.redactPointer { payload = redact.removing(from: payload) }
-        let signalId = try signalId(for: request, source: source, authenticated: authenticated, payload: payload)
-
+    private func process(_ signal: AdmittedSignal, request: InboundRequest) async throws(WebhookRejection) -> WebhookAnswer {
+        let key = signal.key
         // A resend of an acknowledged signal is a duplicate, never an error, however late it comes.
-        let key = SignalKey(source: source.name, signalId: signalId)
         if let answer = answers[key] { return WebhookAnswer(status: 200, body: answer, isDuplicate: true) }
-        try checkLag(source: source, payload: payload, now: now)
+        if memory.contains(key) {
+            let note = "answered more than \(Int64(Self.duplicateRetention / 3600)) h ago; nothing new is ordered (its decisions are in the journal)"
+            let body = JSONValue.object(
+                JSONObject([("signalId", .string(key.signalId)), ("decisions", .array([])), ("message", .string(note))])
+            )
+            return WebhookAnswer(status: 200, body: body, isDuplicate: true)
+        }
+        try admission.checkLag(signal, now: request.receivedAt)
         if inFlight[key] != nil {
-            let first = await withCheckedContinuation { inFlight[key]!.append($0) }
+            let first = await withCheckedContinuation { inFlight[key, default: []].append($0) }
             var answer = try first.get()
             answer.status = 200
             answer.isDuplicate = true
             return answer
         }
         inFlight[key] = []
-        let result = await decideAndJournal(key: key, source: source, request: request, payload: payload, now: now)
+        let result = await decideAndJournal(key: key, source: signal.source, request: request, payload: signal.payload, now: request.receivedAt)
         for waiter in inFlight.removeValue(forKey: key) ?? [] { waiter.resume(returning: result) }
         return try result.get()
-    }
-
-    private func signalId(
-        for request: InboundRequest,
-        source: SourceSettings,
-        authenticated: Authenticated,
-        payload: JSONValue
-    ) throws(WebhookRejection) -> String {
-        if let id = authenticated.schemeSignalId { return id }
-        if let pointer = source.idPointer {
-            guard let id = pointer.resolve(in: payload)?.scalarText, !id.isEmpty, id.utf8.count <= 256 else {
-                throw WebhookRejection(.badRequest, "the payload has no id at \(pointer) (idPointer of \"\(source.name)\")")
-            }
-            return id
-        }
-        return Hex.sha256(Array(source.name.utf8) + [0] + request.body)
-    }
-
-    private func checkLag(source: SourceSettings, payload: JSONValue, now: Date) throws(WebhookRejection) {
-        let signalBotLag = source.isOKXSignalBot ? (source.maxLagSeconds ?? OKXSignalBot.maxLag(payload)) : nil
-        guard let pointer = source.timestampPointer ?? (source.isOKXSignalBot ? OKXSignalBot.timestampPointer : nil) else { return }
-        guard let value = pointer.resolve(in: payload) else {
-            throw WebhookRejection(.badRequest, "the payload has no time at \(pointer) (timestampPointer of \"\(source.name)\")")
-        }
-        guard let time = SignalTime.parse(value) else {
-            throw WebhookRejection(.badRequest, "the value at \(pointer) is not an ISO 8601 time or a Unix time")
-        }
-        if let maxLag = signalBotLag ?? source.maxLagSeconds, now.timeIntervalSince(time) > TimeInterval(maxLag) {
-            throw WebhookRejection(
-                .staleSignal,
-                "the signal is \(Int(now.timeIntervalSince(time))) s old; \"\(source.name)\" accepts at most \(maxLag) s"
-            )
-        }
     }
 
     private func decideAndJournal(
@@ -225,6 +189,7 @@ public actor SignalIntake {
         }
         let body = Self.answerBody(signalId: key.signalId, decisions: decisions.map(\.answerJSON))
         remember(key, answer: body, at: now)
+        if !source.auth.signsTimestamp { memory.insert(key, at: now) }
         dispatcher.submit(intents)
         logger.info(
             "signal accepted",

@@ -4,12 +4,26 @@ import Foundation
 public enum DecimalText {
     private static let posix = Locale(identifier: "en_US_POSIX")
 
-    /// Parses a JSON-number-shaped text (`-12.5`, `1e-3`) into an exact `Decimal`.
+    /// Numbers are accepted only below 10^30 in magnitude.
+    public static let maxIntegerDigits = 30
+    /// Numbers are accepted only down to 10^-30: a finer digit is not a price, a size or a time.
+    public static let maxFractionDigits = 30
+    /// At most this many significant digits, so that `Decimal` (38 digits) holds every accepted number exactly.
+    public static let maxSignificantDigits = 34
+    /// The range of accepted numbers in words, for error messages.
+    public static let acceptedRange =
+        "a finite decimal below 10^\(maxIntegerDigits), with at most \(maxFractionDigits) decimals and \(maxSignificantDigits) significant digits"
+
+    /// Parses a JSON-number-shaped text (`-12.5`, `1e-3`) into an exact, range-checked `Decimal`.
     ///
-    /// Unlike `Decimal(string:)` alone, trailing garbage (`"12abc"`), blanks, `NaN` and hex are refused.
+    /// Refused (nil): anything that is not a JSON number literal (trailing garbage, blanks, `NaN`, `Infinity`, hex),
+    /// and numbers that `Decimal` would not hold exactly or whose arithmetic could leave the finite range:
+    /// 10^30 or more in magnitude, a nonzero digit below 10^-30, more than 34 significant digits. Every value this
+    /// returns is finite, and sums and products of a few of them are too.
     public static func parse(_ text: String) -> Decimal? {
-        guard isNumberLiteral(text) else { return nil }
-        return Decimal(string: text, locale: posix)
+        guard let shape = NumberShape(text), shape.isWithinRange else { return nil }
+        guard let value = Decimal(string: text, locale: posix), value.isFinite else { return nil }
+        return value
     }
 
     /// Formats a decimal in plain notation, without exponent or trailing zeros (`0.00010000` → `0.0001`).
@@ -17,29 +31,81 @@ public enum DecimalText {
         value.description
     }
 
+    /// Whether `value` lies in the range ``parse(_:)`` accepts: finite and below 10^30 in magnitude. Results of
+    /// arithmetic are checked with this before they reach a guard, a ledger or the journal.
+    public static func isWithinRange(_ value: Decimal) -> Bool {
+        value.isFinite && abs(value) < limit
+    }
+
+    private static let limit = Decimal(sign: .plus, exponent: maxIntegerDigits, significand: 1)
+
     /// Whether `text` is a JSON number literal (RFC 8259 section 6), the only decimal form we accept.
     public static func isNumberLiteral(_ text: String) -> Bool {
+        NumberShape(text) != nil
+    }
+}
+
+/// The digits of a JSON number literal, read without arithmetic that could overflow.
+struct NumberShape {
+    /// Power of ten of the most significant nonzero digit (nil for zero).
+    var highestPower: Int?
+    /// Power of ten of the least significant nonzero digit (nil for zero).
+    var lowestPower: Int?
+
+    /// Reads a JSON number literal of at most 64 bytes; nil when `text` is not one.
+    init?(_ text: String) {
         var bytes = Array(text.utf8)[...]
-        guard !bytes.isEmpty, bytes.count <= 64 else { return false }
+        guard !bytes.isEmpty, bytes.count <= 64 else { return nil }
         if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        func digits(_ slice: inout ArraySlice<UInt8>) -> Int {
-            let count = slice.prefix(while: { $0 >= 0x30 && $0 <= 0x39 }).count
-            slice = slice.dropFirst(count)
-            return count
+        func digits(_ slice: inout ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            let run = slice.prefix(while: { $0 >= 0x30 && $0 <= 0x39 })
+            slice = slice.dropFirst(run.count)
+            return run
         }
-        let leading = bytes.first
-        let intDigits = digits(&bytes)
-        if intDigits == 0 || (leading == UInt8(ascii: "0") && intDigits > 1) { return false }
+        let integer = digits(&bytes)
+        if integer.isEmpty || (integer.first == UInt8(ascii: "0") && integer.count > 1) { return nil }
+        var fraction = ArraySlice<UInt8>()
         if bytes.first == UInt8(ascii: ".") {
             bytes = bytes.dropFirst()
-            if digits(&bytes) == 0 { return false }
+            fraction = digits(&bytes)
+            if fraction.isEmpty { return nil }
         }
+        var exponent = 0
         if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
             bytes = bytes.dropFirst()
-            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-            if digits(&bytes) == 0 { return false }
+            var negative = false
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") {
+                negative = bytes.first == UInt8(ascii: "-")
+                bytes = bytes.dropFirst()
+            }
+            let run = digits(&bytes)
+            if run.isEmpty { return nil }
+            // At most 64 bytes, so the run is short, but saturate anyway: only "far out of range" matters.
+            for digit in run { exponent = min(exponent * 10 + Int(digit - 0x30), 1_000_000) }
+            if negative { exponent = -exponent }
         }
-        return bytes.isEmpty
+        guard bytes.isEmpty else { return nil }
+        // The i-th digit of integer + fraction stands for 10^(integer.count - 1 - i + exponent).
+        var index = 0
+        var first: Int?
+        var last: Int?
+        for digit in [integer, fraction].joined() {
+            if digit != 0x30 {
+                if first == nil { first = index }
+                last = index
+            }
+            index += 1
+        }
+        guard let first, let last else { return }
+        highestPower = integer.count - 1 - first + exponent
+        lowestPower = integer.count - 1 - last + exponent
+    }
+
+    /// Whether the number lies in the range of ``DecimalText/parse(_:)``.
+    var isWithinRange: Bool {
+        guard let highestPower, let lowestPower else { return true }
+        return highestPower < DecimalText.maxIntegerDigits && lowestPower >= -DecimalText.maxFractionDigits
+            && highestPower - lowestPower < DecimalText.maxSignificantDigits
     }
 }
 

@@ -52,6 +52,13 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// The whole number of a number or numeric string within `range` (`60`, `"60"`, `6e1`); nil for a fraction, a
+    /// value out of range or anything else. Never traps, whatever the value.
+    public func wholeNumber(in range: ClosedRange<Int>) -> Int? {
+        guard let decimal = decimalValue, decimal.isMultiple(of: 1), let whole = Int(DecimalText.format(decimal)) else { return nil }
+        return range.contains(whole) ? whole : nil
+    }
+
     /// The text a value stands for when interpolated or used as an id: strings as they are, numbers as written.
     public var scalarText: String? {
         switch self {
@@ -72,6 +79,33 @@ public enum JSONValue: Sendable, Hashable {
         case .array: return "array"
         case .object: return "object"
         }
+    }
+
+    /// Where in this value a number is not a JSON number literal (`NaN`, `inf`, a `Decimal` that overflowed), if
+    /// anywhere: such a number must never be written.
+    public var invalidNumberPointer: JSONPointer? {
+        func find(_ value: JSONValue, _ path: inout [String]) -> Bool {
+            switch value {
+            case .number(let literal): return !DecimalText.isNumberLiteral(literal)
+            case .array(let elements):
+                for (index, element) in elements.enumerated() {
+                    path.append(String(index))
+                    if find(element, &path) { return true }
+                    path.removeLast()
+                }
+                return false
+            case .object(let object):
+                for member in object.members {
+                    path.append(member.key)
+                    if find(member.value, &path) { return true }
+                    path.removeLast()
+                }
+                return false
+            case .null, .bool, .string: return false
+            }
+        }
+        var path: [String] = []
+        return find(self, &path) ? JSONPointer(tokens: path) : nil
     }
 
     /// The value at a JSON Pointer, if there is one.

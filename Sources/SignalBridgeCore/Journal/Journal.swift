@@ -150,6 +150,17 @@ public actor Journal {
     private func write(_ entries: [JournalEntry]) throws(JournalError) -> [JournalRecord] {
         if let failure { throw failure }
         guard !entries.isEmpty else { return [] }
+        for entry in entries {
+            if let pointer = JSONValue.object(entry.fields).invalidNumberPointer {
+                logger.error(
+                    "journal: refused a record holding a number that is not finite",
+                    metadata: ["type": "\(entry.type.rawValue)", "field": "\(pointer)"]
+                )
+                throw JournalError(
+                    "refused a \(entry.type.rawValue) record: the number at \(pointer) is not finite; nothing of this batch was written"
+                )
+            }
+        }
         if offset >= segmentLimit { try rotate() }
         let ts = Timestamp.format(clock())
         var records: [JournalRecord] = []

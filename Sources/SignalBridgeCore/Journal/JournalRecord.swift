@@ -99,15 +99,3 @@ public enum Timestamp {
         return (try? withFraction.parse(text)) ?? (try? withoutFraction.parse(text))
     }
 }
-
-extension Date {
-    /// The time `seconds` after 1970 (a Unix time, possibly with a fraction).
-    public init(unixSeconds seconds: Decimal) {
-        self.init(timeIntervalSince1970: TimeInterval(NSDecimalNumber(decimal: seconds).doubleValue))
-    }
-
-    /// The time `milliseconds` after 1970, as OKX writes times (`"1597026383085"`).
-    public init(unixMilliseconds milliseconds: Decimal) {
-        self.init(unixSeconds: milliseconds / 1000)
-    }
-}

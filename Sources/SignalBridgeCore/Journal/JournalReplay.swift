@@ -30,12 +30,16 @@ public struct JournalReplay: Sendable {
     }
 
     public private(set) var answered: [AnsweredSignal] = []
+    /// Every signal since `rememberSince`, oldest first, for the replay window (``SignalMemory``).
+    public private(set) var seen: [(key: SignalKey, time: Date)] = []
     public private(set) var ledger = RiskLedger()
     /// Orders whose outcome is not final, in journal order.
     public private(set) var openOrders: [OpenOrder] = []
 
-    /// Replays `records`, keeping signals newer than `since`.
-    public init(records: [JournalRecord], since: Date) {
+    /// Replays `records`, keeping the answers of signals newer than `since` and the keys of those newer than
+    /// `rememberSince` (at most `since`).
+    public init(records: [JournalRecord], since: Date, rememberSince: Date? = nil) {
+        let rememberSince = min(rememberSince ?? since, since)
         var signals: [String: (key: SignalKey, time: Date, decisions: [JSONValue])] = [:]
         var order: [String] = []
         var open: [String: OpenOrder] = [:]
@@ -44,7 +48,10 @@ public struct JournalReplay: Sendable {
             guard let type = record.recordType, let time = record.date else { continue }
             switch type {
             case .signal:
-                guard time >= since, let id = record["signalId"]?.stringValue, let source = record["source"]?.stringValue else { continue }
+                guard time >= rememberSince, let id = record["signalId"]?.stringValue, let source = record["source"]?.stringValue
+                else { continue }
+                seen.append((SignalKey(source: source, signalId: id), time))
+                guard time >= since else { continue }
                 signals[id] = (SignalKey(source: source, signalId: id), time, [])
                 order.append(id)
             case .decision:
@@ -64,7 +71,7 @@ public struct JournalReplay: Sendable {
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 open[clOrdId]?.lastType = type
                 if let ordId = record["ordId"]?.stringValue { open[clOrdId]?.ordId = ordId }
-                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.map(Date.init(unixMilliseconds:))
+                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
             case .orderUpdate:
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 if OrderStatus.finalStates.contains(record["state"]?.stringValue ?? "") {

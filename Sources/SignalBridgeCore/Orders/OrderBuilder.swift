@@ -67,6 +67,11 @@ public struct OrderBuilder: Sendable {
             baseSize = reference.flatMap { $0 > 0 ? request.sz / $0 : nil }
             notional = request.sz
         }
+        for (field, value) in [("sz", request.sz), ("px", request.px), ("notional", notional), ("base size", baseSize)] {
+            if let value, !DecimalText.isWithinRange(value) {
+                throw DecisionBlock("the order's \(field) for \(instId) is beyond what signalbridge accepts (\(DecimalText.acceptedRange))")
+            }
+        }
         guard request.sz > 0 else {
             throw DecisionBlock("the size rounds to zero for \(instId) (lot size \(DecimalText.format(instrument.lotSz)))")
         }
@@ -95,11 +100,7 @@ public struct OrderBuilder: Sendable {
         case .base(let amount): return (amount, .base)
         case .quote(let amount): return (amount, .quote)
         case .pointer(let pointer, let unit, let max):
-            guard let value = pointer.resolve(in: payload)?.decimalValue else {
-                throw DecisionBlock("the payload has no number at \(pointer) for the size")
-            }
-            guard value > 0 else { throw DecisionBlock("the size at \(pointer) is not positive") }
-            return (min(value, max), unit)
+            return (min(try Self.positiveNumber(at: pointer, in: payload, for: "size"), max), unit)
         }
     }
 
@@ -114,10 +115,7 @@ public struct OrderBuilder: Sendable {
         switch spec {
         case .fixed(let price): raw = price
         case .pointer(let pointer):
-            guard let value = pointer.resolve(in: payload)?.decimalValue else {
-                throw DecisionBlock("the payload has no number at \(pointer) for the price")
-            }
-            raw = value
+            raw = try Self.positiveNumber(at: pointer, in: payload, for: "price")
         case .from(let reference, let offsetBps):
             guard let ticker else {
                 throw DecisionBlock("no ticker of \(instrument.instId) younger than \(maxPriceAgeSeconds) s")
@@ -133,5 +131,17 @@ public struct OrderBuilder: Sendable {
         let price = raw.rounded(toMultipleOf: instrument.tickSz, side == .buy ? .down : .up)
         guard price > 0 else { throw DecisionBlock("the price of \(instrument.instId) rounds to zero") }
         return price
+    }
+
+    /// The number at `pointer` in a sender's payload: present, within ``DecimalText/parse(_:)``'s range, positive.
+    /// - Throws: ``DecisionBlock`` naming the field and the pointer.
+    static func positiveNumber(at pointer: JSONPointer, in payload: JSONValue, for field: String) throws(DecisionBlock) -> Decimal {
+        guard let raw = pointer.resolve(in: payload) else { throw DecisionBlock("the payload has no \(field) at \(pointer)") }
+        guard let value = raw.decimalValue else {
+            let shown = raw.scalarText.map { "\"\($0.prefix(40))\"" } ?? "a JSON \(raw.typeName)"
+            throw DecisionBlock("the \(field) at \(pointer) is \(shown), not \(DecimalText.acceptedRange)")
+        }
+        guard value > 0 else { throw DecisionBlock("the \(field) at \(pointer) is \(DecimalText.format(value)), not a positive number") }
+        return value
     }
 }

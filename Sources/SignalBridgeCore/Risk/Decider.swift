@@ -147,8 +147,10 @@ public struct Decider: Sendable {
         if let cooldown = rule.cooldownSeconds, let last = ledger.lastOrder(ruleId: rule.id),
             now.timeIntervalSince(last) < TimeInterval(cooldown)
         {
-            let left = Int((TimeInterval(cooldown) - now.timeIntervalSince(last)).rounded(.up))
-            throw DecisionBlock("cooldownSeconds: the rule ordered \(Int(now.timeIntervalSince(last))) s ago; \(left) s left of \(cooldown) s")
+            let left = (TimeInterval(cooldown) - now.timeIntervalSince(last)).rounded(.up).wholeSeconds
+            throw DecisionBlock(
+                "cooldownSeconds: the rule ordered \(now.timeIntervalSince(last).wholeSeconds) s ago; \(left) s left of \(cooldown) s"
+            )
         }
         if let maximum = rule.maxOrdersPerDay, ledger.ordersToday(ruleId: rule.id, now: now) + orders.count > maximum {
             throw DecisionBlock(

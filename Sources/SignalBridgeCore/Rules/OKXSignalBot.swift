@@ -20,9 +20,14 @@ public enum OKXSignalBot {
     /// The lag OKX's Signal Bot allows when `maxLag` is absent.
     public static let defaultMaxLag = 60
 
-    /// The `maxLag` of a payload, in seconds.
-    public static func maxLag(_ payload: JSONValue) -> Int {
-        payload[JSONPointer(tokens: ["maxLag"])]?.decimalValue.map { NSDecimalNumber(decimal: $0).intValue } ?? defaultMaxLag
+    /// The `maxLag` values accepted, in seconds.
+    public static let maxLagRange = 1...86400
+
+    /// The `maxLag` of a payload, in seconds; ``defaultMaxLag`` when absent, nil when it is not a whole number of
+    /// seconds in ``maxLagRange``.
+    public static func maxLag(_ payload: JSONValue) -> Int? {
+        guard let value = payload[JSONPointer(tokens: ["maxLag"])] else { return defaultMaxLag }
+        return value.wholeNumber(in: maxLagRange)
     }
 
     /// The rule that stands for one signal-bot message.
@@ -46,8 +51,10 @@ public enum OKXSignalBot {
         case "market": break
         case "limit":
             ordType = .limit
-            let offset = payload[JSONPointer(tokens: ["orderPriceOffset"])]?.decimalValue ?? 0
-            guard offset >= 0, offset < 100 else { throw DecisionBlock("okx-signal-bot: orderPriceOffset must be from 0 to 100 (percent)") }
+            let offsetValue = payload[JSONPointer(tokens: ["orderPriceOffset"])]
+            guard let offset = offsetValue == nil ? 0 : offsetValue?.decimalValue, offset >= 0, offset < 100 else {
+                throw DecisionBlock("okx-signal-bot: orderPriceOffset must be a number from 0 to 100 (percent)")
+            }
             price = .from(.last, offsetBps: (side == .buy ? -offset : offset) * 100)
         case let other: throw DecisionBlock("okx-signal-bot: unknown orderType \(other)")
         }
@@ -82,7 +89,9 @@ public enum OKXSignalBot {
             return .percentOfAvailable(100)
         }
         guard let amountText = amount, let value = DecimalText.parse(amountText), value > 0 else {
-            throw DecisionBlock("okx-signal-bot: amount must be a positive number for investmentType \(investmentType)")
+            throw DecisionBlock(
+                "okx-signal-bot: amount must be a positive number for investmentType \(investmentType) (\(DecimalText.acceptedRange))"
+            )
         }
         switch investmentType {
         case "base": return .base(value)

@@ -72,8 +72,7 @@ public enum RuleParser {
         guard let object = value.objectValue else {
             throw DocumentError(pointer: pointer, message: "expected a condition object, found \(value.typeName)")
         }
-        if object.keys.count == 1, let key = object.keys.first, ["all", "any", "not"].contains(key) {
-            let child = object[key]!
+        if object.members.count == 1, let (key, child) = object.members.first, ["all", "any", "not"].contains(key) {
             if key == "not" { return .not(try parseCondition(child, at: pointer.appending("not"))) }
             guard let list = child.arrayValue else {
                 throw DocumentError(pointer: pointer.appending(key), message: "expected an array of conditions")
@@ -92,10 +91,9 @@ public enum RuleParser {
             )
         }
         let operators = comparisonKeys.filter(reader.has)
-        guard operators.count == 1, let op = operators.first else {
+        guard operators.count == 1, let op = operators.first, let operand = reader.value(op) else {
             throw DocumentError(pointer: pointer, message: "give exactly one of \(comparisonKeys.joined(separator: ", "))")
         }
-        let operand = reader.value(op)!
         func decimal() throws(DocumentError) -> Decimal {
             guard let d = operand.decimalValue else {
                 throw reader.error(op, "\(op) compares numbers: write a decimal such as \"1000\"")
@@ -169,17 +167,18 @@ public enum RuleParser {
             throw DocumentError(pointer: pointer, message: "give exactly one of base, quote, percentOfAvailable, pointer (with unit and max)")
         }
         switch modes[0] {
-        case "base": return .base(try reader.positiveDecimal("base")!)
-        case "quote": return .quote(try reader.positiveDecimal("quote")!)
+        case "base": return .base(try reader.requiredPositiveDecimal("base"))
+        case "quote": return .quote(try reader.requiredPositiveDecimal("quote"))
         case "pointer":
             let unitText = try reader.requiredString("unit")
             guard let unit = SizeUnit(rawValue: unitText) else { throw reader.error("unit", "expected \"base\" or \"quote\"") }
             guard let max = try reader.positiveDecimal("max") else {
                 throw reader.error("max", "required with a pointer size: the largest size this rule may order")
             }
-            return .pointer(try reader.jsonPointer("pointer")!, unit: unit, max: max)
+            guard let sizePointer = try reader.jsonPointer("pointer") else { throw reader.error("pointer", "required") }
+            return .pointer(sizePointer, unit: unit, max: max)
         default:
-            let percent = try reader.positiveDecimal("percentOfAvailable")!
+            let percent = try reader.requiredPositiveDecimal("percentOfAvailable")
             guard percent <= 100 else { throw reader.error("percentOfAvailable", "a percentage is at most 100") }
             return .percentOfAvailable(percent)
         }
@@ -190,8 +189,10 @@ public enum RuleParser {
         let modes = ["fixed", "pointer", "from"].filter(reader.has)
         guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, from") }
         switch modes[0] {
-        case "fixed": return .fixed(try reader.positiveDecimal("fixed")!)
-        case "pointer": return .pointer(try reader.jsonPointer("pointer")!)
+        case "fixed": return .fixed(try reader.requiredPositiveDecimal("fixed"))
+        case "pointer":
+            guard let pricePointer = try reader.jsonPointer("pointer") else { throw reader.error("pointer", "required") }
+            return .pointer(pricePointer)
         default:
             let text = try reader.requiredString("from")
             guard let reference = PriceReference(rawValue: text) else {

@@ -1,0 +1,433 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import SignalBridgeCore
+
+/// Numbers at the edges of every type, from every place a sender controls: nothing traps, nothing non-finite
+/// reaches a guard, a ledger or the journal, and each refusal says which field was wrong.
+@Suite struct HostileNumberTests {
+    /// Texts at the edges of Int, Int64, Double and Decimal.
+    static let edgeNumbers = [
+        "-9223372036854775808", "9223372036854775807", "9223372036854775808", "-9223372036854775809",
+        "18446744073709551616", "1e20", "-1e20", "1e308", "1e309", "-1e309", "1e-400", "3e164", "1e127", "1e128",
+        "340282366920938463463374607431768211456", "0", "-0", "0.0", "-1", "1e-30", "1e-31", "NaN", "nan", "Infinity",
+        "-Infinity", "inf", "0x10", " 1", "1 ", "+1", "1.", ".5", "1e", "", "12abc", "١٢", "1e99999999999999999999",
+        "0.000000000000000000000000000000000000000000000001", "99999999999999999999999999999999999999999999",
+    ]
+
+    @Test(arguments: edgeNumbers)
+    func everyAcceptedDecimalIsFiniteAndItsProductsToo(_ text: String) {
+        guard let value = DecimalText.parse(text) else { return }
+        #expect(value.isFinite)
+        #expect(DecimalText.isWithinRange(value))
+        // Two accepted numbers multiply and add without leaving the finite range (price × size, ledger sums).
+        #expect((value * value * 1000).isFinite)
+        #expect((value / DecimalText.parse("0.000000000000000000000000000001")!).isFinite)
+    }
+
+    @Test func theAcceptedRangeIsExact() {
+        for accepted in ["0", "-0", "123.456", "999999999999999999999999999999", "0.000000000000000000000000000001", "1e29", "-1e29", "5e-30"] {
+            #expect(DecimalText.parse(accepted) != nil, "\(accepted)")
+        }
+        for refused in ["1e30", "-1e30", "1000000000000000000000000000000", "1e-31", "3e164", "1e127", "NaN", "Infinity", "0x10", "1.", "+1", " 1"] {
+            #expect(DecimalText.parse(refused) == nil, "\(refused)")
+        }
+        // 34 significant digits are held exactly; 35 would be rounded by Decimal, so they are refused.
+        #expect(DecimalText.parse("1234567890.123456789012345678901234") != nil)
+        #expect(DecimalText.parse("1234567890.1234567890123456789012345") == nil)
+        #expect(DecimalText.format(DecimalText.parse("1234567890.123456789012345678901234")!) == "1234567890.123456789012345678901234")
+        // Still a JSON number literal: payloads keep such numbers as text, they are only never used as amounts.
+        #expect(DecimalText.isNumberLiteral("1e999"))
+    }
+
+    @Test(arguments: edgeNumbers + ["1732531200", "946684799", "4102444801", "00001732531200", "1732531200.5"])
+    func authTimestampsOutsideASaneUnixTimeAreRefused(_ text: String) {
+        let seconds = UnixTime.plausibleSeconds(header: text)
+        if let seconds { #expect(UnixTime.plausibleSeconds.contains(seconds)) }
+        #expect((seconds != nil) == (text == "1732531200"))
+    }
+
+    @Test(arguments: ["-1e20", "1e20", "0", "-1", "1e308", "99999999999999999999", "NaN", "-9223372036854775808", "1e-400", "9999-12-31T23:59:59Z"])
+    func payloadTimesThatAreNoTimeAreRefused(_ text: String) {
+        #expect(SignalTime.parse(.string(text)) == nil)
+        if DecimalText.isNumberLiteral(text) { #expect(SignalTime.parse(.number(text)) == nil) }
+    }
+
+    @Test func plausiblePayloadTimesAreRead() throws {
+        #expect(SignalTime.parse(.number("1732531200")) == Date(timeIntervalSince1970: 1_732_531_200))
+        #expect(SignalTime.parse(.string("1732531200123")) == Date(timeIntervalSince1970: 1_732_531_200.123))
+        #expect(SignalTime.parse(.string("2024-11-25T10:40:00Z")) == Date(timeIntervalSince1970: 1_732_531_200))
+    }
+
+    @Test func httpDatesFollowRFC9110() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
+        #expect(HTTPDate.parse("Mon, 25 Nov 2024 10:40:00 GMT") == Date(timeIntervalSince1970: 1_732_531_200))
+        #expect(HTTPDate.parse("Thu, 29 Feb 2024 00:00:00 GMT") == Date(timeIntervalSince1970: 1_709_164_800))
+        for bad in [
+            "", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT",
+            "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov -994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT", "1732531200",
+        ] {
+            #expect(HTTPDate.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func wholeNumbersNeverTrap() {
+        for text in Self.edgeNumbers {
+            let value = JSONValue.string(text).wholeNumber(in: 1...86400)
+            #expect(value == nil || (1...86400).contains(value!))
+        }
+        #expect(JSONValue.number("6e1").wholeNumber(in: 1...86400) == 60)
+        #expect(JSONValue.string("60.5").wholeNumber(in: 1...86400) == nil)
+        #expect(TimeInterval.nan.wholeSeconds == 0 && TimeInterval.infinity.wholeSeconds == 9_000_000_000_000_000_000)
+    }
+}
+
+/// Timestamps at the edges, through every scheme that reads one: a 401 with a message, never a crash.
+@Suite struct HostileAuthTimestampTests {
+    static let timestamps = HostileNumberTests.edgeNumbers + ["1000000000000"]
+
+    func request(_ headers: [(String, String)], body: String = #"{"id":"x"}"#) -> InboundRequest {
+        InboundRequest(sourceName: "s", headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8), remoteAddress: nil)
+    }
+
+    func signature(_ content: String, key: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(content.utf8), using: SymmetricKey(data: key)))
+    }
+
+    @Test(arguments: timestamps)
+    func everySchemeRefusesTimestampsThatAreNoTime(_ t: String) {
+        let body = #"{"id":"x"}"#
+        let key = Array("k".utf8)
+        let standard = InboundAuth.standardWebhooks(StandardWebhooksAuth(key: Secret(bytes: key), toleranceSeconds: 300))
+        let goodStandard = "v1," + Data(signature("m1.\(t).\(body)", key: key)).base64EncodedString()
+        let stripe = InboundAuth.stripe(StripeAuth(secret: Secret("k"), toleranceSeconds: 300))
+        let goodStripe = Hex.encode(signature("\(t).\(body)", key: key))
+        let quicknode = InboundAuth.hmacPreset("quicknode", secret: Secret("k"), toleranceSeconds: 300)!
+        let goodQuicknode = Hex.encode(signature("n\(t)\(body)", key: key))
+        let tenderly = InboundAuth.hmacPreset("tenderly", secret: Secret("k"), toleranceSeconds: 300)!
+        let cases: [(InboundAuth, [(String, String)])] = [
+            (standard, [("webhook-id", "m1"), ("webhook-timestamp", t), ("webhook-signature", goodStandard)]),
+            (standard, [("svix-id", "m1"), ("svix-timestamp", t), ("svix-signature", "v1,AAAA")]),
+            (stripe, [("Stripe-Signature", "t=\(t),v1=\(goodStripe)")]),
+            (quicknode, [("X-QN-Nonce", "n"), ("X-QN-Timestamp", t), ("X-QN-Signature", goodQuicknode)]),
+            (tenderly, [("Date", t), ("x-tenderly-signature", Hex.encode(signature(body + t, key: key)))]),
+        ]
+        for (auth, headers) in cases {
+            do {
+                _ = try auth.verify(request(headers), parsedBody: { nil })
+                Issue.record("\(t) was accepted by \(auth)")
+            } catch {
+                #expect(!error.message.isEmpty)
+            }
+        }
+    }
+
+    @Test func tenderlysSignedDateIsCheckedAgainstTheTolerance() throws {
+        let key = Array("k".utf8)
+        let tenderly = InboundAuth.hmacPreset("tenderly", secret: Secret("k"), toleranceSeconds: 300)!
+        let body = #"{"id":"x"}"#
+        let date = "Mon, 25 Nov 2024 10:40:00 GMT"
+        let headers = [("Date", date), ("x-tenderly-signature", Hex.encode(signature(body + date, key: key)))]
+        let sent = Date(timeIntervalSince1970: 1_732_531_200)
+        var fresh = request(headers)
+        fresh.receivedAt = sent.addingTimeInterval(299)
+        _ = try tenderly.verify(fresh, parsedBody: { nil })
+        var replayed = request(headers)
+        replayed.receivedAt = sent.addingTimeInterval(301)
+        #expect(throws: AuthenticationFailure("the signed timestamp is 301 s old (tolerance 300 s)")) {
+            try tenderly.verify(replayed, parsedBody: { nil })
+        }
+        #expect(!tenderly.signsTimestamp == false)
+        #expect(!InboundAuth.hmacPreset("github", secret: Secret("k"), toleranceSeconds: 300)!.signsTimestamp)
+    }
+}
+
+/// Authentication comes before parsing; the stateless checks in their order.
+@Suite struct WebhookAdmissionTests {
+    static let secrets = ["HMAC_KEY": "k", "TV_TOKEN": "t0ken"]
+
+    /// Counts the parser's calls.
+    final class Counter: Sendable {
+        let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+    }
+
+    func admission(parses: Counter? = nil) throws -> WebhookAdmission {
+        let configuration = try BridgeConfiguration.parse(
+            try JSONParser.parse(
+                #"""
+                {"sources": [
+                  {"name": "signed", "auth": {"scheme": "alchemy", "secretEnv": "HMAC_KEY"}, "idPointer": "/id",
+                   "timestampPointer": "/time"},
+                  {"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"}},
+                  {"name": "bot", "auth": {"scheme": "token", "in": "header", "secretEnv": "TV_TOKEN"}, "format": "okx-signal-bot"}
+                ]}
+                """#
+            ),
+            baseDirectory: URL(fileURLWithPath: "/tmp"),
+            environment: Self.secrets
+        )
+        var admission = WebhookAdmission(configuration: configuration)
+        if let parses {
+            admission.parse = { bytes throws(JSONParseError) in
+                parses.count.withLock { $0 += 1 }
+                return try JSONParser.parse(bytes)
+            }
+        }
+        return admission
+    }
+
+    func signed(_ body: String, key: String = "k") -> InboundRequest {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array(key.utf8)))
+        return InboundRequest(
+            sourceName: "signed",
+            headers: [(name: "X-Alchemy-Signature", value: Hex.encode(mac))],
+            body: Array(body.utf8),
+            remoteAddress: nil
+        )
+    }
+
+    func rejection(_ admission: WebhookAdmission, _ request: InboundRequest, lag: Bool = false) -> WebhookRejection? {
+        do {
+            let signal = try admission.admit(request)
+            if lag { try admission.checkLag(signal, now: Date()) }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func anUnauthenticatedBodyIsNeverParsed() throws {
+        let parses = Counter()
+        let admission = try admission(parses: parses)
+        let hostile = String(repeating: "[", count: 60000)
+        #expect(rejection(admission, signed(hostile, key: "wrong"))?.kind == .unauthorized)
+        #expect(rejection(admission, signed(#"{"id":"a"}"#, key: "wrong"))?.kind == .unauthorized)
+        #expect(parses.value == 0)
+        // A signed body that is not JSON is a 400, parsed once.
+        #expect(rejection(admission, signed(hostile))?.kind == .badRequest)
+        #expect(parses.value == 1)
+        // A body token needs the parse, once, even for a refusal.
+        let token = InboundRequest(sourceName: "tv", headers: [], body: Array(#"{"token":"nope"}"#.utf8), remoteAddress: nil)
+        #expect(rejection(admission, token)?.kind == .unauthorized)
+        #expect(parses.value == 2)
+    }
+
+    @Test(arguments: ["-1e20", "\"-1e20\"", "1e308", "\"NaN\"", "-9223372036854775808", "0", "\"0\"", "1e-400", "\"9999-12-31T23:59:59Z\"", "true"])
+    func aPayloadTimeThatIsNoTimeIs400(_ time: String) throws {
+        let refusal = rejection(try admission(), signed(#"{"id":"a","time":\#(time)}"#), lag: true)
+        #expect(refusal?.kind == .badRequest)
+        #expect(refusal?.message.contains("/time") == true)
+    }
+
+    @Test(arguments: ["1e20", "\"-9223372036854775808\"", "0", "-5", "1.5", "\"NaN\"", "86401", "\"abc\""])
+    func aSignalBotMaxLagThatIsNoDurationIs400(_ maxLag: String) throws {
+        let body = #"{"action":"ENTER_LONG","instrument":"BTCUSDT","timestamp":"\#(Timestamp.format(Date()))","maxLag":\#(maxLag)}"#
+        let request = InboundRequest(
+            sourceName: "bot",
+            headers: [(name: "X-Signalbridge-Token", value: "t0ken")],
+            body: Array(body.utf8),
+            remoteAddress: nil
+        )
+        let refusal = rejection(try admission(), request, lag: true)
+        #expect(refusal?.kind == .badRequest)
+        #expect(refusal?.message.contains("maxLag") == true)
+    }
+}
+
+/// Absurd prices, sizes and amounts are blocked with the field named; none reaches a guard, the ledger or the journal.
+@Suite struct AbsurdAmountTests {
+    static let ruleJSON = #"""
+        {"rules": [{"id": "px", "source": "tv", "when": {"pointer": "/action", "eq": "buy"},
+          "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "price": {"pointer": "/px"},
+                      "size": {"pointer": "/sz", "unit": "base", "max": "1000000000000000000000000000"}}]}]}
+        """#
+
+    func decide(_ payload: String, risk: RiskSettings = RiskSettings()) throws -> Decision {
+        let decider = Decider(
+            rules: try Fixture.rules(Self.ruleJSON),
+            guards: GlobalGuards(risk: risk, killSwitchEngaged: false),
+            builder: OrderBuilder(market: Fixture.market(), now: Fixture.now, maxPriceAgeSeconds: 600)
+        )
+        return try #require(decider.decide(signalId: "s", source: "tv", payload: try JSONParser.parse(payload), ledger: RiskLedger()).first)
+    }
+
+    @Test(arguments: [
+        (#""3e164""#, "20", "/px"), ("3e164", "20", "/px"), (#""NaN""#, "1", "/px"), (#""-5""#, "1", "/px"), ("0", "1", "/px"),
+        (#""1e999""#, "1", "/px"), ("1e127", "1", "/px"), ("60000", #""1e40""#, "/sz"), ("60000", "-1", "/sz"), ("60000", "null", "/sz"),
+        ("60000", "[1]", "/sz"), ("60000", #""Infinity""#, "/sz"),
+    ])
+    func absurdPayloadNumbersAreBlockedNamingTheField(_ px: String, _ sz: String, _ field: String) throws {
+        var risk = RiskSettings()
+        risk.maxDailyNotional = 1_000_000
+        let decision = try decide(#"{"action":"buy","px":\#(px),"sz":\#(sz)}"#, risk: risk)
+        #expect(decision.outcome == .blocked)
+        #expect(decision.reason.contains(field), "\(decision.reason)")
+        #expect(decision.notional.isFinite)
+    }
+
+    @Test func aNotionalBeyondTheRangeIsBlockedBeforeAnyGuard() throws {
+        // Each number is accepted, but their product is not: blocked, not NaN, even without a notional limit.
+        let decision = try decide(#"{"action":"buy","px":"99999999999999999999999999999","sz":"99999999999999999999999999"}"#)
+        #expect(decision.outcome == .blocked)
+        #expect(decision.reason.contains("notional"), "\(decision.reason)")
+        #expect(decision.orders.isEmpty)
+    }
+
+    @Test(arguments: [("1e40", "amount"), ("NaN", "amount"), ("-1", "amount"), ("0", "amount")])
+    func signalBotAmountsAreRangeChecked(_ amount: String, _ field: String) throws {
+        let payload = try JSONParser.parse(#"{"action":"ENTER_LONG","instrument":"BTC-USDT","investmentType":"margin","amount":"\#(amount)"}"#)
+        let decider = Decider(
+            rules: try Fixture.rules(#"{"rules": []}"#),
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false),
+            builder: OrderBuilder(market: Fixture.market(), now: Fixture.now, maxPriceAgeSeconds: 600)
+        )
+        let decision = try #require(decider.decide(signalId: "s", source: "bot", payload: payload, ledger: RiskLedger(), signalBot: true).first)
+        #expect(decision.outcome == .blocked)
+        #expect(decision.reason.contains(field))
+    }
+
+    @Test func aSignalBotPriceOffsetThatIsNoNumberIsBlocked() throws {
+        let payload = try JSONParser.parse(
+            #"{"action":"ENTER_LONG","instrument":"BTC-USDT","investmentType":"margin","amount":"10","orderType":"limit","orderPriceOffset":"1e99"}"#
+        )
+        #expect(throws: DecisionBlock.self) { try OKXSignalBot.rule(for: payload, source: "bot", instruments: Fixture.market().instruments) }
+    }
+
+    @Test func theJournalRefusesANumberThatIsNotFinite() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        try await journal.append([JournalEntry(.rejected, [("status", .integer(400))])])
+        for poison in [Decimal.nan, Decimal(sign: .plus, exponent: 127, significand: 1) * 20] {
+            do {
+                try await journal.append([
+                    JournalEntry(.signal, [("signalId", "ok")]),
+                    JournalEntry(.decision, [("signalId", "ok"), ("market", .object(JSONObject([("px", .decimal(poison))])))]),
+                ])
+                Issue.record("the journal took \(poison)")
+            } catch {
+                #expect(error.message.contains("/market/px"), "\(error.message)")
+            }
+        }
+        // Nothing of a refused batch is on disk, and the journal still takes records and verifies.
+        try await journal.append([JournalEntry(.rejected, [("status", .integer(401))])])
+        await journal.close()
+        let records = try JournalReader.read(directory: directory, allowTornTail: false).records
+        #expect(records.map(\.type) == ["rejected", "rejected"])
+        #expect(!records.contains { $0.line.contains("NaN") })
+    }
+}
+
+/// The replay window and the allowlist checks of the configuration.
+@Suite struct ReplayAndAllowlistTests {
+    @Test func signalIdsAreRememberedForTheWindowOnly() {
+        var memory = SignalMemory(window: 7 * 86400)
+        let start = Date(timeIntervalSince1970: 1_732_531_200)
+        let a = SignalKey(source: "github", signalId: "a")
+        memory.insert(a, at: start)
+        #expect(memory.contains(a))
+        #expect(!memory.contains(SignalKey(source: "alchemy", signalId: "a")))
+        memory.insert(SignalKey(source: "github", signalId: "b"), at: start.addingTimeInterval(6 * 86400))
+        #expect(memory.contains(a))
+        memory.insert(SignalKey(source: "github", signalId: "c"), at: start.addingTimeInterval(7 * 86400 + 1))
+        #expect(!memory.contains(a))
+        #expect(memory.count == 2)
+        // Expiry keeps the memory bounded however many signals pass.
+        for i in 0..<5000 {
+            memory.insert(SignalKey(source: "github", signalId: "n\(i)"), at: start.addingTimeInterval(30 * 86400 + Double(i) * 300))
+        }
+        #expect(memory.count == 7 * 86400 / 300 + 1)
+    }
+
+    @Test(arguments: ["0.0.0.0/0", "::/0"])
+    func anUnauthenticatedSourceOpenToEveryAddressIsRefused(_ range: String) throws {
+        let document = try JSONParser.parse(#"{"sources": [{"name": "open", "auth": {"scheme": "none"}, "allowFrom": ["10.0.0.1", "\#(range)"]}]}"#)
+        #expect(throws: DocumentError.self) { try BridgeConfiguration.parse(document, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: [:]) }
+        do {
+            _ = try BridgeConfiguration.parse(document, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: [:])
+        } catch {
+            #expect(error.pointer.description == "/sources/0/allowFrom/1")
+        }
+        // With a scheme that authenticates, an open allowlist is only redundant.
+        let signed = try JSONParser.parse(
+            #"{"sources": [{"name": "open", "auth": {"scheme": "github", "secretEnv": "K"}, "allowFrom": ["\#(range)"]}]}"#
+        )
+        _ = try BridgeConfiguration.parse(signed, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: ["K": "k"])
+    }
+
+    @Test func theReplayWindowIsConfigurable() throws {
+        func window(_ limits: String) throws -> TimeInterval {
+            try BridgeConfiguration.parse(
+                try JSONParser.parse(#"{"limits": \#(limits)}"#),
+                baseDirectory: URL(fileURLWithPath: "/tmp"),
+                environment: [:]
+            ).replayWindow
+        }
+        #expect(try window("{}") == 7 * 86400)
+        #expect(try window(#"{"replayWindowSeconds": 2592000}"#) == 30 * 86400)
+        #expect(throws: DocumentError.self) { try window(#"{"replayWindowSeconds": 3600}"#) }
+        #expect(throws: DocumentError.self) { try window(#"{"replayWindowSeconds": 1e20}"#) }
+    }
+}
+
+/// A signal whose signature covers no timestamp, replayed after its answer has been forgotten.
+@Suite struct ReplayWindowIntakeTests {
+    @Test func aReplayBeyondTheDuplicateWindowOrdersNothing() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = try BridgeConfiguration.parse(
+            try JSONParser.parse(
+                #"{"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "header", "secretEnv": "T"}, "idPointer": "/id"}]}"#
+            ),
+            baseDirectory: URL(fileURLWithPath: directory),
+            environment: ["T": "t0ken"]
+        )
+        let rules = try Fixture.rules(SignalIntakeTests.rules)
+        let threeDaysAgo = Date().addingTimeInterval(-3 * 86400)
+        func intake(_ journal: Journal, _ records: [JournalRecord], _ dispatcher: RecordingDispatcher) -> SignalIntake {
+            let market = MarketData()
+            market.update(instruments: [Fixture.btc])
+            let now = Date()
+            return SignalIntake(
+                configuration: configuration,
+                rules: rules,
+                replay: JournalReplay(
+                    records: records,
+                    since: now.addingTimeInterval(-SignalIntake.duplicateRetention),
+                    rememberSince: now.addingTimeInterval(-configuration.replayWindow)
+                ),
+                journal: journal,
+                market: market,
+                dispatcher: dispatcher,
+                logger: Logger(label: "test")
+            )
+        }
+        let body = #"{"id":"old","action":"buy"}"#
+        let request = InboundRequest(
+            sourceName: "tv",
+            headers: [(name: "X-Signalbridge-Token", value: "t0ken")],
+            body: Array(body.utf8),
+            remoteAddress: nil
+        )
+        do {
+            let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { threeDaysAgo })
+            let first = RecordingDispatcher()
+            var old = request
+            old.receivedAt = threeDaysAgo
+            #expect(try await intake(journal, records, first).handle(old).get().status == 202)
+            #expect(first.intents.withLock { $0.count } == 1)
+            await journal.close()
+        }
+        let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        defer { Task { await journal.close() } }
+        let dispatcher = RecordingDispatcher()
+        let answer = try await intake(journal, records, dispatcher).handle(request).get()
+        #expect(answer.status == 200 && answer.isDuplicate)
+        #expect(answer.body.objectValue?["message"]?.stringValue?.contains("48 h") == true)
+        #expect(dispatcher.intents.withLock { $0.isEmpty })
+    }
+}
