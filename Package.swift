@@ -10,7 +10,9 @@ let package = Package(
     name: "signalbridge",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "signalbridge", targets: ["signalbridge"])
+        .executable(name: "signalbridge", targets: ["signalbridge"]),
+        // For the libFuzzer target in Fuzz/, a package of its own so the main build never links libFuzzer.
+        .library(name: "SignalBridgeFuzzing", targets: ["SignalBridgeFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -94,10 +96,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Raw webhooks through the core without I/O, for the libFuzzer target and the randomized tests.
+        .target(
+            name: "SignalBridgeFuzzing",
+            dependencies: [
+                "SignalBridgeCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SignalBridgeCoreTests",
             dependencies: [
-                "SignalBridgeCore",
+                "SignalBridgeCore", "SignalBridgeFuzzing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -129,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "SignalBridgeServerTests",
             dependencies: [
-                "SignalBridgeServer", "SignalBridgeCore", "OKXSimulator",
+                "SignalBridgeServer", "SignalBridgeCore", "OKXSimulator", "SignalBridgeFuzzing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -143,15 +143,6 @@ import Testing
         )
     }
 
-    /// `Date` as an HTTP date (`Tue, 01 Dec 2026 20:45:00 GMT`).
-    func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
-    }
-
     func hex(_ content: [UInt8], _ key: String) -> String {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: Array(key.utf8))))
     }
@@ -207,7 +198,7 @@ import Testing
             ("alchemy", [("X-Alchemy-Signature", hex(Array(body.utf8), "k"))]),
             ("nansen", [("x-nansen-signature", "sha256=" + hex(Array(body.utf8), "k"))]),
             ("quicknode", [("X-QN-Nonce", "n0"), ("X-QN-Timestamp", ts), ("X-QN-Signature", hex(Array("n0\(ts)\(body)".utf8), "k"))]),
-            ("tenderly", [("Date", httpDate(now)), ("x-tenderly-signature", hex(Array("\(body)\(httpDate(now))".utf8), "k"))]),
+            ("tenderly", [("Date", HTTPDate.format(now)), ("x-tenderly-signature", hex(Array("\(body)\(HTTPDate.format(now))".utf8), "k"))]),
         ]
         for (name, headers) in cases {
             let auth = try #require(InboundAuth.hmacPreset(name, secret: Secret("k"), toleranceSeconds: 300))

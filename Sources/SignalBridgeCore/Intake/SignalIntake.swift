@@ -134,18 +134,17 @@ public actor SignalIntake {
             return answer
         }
         inFlight[key] = []
-        let result = await decideAndJournal(key: key, source: signal.source, request: request, payload: signal.payload, now: request.receivedAt)
+        let result = await decideAndJournal(signal, request: request, now: request.receivedAt)
         for waiter in inFlight.removeValue(forKey: key) ?? [] { waiter.resume(returning: result) }
         return try result.get()
     }
 
     private func decideAndJournal(
-        key: SignalKey,
-        source: SourceSettings,
+        _ signal: AdmittedSignal,
         request: InboundRequest,
-        payload: JSONValue,
         now: Date
     ) async -> Result<WebhookAnswer, WebhookRejection> {
+        let key = signal.key
         let killSwitch = configuration.risk.killSwitchFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
         let decider = Decider(
             rules: rules,
@@ -156,44 +155,22 @@ public actor SignalIntake {
             ),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )
-        let decisions = decider.decide(
-            signalId: key.signalId,
-            source: key.source,
-            payload: payload,
-            ledger: ledger,
-            signalBot: source.isOKXSignalBot
-        )
-        let usages = decisions.compactMap { $0.usage(at: now) }
-        usages.forEach { ledger.record($0) }
-        let intents = decisions.filter { $0.outcome == .order }.flatMap { decision in
-            decision.orders.map { OrderIntent(signalId: key.signalId, ruleId: decision.ruleId ?? "", request: $0.request) }
-        }
-        let entries: [JournalEntry] =
-            [
-                .signal(
-                    signalId: key.signalId,
-                    source: key.source,
-                    remoteAddr: request.remoteAddress,
-                    bodySha256: Hex.sha256(request.body),
-                    payload: payload
-                )
-            ]
-            + decisions.map { .decision(signalId: key.signalId, $0, ruleSetHash: rules.hash) }
-            + intents.map(JournalEntry.intent)
+        let batch = SignalBatch(signal, request: request, decider: decider, ledger: ledger, ruleSetHash: rules.hash)
+        batch.usages.forEach { ledger.record($0) }
         do {
-            try await journal.append(entries)
+            try await journal.append(batch.entries)
         } catch {
-            usages.forEach { ledger.remove($0) }
+            batch.usages.forEach { ledger.remove($0) }
             logger.error("journal: cannot record a signal; answering 503", metadata: ["error": "\(error)"])
             return .failure(WebhookRejection(.journalUnavailable, "the journal cannot be written; the signal was not accepted, send it again later"))
         }
-        let body = Self.answerBody(signalId: key.signalId, decisions: decisions.map(\.answerJSON))
+        let body = batch.answerBody
         remember(key, answer: body, at: now)
-        if !source.auth.signsTimestamp { memory.insert(key, at: now) }
-        dispatcher.submit(intents)
+        if !signal.source.auth.signsTimestamp { memory.insert(key, at: now) }
+        dispatcher.submit(batch.intents)
         logger.info(
             "signal accepted",
-            metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(intents.count)"]
+            metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(batch.intents.count)"]
         )
         return .success(WebhookAnswer(status: 202, body: body, isDuplicate: false))
     }

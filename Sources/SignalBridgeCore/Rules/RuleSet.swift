@@ -7,6 +7,11 @@ public struct RuleSet: Sendable {
         public var path: String
         /// Hex SHA-256 of the file's bytes.
         public var sha256: String
+
+        public init(path: String, sha256: String) {
+            self.path = path
+            self.sha256 = sha256
+        }
     }
 
     public var rules: [Rule]

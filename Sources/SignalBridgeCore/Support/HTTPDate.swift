@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// HTTP dates in the preferred form of RFC 9110 section 5.6.7 (`Sun, 06 Nov 1994 08:49:37 GMT`), as senders such
 /// as Tenderly put in the `Date` header they sign. RFC 3339 times are accepted too.
 public enum HTTPDate {
@@ -20,6 +24,17 @@ public enum HTTPDate {
         else { return nil }
         let days = daysSince1970(year: year, month: month + 1, day: day)
         return Date(timeIntervalSince1970: TimeInterval(((days * 24 + hour) * 60 + minute) * 60 + second))
+    }
+
+    /// `date` as an HTTP date, in GMT.
+    public static func format(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.wholeSeconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let weekday = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][Int(parts.tm_wday)]
+        return "\(weekday), \(pad(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)) GMT"
     }
 
     /// Exactly `digits` ASCII digits.
