@@ -141,6 +141,22 @@ def main():
                     stale = sign(name, fresh, when=time.time() - 600)
                     c.check(f"{name}: a stale signature is refused", post(base, name, fresh, stale)[0] == 401)
                     c.check(f"{name}: ... and a fresh one of the same body is accepted", post(base, name, fresh, sign(name, fresh))[0] == 202)
+            # Timestamps no clock shows, unsigned: each once stopped the bridge before its signature was checked.
+            hostile = {
+                "onchain": {"webhook-id": "m1", "webhook-timestamp": "-9223372036854775808", "webhook-signature": "v1,AAAA"},
+                "stripe": {"Stripe-Signature": "t=-9223372036854775808,v1=" + "0" * 64},
+                "quicknode": {"X-QN-Nonce": "n", "X-QN-Timestamp": "99999999999999999999", "X-QN-Signature": "0" * 64},
+                "tenderly": {"Date": "Sun, 06 Nov 1994 08:49:37 GMT", "x-tenderly-signature": "0" * 64},
+            }
+            for name, headers in hostile.items():
+                status, _, answer = post(base, name, b'{"id":"x","action":"buy"}', headers)
+                c.check(f"{name}: a timestamp no clock shows is refused with 401 and a message",
+                        status == 401 and b'"message"' in answer, (status, answer))
+            late = json.dumps({"id": f"late-{uuid.uuid4().hex[:12]}", "action": "buy"}).encode()
+            c.check("tenderly: a signed Date outside the tolerance is refused",
+                    post(base, "tenderly", late, sign("tenderly", late, when=time.time() - 600))[0] == 401)
+            alive = json.dumps({"id": f"alive-{uuid.uuid4().hex[:12]}", "action": "buy"}).encode()
+            c.check("the bridge still trades after them", bridge.poll() is None and post(base, "onchain", alive, sign("onchain", alive))[0] == 202)
             big = b'{"pad":"' + b"a" * 200_000 + b'"}'
             c.check("a body over maxBodyBytes is refused from its Content-Length", post(base, "github", big, sign("github", big))[0] == 413)
             chunked = urllib.request.Request(f"{base}/webhooks/github", data=iter([big[i:i + 8192] for i in range(0, len(big), 8192)]),
@@ -154,7 +170,7 @@ def main():
             stop(bridge)
         records = journal_records(os.path.join(folder, "journal"))
         intents = [r["clOrdId"] for r in records if r["type"] == "order.intent"]
-        c.check("one order intent per accepted signal, none twice", len(intents) == len(SOURCES) + 3 and len(set(intents)) == len(intents), intents)
+        c.check("one order intent per accepted signal, none twice", len(intents) == len(SOURCES) + 4 and len(set(intents)) == len(intents), intents)
         text = json.dumps(records)
         c.check("no secret in the journal", not any(secret in text for secret in SECRETS.values()))
         verify = subprocess.run([binary, "journal", "verify", "--config", "config.json"], cwd=folder, capture_output=True, text=True)
