@@ -22,8 +22,11 @@ extension WebhookFuzzHarness {
             switch Int.random(in: 0..<5, using: &rng) {
             case 0, 1:
                 let edge = edges.randomElement(using: &rng)!
-                let quoted = Bool.random(using: &rng) && DecimalText.isNumberLiteral(edge)
-                text = text.replacingOccurrences(of: "\"\(seedNumbers.randomElement(using: &rng)!)\"", with: quoted ? edge : "\"\(edge)\"")
+                let bare = Bool.random(using: &rng) && DecimalText.isNumberLiteral(edge)
+                let number = seedNumbers.randomElement(using: &rng)!
+                // Both quoted ("50") and bare (1000) numbers of the seeds are pushed to an edge.
+                text = text.replacingOccurrences(of: "\"\(number)\"", with: bare ? edge : "\"\(edge)\"")
+                text = text.replacingOccurrences(of: ":\(number)}", with: ":\(bare ? edge : "\"\(edge)\"")}")
             case 2:
                 // A timestamp header at an edge; without `t` the harness keeps it, and still signs over it.
                 let header = timestampHeaders.randomElement(using: &rng)!

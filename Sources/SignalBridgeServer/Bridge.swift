@@ -53,6 +53,7 @@ public struct Bridge: Sendable {
         logger: Logger
     ) async throws(StartupError) -> Bridge {
         let startedAt = Date()
+        for warning in configuration.replayWarnings { logger.warning("replay protection: \(warning)") }
         let rules: RuleSet
         do {
             rules = try RuleSet.load(paths: configuration.rulePaths, knownSources: Set(configuration.sources.map(\.name)))

@@ -136,8 +136,7 @@ import Testing
         #expect(throws: AuthenticationFailure("the signed timestamp is 301 s old (tolerance 300 s)")) {
             try tenderly.verify(replayed, parsedBody: { nil })
         }
-        #expect(!tenderly.signsTimestamp == false)
-        #expect(!InboundAuth.hmacPreset("github", secret: Secret("k"), toleranceSeconds: 300)!.signsTimestamp)
+        #expect(!tenderly.isReplayable)
     }
 }
 
@@ -339,20 +338,84 @@ import Testing
         #expect(memory.count == 7 * 86400 / 300 + 1)
     }
 
-    @Test(arguments: ["0.0.0.0/0", "::/0"])
-    func anUnauthenticatedSourceOpenToEveryAddressIsRefused(_ range: String) throws {
-        let document = try JSONParser.parse(#"{"sources": [{"name": "open", "auth": {"scheme": "none"}, "allowFrom": ["10.0.0.1", "\#(range)"]}]}"#)
-        #expect(throws: DocumentError.self) { try BridgeConfiguration.parse(document, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: [:]) }
+    func configuration(_ json: String, environment: [String: String] = ["K": "k"]) throws -> BridgeConfiguration {
+        try BridgeConfiguration.parse(try JSONParser.parse(json), baseDirectory: URL(fileURLWithPath: "/tmp"), environment: environment)
+    }
+
+    func refusal(_ json: String) -> DocumentError? {
         do {
-            _ = try BridgeConfiguration.parse(document, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: [:])
+            _ = try configuration(json)
+            return nil
+        } catch let error as DocumentError {
+            return error
         } catch {
-            #expect(error.pointer.description == "/sources/0/allowFrom/1")
+            return nil
         }
+    }
+
+    @Test(arguments: [
+        #"["0.0.0.0/0"]"#, #"["::/0"]"#, #"["0.0.0.0/1", "128.0.0.0/1"]"#, #"["2000::/3"]"#, #"["::ffff:0:0/96"]"#,
+        #"["10.0.0.1", "11.0.0.0/8", "12.0.0.0/8", "13.0.0.0/8"]"#, #"["::ffff:0.0.0.0/97"]"#,
+    ])
+    func anUnauthenticatedSourceOpenToTooManyAddressesIsRefused(_ ranges: String) throws {
+        let error = refusal(#"{"sources": [{"name": "open", "auth": {"scheme": "none"}, "allowFrom": \#(ranges)}]}"#)
+        #expect(error?.pointer.description == "/sources/0/allowFrom", "\(String(describing: error))")
+        #expect(error?.message.contains("more than a /7") == true)
         // With a scheme that authenticates, an open allowlist is only redundant.
-        let signed = try JSONParser.parse(
-            #"{"sources": [{"name": "open", "auth": {"scheme": "github", "secretEnv": "K"}, "allowFrom": ["\#(range)"]}]}"#
+        _ = try configuration(#"{"sources": [{"name": "open", "auth": {"scheme": "github", "secretEnv": "K"}, "allowFrom": \#(ranges)}]}"#)
+    }
+
+    @Test func privateNetworksStillFitAnUnauthenticatedSource() throws {
+        let private4 = #""10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "::1""#
+        _ = try configuration(
+            #"{"sources": [{"name": "lan", "auth": {"scheme": "none"}, "allowFrom": [\#(private4)]}], "trustedProxies": [\#(private4)]}"#
         )
-        _ = try BridgeConfiguration.parse(signed, baseDirectory: URL(fileURLWithPath: "/tmp"), environment: ["K": "k"])
+        let error = refusal(#"{"trustedProxies": ["10.0.0.2", "0.0.0.0/0"]}"#)
+        #expect(error?.pointer.description == "/trustedProxies")
+    }
+
+    @Test func aTimestampHeaderOutsideTheSignedContentIsRefused() throws {
+        let error = refusal(
+            #"{"sources": [{"name": "s", "auth": {"scheme": "hmac-sha256", "header": "X-Sig", "timestampHeader": "X-Ts", "secretEnv": "K"}}]}"#
+        )
+        #expect(error?.pointer.description == "/sources/0/auth/timestampHeader")
+        let signed = try configuration(
+            #"{"sources": [{"name": "s", "auth": {"scheme": "hmac-sha256", "header": "X-Sig", "timestampHeader": "X-Ts", "signedContent": ["header:x-ts", "body"], "secretEnv": "K"}}]}"#
+        )
+        #expect(signed.sources[0].auth.isReplayable == false)
+    }
+
+    @Test func onlySignaturesWithoutATimestampAreRemembered() throws {
+        let schemes: [(String, Bool)] = [
+            (#"{"scheme": "github", "secretEnv": "K"}"#, true), (#"{"scheme": "alchemy", "secretEnv": "K"}"#, true),
+            (#"{"scheme": "nansen", "secretEnv": "K"}"#, true), (#"{"scheme": "moralis", "secretEnv": "K"}"#, true),
+            (#"{"scheme": "hmac-sha256", "header": "X-Sig", "secretEnv": "K"}"#, true),
+            (#"{"scheme": "quicknode", "secretEnv": "K"}"#, false), (#"{"scheme": "tenderly", "secretEnv": "K"}"#, false),
+            (#"{"scheme": "stripe", "secretEnv": "K"}"#, false), (#"{"scheme": "standard-webhooks", "secretEnv": "W"}"#, false),
+            (#"{"scheme": "token", "secretEnv": "K"}"#, false),
+        ]
+        for (auth, replayable) in schemes {
+            let parsed = try configuration(#"{"sources": [{"name": "s", "auth": \#(auth)}]}"#, environment: ["K": "k", "W": "whsec_a2V5"])
+            #expect(parsed.sources[0].auth.isReplayable == replayable, "\(auth)")
+            // Such a source without a checked payload time is named in a warning at start.
+            #expect(parsed.replayWarnings.count == (replayable ? 1 : 0), "\(auth)")
+        }
+        let timed = try configuration(
+            #"{"sources": [{"name": "s", "auth": {"scheme": "github", "secretEnv": "K"}, "timestampPointer": "/t", "maxLagSeconds": 600}]}"#
+        )
+        #expect(timed.replayWarnings.isEmpty)
+    }
+
+    @Test func forwardedForEntriesWithPortsAndGarbage() {
+        let proxies = [IPRange("10.0.0.0/8")!]
+        func client(_ header: String) -> String? { ClientAddress.resolve(peer: "10.0.0.2", forwardedFor: [header], trustedProxies: proxies) }
+        #expect(client("52.89.214.238:5678") == "52.89.214.238")
+        #expect(client("[2001:db8::1]:443, 10.0.0.9:80") == "2001:db8::1")
+        #expect(client("[2001:db8::1]") == "2001:db8::1")
+        #expect(client("1.2.3.4, 52.89.214.238:x") == "unparsable:52.89.214.238:x")
+        #expect(client("1.2.3.4, evil\r\nX-Admin: yes\u{1F600}") == "unparsable:evilX-Admin:yes")
+        #expect(client(String(repeating: "a", count: 1000))?.count == "unparsable:".count + 45)
+        #expect(client("::ffff:10.0.0.5, 10.0.0.6") == "::ffff:10.0.0.5" || client("::ffff:10.0.0.5, 10.0.0.6") == "10.0.0.5")
     }
 
     @Test func theReplayWindowIsConfigurable() throws {
@@ -372,58 +435,88 @@ import Testing
 
 /// A signal whose signature covers no timestamp, replayed after its answer has been forgotten.
 @Suite struct ReplayWindowIntakeTests {
-    @Test func aReplayBeyondTheDuplicateWindowOrdersNothing() async throws {
+    static let configuration = try! BridgeConfiguration.parse(
+        try! JSONParser.parse(
+            #"""
+            {"sources": [{"name": "gh", "auth": {"scheme": "github", "secretEnv": "K"}, "idPointer": "/id"},
+                         {"name": "gh2", "auth": {"scheme": "github", "secretEnv": "K"}, "idPointer": "/id"}]}
+            """#
+        ),
+        baseDirectory: URL(fileURLWithPath: "/tmp"),
+        environment: ["K": "k"]
+    )
+
+    func intake(_ journal: Journal, _ records: [JournalRecord], _ dispatcher: RecordingDispatcher, now: Date = Date()) throws -> SignalIntake {
+        let market = MarketData()
+        market.update(instruments: [Fixture.btc])
+        let rules = try Fixture.rules(SignalIntakeTests.rules.replacingOccurrences(of: #""source": "tv""#, with: #""source": "gh""#))
+        return SignalIntake(
+            configuration: Self.configuration,
+            rules: rules,
+            replay: JournalReplay(
+                records: records,
+                since: now.addingTimeInterval(-SignalIntake.duplicateRetention),
+                rememberSince: now.addingTimeInterval(-Self.configuration.replayWindow)
+            ),
+            journal: journal,
+            market: market,
+            dispatcher: dispatcher,
+            logger: Logger(label: "test")
+        )
+    }
+
+    func request(_ body: String, source: String = "gh", at time: Date = Date()) -> InboundRequest {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array("k".utf8)))
+        return InboundRequest(
+            sourceName: source,
+            headers: [(name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(mac))],
+            body: Array(body.utf8),
+            remoteAddress: nil,
+            receivedAt: time
+        )
+    }
+
+    @Test func aReplayBeyondTheDuplicateWindowOrdersNothingAfterARestart() async throws {
         let directory = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let configuration = try BridgeConfiguration.parse(
-            try JSONParser.parse(
-                #"{"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "header", "secretEnv": "T"}, "idPointer": "/id"}]}"#
-            ),
-            baseDirectory: URL(fileURLWithPath: directory),
-            environment: ["T": "t0ken"]
-        )
-        let rules = try Fixture.rules(SignalIntakeTests.rules)
         let threeDaysAgo = Date().addingTimeInterval(-3 * 86400)
-        func intake(_ journal: Journal, _ records: [JournalRecord], _ dispatcher: RecordingDispatcher) -> SignalIntake {
-            let market = MarketData()
-            market.update(instruments: [Fixture.btc])
-            let now = Date()
-            return SignalIntake(
-                configuration: configuration,
-                rules: rules,
-                replay: JournalReplay(
-                    records: records,
-                    since: now.addingTimeInterval(-SignalIntake.duplicateRetention),
-                    rememberSince: now.addingTimeInterval(-configuration.replayWindow)
-                ),
-                journal: journal,
-                market: market,
-                dispatcher: dispatcher,
-                logger: Logger(label: "test")
-            )
-        }
         let body = #"{"id":"old","action":"buy"}"#
-        let request = InboundRequest(
-            sourceName: "tv",
-            headers: [(name: "X-Signalbridge-Token", value: "t0ken")],
-            body: Array(body.utf8),
-            remoteAddress: nil
-        )
         do {
             let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { threeDaysAgo })
             let first = RecordingDispatcher()
-            var old = request
-            old.receivedAt = threeDaysAgo
-            #expect(try await intake(journal, records, first).handle(old).get().status == 202)
+            #expect(try await intake(journal, records, first).handle(request(body, at: threeDaysAgo)).get().status == 202)
             #expect(first.intents.withLock { $0.count } == 1)
             await journal.close()
         }
         let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
         defer { Task { await journal.close() } }
         let dispatcher = RecordingDispatcher()
-        let answer = try await intake(journal, records, dispatcher).handle(request).get()
+        let restarted = try intake(journal, records, dispatcher)
+        let answer = try await restarted.handle(request(body)).get()
         #expect(answer.status == 200 && answer.isDuplicate)
         #expect(answer.body.objectValue?["message"]?.stringValue?.contains("48 h") == true)
+        // The same id from another source is another signal (no rule of gh2 matches it).
+        let other = try await restarted.handle(request(body, source: "gh2")).get()
+        let outcome = try JSONPointer("/decisions/0/outcome")
+        #expect(other.status == 202 && other.body[outcome] == "skip")
         #expect(dispatcher.intents.withLock { $0.isEmpty })
+    }
+
+    @Test func aReplayBeyondTheDuplicateWindowOrdersNothingWhileRunning() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let start = Date().addingTimeInterval(-4 * 86400)
+        let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        defer { Task { await journal.close() } }
+        let dispatcher = RecordingDispatcher()
+        let running = try intake(journal, [], dispatcher, now: start)
+        let body = #"{"id":"a","action":"buy"}"#
+        #expect(try await running.handle(request(body, at: start)).get().status == 202)
+        // Three days later another signal pushes the first answer out of the 48-hour window.
+        let later = start.addingTimeInterval(3 * 86400)
+        #expect(try await running.handle(request(#"{"id":"b","action":"buy"}"#, at: later)).get().status == 202)
+        let replay = try await running.handle(request(body, at: later)).get()
+        #expect(replay.status == 200 && replay.isDuplicate && replay.body.objectValue?["decisions"] == .array([]))
+        #expect(dispatcher.intents.withLock { $0.count } == 2)
     }
 }

@@ -11,7 +11,7 @@ import Testing
 @testable import SignalBridgeCore
 @testable import SignalBridgeServer
 
-/// Random bodies, headers and paths at the webhook listener: no crash, no 5xx but 503, a bounded journal,
+/// Random bodies, headers and paths at the webhook listener: no crash, no 5xx (the journal is healthy, so not even 503), a bounded journal,
 /// and a valid signal still trades afterwards. `SIGNALBRIDGE_FUZZ_ITERATIONS=100000 swift test --filter Fuzz`
 /// runs longer (default 3000).
 @Suite struct WebhookFuzzTests {
@@ -66,7 +66,7 @@ import Testing
                 let input = Self.randomInput(&rng)
                 let response = try await client.execute(uri: input.path, method: .post, headers: input.headers, body: ByteBuffer(bytes: input.body))
                 statuses[response.status.code, default: 0] += 1
-                #expect(response.status.code < 500 || response.status.code == 503, "\(response.status) for \(input)")
+                #expect(response.status.code < 500, "\(response.status) for \(input)")
                 if response.status.code >= 400, response.status != .notFound || input.path.hasPrefix("/webhooks/") {
                     // Errors from our handler are JSON with a code; the router's own 404 for other paths has no body.
                     if response.body.readableBytes > 0 {
@@ -115,8 +115,8 @@ import Testing
     }
 
     /// Every scheme, with numbers at the edges of every type in bodies and timestamp headers, through the real
-    /// router, intake and journal: no crash, no 5xx but 503, JSON errors, and a journal that verifies and holds no
-    /// number that is not finite.
+    /// router, intake and journal: no crash, no 5xx (a non-finite number refused by the journal writer would be a
+    /// 503), JSON errors, and a journal that verifies.
     @Test func edgeNumbersOnEverySchemeNeverCrashOrPoisonTheJournal() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -139,7 +139,7 @@ import Testing
                 let uri = "/webhooks/\(request.sourceName)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
                 let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: request.body))
                 statuses[response.status.code, default: 0] += 1
-                #expect(response.status.code < 500 || response.status.code == 503, "\(response.status) for \(request.sourceName)")
+                #expect(response.status.code < 500, "\(response.status) for \(request.sourceName)")
                 if response.status.code >= 400 {
                     #expect((try? JSONParser.parse(Array(response.body.readableBytesView)))?.objectValue?["error"] != nil)
                 }

@@ -16,11 +16,43 @@ public enum ClientAddress {
         let chain = forwardedFor.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         for entry in chain.reversed() {
-            guard IPRange.parseAddress(entry) != nil else { return "unparsable:" + entry.prefix(64) }
-            if !isTrusted(entry, trustedProxies) { return entry }
+            guard let address = address(entry) else { return "unparsable:" + sanitized(entry) }
+            if !isTrusted(address, trustedProxies) { return address }
         }
         // Every hop is a trusted proxy: the leftmost is where the request started.
-        return chain.first ?? peer
+        return chain.first.flatMap(address) ?? peer
+    }
+
+    /// The address of an entry: `1.2.3.4`, `2001:db8::1`, or either with a port (`1.2.3.4:5678`, `[2001:db8::1]:443`)
+    /// as some proxies write them.
+    static func address(_ entry: String) -> String? {
+        if IPRange.parseAddress(entry) != nil { return entry }
+        var host = Substring(entry)
+        var port = Substring()
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            port = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            guard port.isEmpty || port.hasPrefix(":") else { return nil }
+            port = port.dropFirst()
+        } else if let colon = host.firstIndex(of: ":"), host.lastIndex(of: ":") == colon {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+            guard !port.isEmpty else { return nil }
+        } else {
+            return nil
+        }
+        guard port.allSatisfy({ $0.isASCII && $0.isNumber }), IPRange.parseAddress(String(host)) != nil else { return nil }
+        return String(host)
+    }
+
+    /// At most 45 characters of an entry that is not an address, letters, digits and `.:[]-_` only, so that what a
+    /// client wrote cannot break a log line or an answer.
+    private static func sanitized(_ entry: String) -> String {
+        String(
+            entry.unicodeScalars.filter {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".:[]-_".unicodeScalars.contains($0))
+            }.prefix(45).map(Character.init)
+        )
     }
 
     private static func isTrusted(_ address: String, _ proxies: [IPRange]) -> Bool {

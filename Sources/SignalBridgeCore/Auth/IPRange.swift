@@ -42,6 +42,27 @@ public struct IPRange: Sendable, Hashable, CustomStringConvertible {
         return IPRange.mask(bytes, prefixLength) == network
     }
 
+    /// The share of each family's addresses this range covers (IPv4 1 for `0.0.0.0/0`, 1/256 for `10.0.0.0/8`). An
+    /// IPv6 range inside `::ffff:0:0/96` counts as the IPv4 range it maps, and one containing all of it covers IPv4.
+    public var share: (ipv4: Double, ipv6: Double) {
+        func fraction(hostBits: Int, of total: Int) -> Double { Double(sign: .plus, exponent: hostBits - total, significand: 1) }
+        if network.count == 4 { return (fraction(hostBits: 32 - prefixLength, of: 32), 0) }
+        if prefixLength >= 96, Array(network.prefix(12)) == Self.mappedPrefix { return (fraction(hostBits: 128 - prefixLength, of: 32), 0) }
+        return (prefixLength <= 96 && contains("::ffff:0.0.0.0") ? 1 : 0, fraction(hostBits: 128 - prefixLength, of: 128))
+    }
+
+    /// What is too broad about a list of ranges that is the only check (`allowFrom` of a `none` source,
+    /// `trustedProxies`), if anything: together more than a /7 of either family (the private networks 10/8 +
+    /// 172.16/12 + 192.168/16 and fc00::/7 still fit; `0.0.0.0/1` + `128.0.0.0/1`, `2000::/3`, `::ffff:0:0/96` do not).
+    public static func tooBroad(_ ranges: [IPRange]) -> String? {
+        let total = ranges.reduce((ipv4: 0.0, ipv6: 0.0)) { ($0.ipv4 + $1.share.ipv4, $0.ipv6 + $1.share.ipv6) }
+        if total.ipv4 > 1.0 / 128 { return "more than a /7 of all IPv4 addresses" }
+        if total.ipv6 > 1.0 / 128 { return "more than a /7 of all IPv6 addresses" }
+        return nil
+    }
+
+    private static let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+
     public var description: String {
         let address: String
         if network.count == 4 {

@@ -96,24 +96,13 @@ public struct HMACAuth: Sendable {
     public var toleranceSeconds: Int
     public var secret: Secret
 
-    public init(
-        header: String,
-        encoding: Encoding,
-        prefix: String,
-        signedContent: [Part],
-        timestampHeader: String?,
-        timestampFormat: TimestampFormat = .unixSeconds,
-        toleranceSeconds: Int,
-        secret: Secret
-    ) {
-        self.header = header
-        self.encoding = encoding
-        self.prefix = prefix
-        self.signedContent = signedContent
-        self.timestampHeader = timestampHeader
-        self.timestampFormat = timestampFormat
-        self.toleranceSeconds = toleranceSeconds
-        self.secret = secret
+    /// Whether the timestamp header is checked and part of the signed content (else it proves nothing).
+    public var signsTimestamp: Bool {
+        guard let timestampHeader else { return false }
+        return signedContent.contains { part in
+            if case .header(let name) = part { return name.lowercased() == timestampHeader.lowercased() }
+            return false
+        }
     }
 }
 
@@ -139,13 +128,15 @@ public struct Authenticated: Sendable {
 }
 
 extension InboundAuth {
-    /// Whether the signature covers a timestamp checked against a tolerance, so that a captured request cannot
-    /// be replayed later. Ids of sources without one are remembered for the whole replay window.
-    public var signsTimestamp: Bool {
+    /// Whether a captured request stays valid however late it is replayed: a signature that covers no timestamp
+    /// checked against a tolerance (GitHub, Alchemy, Nansen, Moralis, `hmac-sha256` without a signed
+    /// `timestampHeader`). The ids of such sources are remembered for the whole replay window. Tokens and `none`
+    /// are not: whoever captured a token request can forge new ids anyway, so remembering adds nothing there.
+    public var isReplayable: Bool {
         switch self {
-        case .standardWebhooks, .stripe: return true
-        case .hmacSHA256(let hmac): return hmac.timestampHeader != nil
-        case .none, .token, .moralis: return false
+        case .standardWebhooks, .stripe, .none, .token: return false
+        case .hmacSHA256(let hmac): return !hmac.signsTimestamp
+        case .moralis: return true
         }
     }
 
@@ -248,9 +239,7 @@ extension HMACAuth {
             switch timestampFormat {
             case .unixSeconds: parsed = UnixTime.plausibleSeconds(header: text)
             case .httpDate:
-                parsed = HTTPDate.parse(text).map { $0.timeIntervalSince1970.wholeSeconds }.flatMap { seconds in
-                    UnixTime.plausibleSeconds.contains(seconds) ? seconds : nil
-                }
+                parsed = HTTPDate.parse(text).flatMap { UnixTime.isPlausible($0) ? $0.timeIntervalSince1970.wholeSeconds : nil }
             }
             guard let seconds = parsed else {
                 let form = timestampFormat == .unixSeconds ? "a Unix time in seconds" : "an HTTP date (such as Mon, 25 Nov 2024 10:40:00 GMT)"

@@ -72,6 +72,17 @@ public struct BridgeConfiguration: Sendable {
     /// Proxies whose `X-Forwarded-For` is believed (a TLS terminator in front of the bridge).
     public var trustedProxies: [IPRange] = []
 
+    /// Sources whose captured requests could still be replayed once the replay window has forgotten their ids: the
+    /// signature covers no timestamp and no payload time within the window is required. One sentence each.
+    public var replayWarnings: [String] {
+        sources.filter(\.auth.isReplayable).compactMap { source in
+            let days = replayWindow / 86400
+            if source.timestampPointer != nil, let lag = source.maxLagSeconds, TimeInterval(lag) <= replayWindow { return nil }
+            return
+                "source \"\(source.name)\": its signature covers no timestamp, so a captured request is valid forever, and its ids are remembered for \(days.wholeSeconds) days (limits.replayWindowSeconds); set timestampPointer and maxLagSeconds (at most the window) so that older replays are refused"
+        }
+    }
+
     /// The source named `name`.
     public func source(named name: String) -> SourceSettings? { sources.first { $0.name == name } }
 
@@ -207,6 +218,12 @@ extension BridgeConfiguration {
                 )
             }
             configuration.trustedProxies.append(range)
+        }
+        if let breadth = IPRange.tooBroad(configuration.trustedProxies) {
+            throw root.error(
+                "trustedProxies",
+                "these ranges cover \(breadth): every such peer could then name any client in X-Forwarded-For; list your proxies' addresses"
+            )
         }
         if let risk = try root.object("risk", allowedKeys: RiskSettings.keys) {
             configuration.risk = try RiskSettings.read(risk, baseDirectory: baseDirectory)

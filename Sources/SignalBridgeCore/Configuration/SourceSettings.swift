@@ -62,11 +62,10 @@ public struct SourceSettings: Sendable {
             guard !allowFrom.isEmpty else {
                 throw authReader.error("scheme", "scheme \"none\" is allowed only together with allowFrom")
             }
-            if let everything = allowFrom.firstIndex(where: { $0.prefixLength == 0 }) {
-                throw DocumentError(
-                    pointer: reader.pointer.appending("allowFrom").appending(everything),
-                    message:
-                        "\(allowFrom[everything]) lets every address post, and scheme \"none\" checks nothing else: name the sender's addresses, or choose a scheme that authenticates"
+            if let breadth = IPRange.tooBroad(allowFrom) {
+                throw reader.error(
+                    "allowFrom",
+                    "these ranges cover \(breadth), and scheme \"none\" checks nothing else: name the sender's addresses, or choose a scheme that authenticates"
                 )
             }
         }
@@ -133,17 +132,22 @@ public struct SourceSettings: Sendable {
                     parts.append(.literal(part))
                 }
             }
-            return .hmacSHA256(
-                HMACAuth(
-                    header: try reader.requiredString("header"),
-                    encoding: encoding,
-                    prefix: try reader.string("prefix") ?? "",
-                    signedContent: parts,
-                    timestampHeader: try reader.string("timestampHeader"),
-                    toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300,
-                    secret: try secret()
-                )
+            let hmac = HMACAuth(
+                header: try reader.requiredString("header"),
+                encoding: encoding,
+                prefix: try reader.string("prefix") ?? "",
+                signedContent: parts,
+                timestampHeader: try reader.string("timestampHeader"),
+                toleranceSeconds: try reader.integer("toleranceSeconds", in: 1...86400) ?? 300,
+                secret: try secret()
             )
+            if let name = hmac.timestampHeader, !hmac.signsTimestamp {
+                throw reader.error(
+                    "timestampHeader",
+                    "\(name) is not part of signedContent, so it proves nothing: add \"header:\(name)\" to signedContent"
+                )
+            }
+            return .hmacSHA256(hmac)
         case "standard-webhooks":
             let raw = try secret()
             guard let key = StandardWebhooksAuth.key(fromSecret: raw) else {

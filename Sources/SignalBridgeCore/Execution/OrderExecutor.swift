@@ -208,7 +208,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         let wait = notBefore.timeIntervalSince(clock())
-        await sleep(seconds: wait)
+        await pause(seconds: wait)
         var status: OrderStatus?
         var asked = false
         for attempt in 0..<5 where !asked {
@@ -274,7 +274,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             let now = clock()
             let wait = rate.withLock { window -> TimeInterval in window.admit(instId, now: now) ? 0 : max(0.01, window.wait(instId, now: now)) }
             if wait == 0 { return }
-            await sleep(seconds: wait)
+            await pause(seconds: wait)
         }
     }
 

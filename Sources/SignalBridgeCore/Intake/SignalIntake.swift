@@ -22,6 +22,8 @@ public actor SignalIntake {
     private var ledger: RiskLedger
     private var answers: [SignalKey: JSONValue] = [:]
     private var answerTimes: [(key: SignalKey, time: Date)] = []
+    /// Entries of `answerTimes` before this have expired.
+    private var answerHead = 0
     /// Ids of signals from sources whose signature covers no timestamp, for the whole replay window.
     private var memory: SignalMemory
     private var inFlight: [SignalKey: [CheckedContinuation<Result<WebhookAnswer, WebhookRejection>, Never>]] = [:]
@@ -53,7 +55,7 @@ public actor SignalIntake {
             answerTimes.append((signal.key, signal.time))
         }
         memory = SignalMemory(window: configuration.replayWindow)
-        for signal in replay.seen where configuration.source(named: signal.key.source)?.auth.signsTimestamp == false {
+        for signal in replay.seen where configuration.source(named: signal.key.source)?.auth.isReplayable == true {
             memory.insert(signal.key, at: signal.time)
         }
     }
@@ -120,9 +122,7 @@ public actor SignalIntake {
         if let answer = answers[key] { return WebhookAnswer(status: 200, body: answer, isDuplicate: true) }
         if memory.contains(key) {
             let note = "answered more than \(Int64(Self.duplicateRetention / 3600)) h ago; nothing new is ordered (its decisions are in the journal)"
-            let body = JSONValue.object(
-                JSONObject([("signalId", .string(key.signalId)), ("decisions", .array([])), ("message", .string(note))])
-            )
+            let body = Self.answerBody(signalId: key.signalId, decisions: [], message: note)
             return WebhookAnswer(status: 200, body: body, isDuplicate: true)
         }
         try admission.checkLag(signal, now: request.receivedAt)
@@ -166,7 +166,7 @@ public actor SignalIntake {
         }
         let body = batch.answerBody
         remember(key, answer: body, at: now)
-        if !signal.source.auth.signsTimestamp { memory.insert(key, at: now) }
+        if signal.source.auth.isReplayable { memory.insert(key, at: now) }
         dispatcher.submit(batch.intents)
         logger.info(
             "signal accepted",
@@ -179,17 +179,22 @@ public actor SignalIntake {
         answers[key] = answer
         answerTimes.append((key, time))
         let horizon = time.addingTimeInterval(-Self.duplicateRetention)
-        var expired = 0
-        while expired < answerTimes.count, answerTimes[expired].time < horizon {
-            answers[answerTimes[expired].key] = nil
-            expired += 1
+        while answerHead < answerTimes.count, answerTimes[answerHead].time < horizon {
+            answers[answerTimes[answerHead].key] = nil
+            answerHead += 1
         }
-        if expired > 0 { answerTimes.removeFirst(expired) }
+        // Drop the expired prefix once it is most of the array: amortized constant time per signal.
+        if answerHead > 1024, answerHead * 2 > answerTimes.count {
+            answerTimes.removeFirst(answerHead)
+            answerHead = 0
+        }
     }
 
-    /// `{"signalId": ..., "decisions": [...]}`, the body of a 202 and of its duplicates.
-    public static func answerBody(signalId: String, decisions: [JSONValue]) -> JSONValue {
-        .object(JSONObject([("signalId", .string(signalId)), ("decisions", .array(decisions))]))
+    /// `{"signalId": ..., "decisions": [...]}`, the body of a 202 and of its duplicates, with a `message` when given.
+    public static func answerBody(signalId: String, decisions: [JSONValue], message: String? = nil) -> JSONValue {
+        var members: [(String, JSONValue)] = [("signalId", .string(signalId)), ("decisions", .array(decisions))]
+        if let message { members.append(("message", .string(message))) }
+        return .object(JSONObject(members))
     }
 }
 

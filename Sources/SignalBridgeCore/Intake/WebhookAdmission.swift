@@ -65,7 +65,10 @@ public struct WebhookAdmission: Sendable {
         authenticated: Authenticated,
         payload: JSONValue
     ) throws(WebhookRejection) -> String {
-        if let id = authenticated.schemeSignalId { return id }
+        if let id = authenticated.schemeSignalId {
+            guard !id.isEmpty, id.utf8.count <= 256 else { throw WebhookRejection(.badRequest, "webhook-id must be 1 to 256 bytes") }
+            return id
+        }
         if let pointer = source.idPointer {
             guard let id = pointer.resolve(in: payload)?.scalarText, !id.isEmpty, id.utf8.count <= 256 else {
                 throw WebhookRejection(.badRequest, "the payload has no id at \(pointer) (idPointer of \"\(source.name)\")")
@@ -75,7 +78,8 @@ public struct WebhookAdmission: Sendable {
         return Hex.sha256(Array(source.name.utf8) + [0] + request.body)
     }
 
-    /// Refuses a signal older than its source allows (422), or whose time is missing or not a time (400).
+    /// Refuses a signal older than its source allows, or as far in the future (422), or whose time is missing or not
+    /// a time (400).
     /// A time is a plausible one (2000 to 2100, ``SignalTime``), so the lag is finite and small.
     public func checkLag(_ signal: AdmittedSignal, now: Date) throws(WebhookRejection) {
         let source = signal.source
@@ -101,8 +105,16 @@ public struct WebhookAdmission: Sendable {
             )
         }
         let age = now.timeIntervalSince(time)
-        if let maxLag, age > TimeInterval(maxLag) {
+        guard let maxLag else { return }
+        if age > TimeInterval(maxLag) {
             throw WebhookRejection(.staleSignal, "the signal is \(age.wholeSeconds) s old; \"\(source.name)\" accepts at most \(maxLag) s")
+        }
+        // A time far ahead would stay fresh, so a captured request could be replayed for as long: refused alike.
+        if -age > TimeInterval(maxLag) {
+            throw WebhookRejection(
+                .staleSignal,
+                "the signal's time is \((-age).wholeSeconds) s in the future; \"\(source.name)\" accepts at most \(maxLag) s of clock difference"
+            )
         }
     }
 }

@@ -22,8 +22,7 @@ public enum DecimalText {
     /// returns is finite, and sums and products of a few of them are too.
     public static func parse(_ text: String) -> Decimal? {
         guard let shape = NumberShape(text), shape.isWithinRange else { return nil }
-        guard let value = Decimal(string: text, locale: posix), value.isFinite else { return nil }
-        return value
+        return Decimal(string: text, locale: posix)
     }
 
     /// Formats a decimal in plain notation, without exponent or trailing zeros (`0.00010000` → `0.0001`).
@@ -31,13 +30,12 @@ public enum DecimalText {
         value.description
     }
 
-    /// Whether `value` lies in the range ``parse(_:)`` accepts: finite and below 10^30 in magnitude. Results of
-    /// arithmetic are checked with this before they reach a guard, a ledger or the journal.
+    /// Whether `value` is one ``parse(_:)`` would accept: finite, below 10^30, no nonzero digit below 10^-30, at most
+    /// 34 significant digits. Results of arithmetic are checked with this before they reach a guard, a ledger or
+    /// the journal, so that what is written reads back the same.
     public static func isWithinRange(_ value: Decimal) -> Bool {
-        value.isFinite && abs(value) < limit
+        value.isFinite && NumberShape(format(value))?.isWithinRange == true
     }
-
-    private static let limit = Decimal(sign: .plus, exponent: maxIntegerDigits, significand: 1)
 
     /// Whether `text` is a JSON number literal (RFC 8259 section 6), the only decimal form we accept.
     public static func isNumberLiteral(_ text: String) -> Bool {

@@ -40,8 +40,10 @@ public struct JournalReplay: Sendable {
     /// `rememberSince` (at most `since`).
     public init(records: [JournalRecord], since: Date, rememberSince: Date? = nil) {
         let rememberSince = min(rememberSince ?? since, since)
-        var signals: [String: (key: SignalKey, time: Date, decisions: [JSONValue])] = [:]
-        var order: [String] = []
+        var signals: [SignalKey: (time: Date, decisions: [JSONValue])] = [:]
+        var order: [SignalKey] = []
+        // A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
+        var latest: [String: SignalKey] = [:]
         var open: [String: OpenOrder] = [:]
         var openOrder: [String] = []
         for record in records {
@@ -50,13 +52,15 @@ public struct JournalReplay: Sendable {
             case .signal:
                 guard time >= rememberSince, let id = record["signalId"]?.stringValue, let source = record["source"]?.stringValue
                 else { continue }
-                seen.append((SignalKey(source: source, signalId: id), time))
+                let key = SignalKey(source: source, signalId: id)
+                seen.append((key, time))
                 guard time >= since else { continue }
-                signals[id] = (SignalKey(source: source, signalId: id), time, [])
-                order.append(id)
+                latest[id] = key
+                signals[key] = (time, [])
+                order.append(key)
             case .decision:
                 guard let id = record["signalId"]?.stringValue else { continue }
-                signals[id]?.decisions.append(Decision.answerEntry { record[$0] })
+                if let key = latest[id] { signals[key]?.decisions.append(Decision.answerEntry { record[$0] }) }
                 if record["outcome"]?.stringValue == "order", let ruleId = record["ruleId"]?.stringValue {
                     let count = record["clOrdIds"]?.arrayValue?.count ?? 1
                     ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: count, notional: record["notional"]?.decimalValue ?? 0))
@@ -85,10 +89,10 @@ public struct JournalReplay: Sendable {
                 continue
             }
         }
-        answered = order.compactMap { id in
-            signals[id].map { signal in
-                AnsweredSignal(key: signal.key, answer: SignalIntake.answerBody(signalId: id, decisions: signal.decisions), time: signal.time)
-            }
+        var answeredKeys = Set<SignalKey>()
+        answered = order.compactMap { key in
+            guard answeredKeys.insert(key).inserted, let signal = signals[key] else { return nil }
+            return AnsweredSignal(key: key, answer: SignalIntake.answerBody(signalId: key.signalId, decisions: signal.decisions), time: signal.time)
         }
         var seen = Set<String>()
         openOrders = openOrder.compactMap { id in seen.insert(id).inserted ? open[id] : nil }

@@ -67,7 +67,7 @@ public struct OrderBuilder: Sendable {
             baseSize = reference.flatMap { $0 > 0 ? request.sz / $0 : nil }
             notional = request.sz
         }
-        for (field, value) in [("sz", request.sz), ("px", request.px), ("notional", notional), ("base size", baseSize)] {
+        for (field, value) in [("sz", request.sz), ("px", request.px), ("notional", notional)] {
             if let value, !DecimalText.isWithinRange(value) {
                 throw DecisionBlock("the order's \(field) for \(instId) is beyond what signalbridge accepts (\(DecimalText.acceptedRange))")
             }

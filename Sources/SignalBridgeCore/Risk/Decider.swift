@@ -158,6 +158,9 @@ public struct Decider: Sendable {
             )
         }
         let notional = orders.compactMap(\.notional).reduce(0, +)
+        guard DecimalText.isWithinRange(notional) else {
+            throw DecisionBlock("the rule's orders together have a notional beyond what signalbridge accepts (\(DecimalText.acceptedRange))")
+        }
         if let limit = rule.maxDailyNotional, ledger.notionalToday(ruleId: rule.id, now: now) + notional > limit {
             throw DecisionBlock(
                 "rule maxDailyNotional: \(DecimalText.format(ledger.notionalToday(ruleId: rule.id, now: now) + notional)) would exceed \(DecimalText.format(limit)) today (UTC)"

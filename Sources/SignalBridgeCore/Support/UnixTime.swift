@@ -40,7 +40,7 @@ extension TimeInterval {
 
 /// Sleeps for `seconds`, clamped to 0 through one day (NaN sleeps not at all): waits computed from outside times
 /// can never trap `Duration`'s conversion.
-func sleep(seconds: TimeInterval) async {
+func pause(seconds: TimeInterval) async {
     guard seconds > 0 else { return }
     try? await Task.sleep(for: .milliseconds((min(seconds, 86400) * 1000).wholeSeconds))
 }
