@@ -94,7 +94,7 @@ struct WebhookToOrderTests {
 
         let accepted = try await post(url, body: body, headers: headers)
         #expect(accepted.status == 202)
-        let clOrdId = ClOrdId.make(signalId: "whale-0001", ruleId: "whale-sell", orderIndex: 0)
+        let clOrdId = ClOrdId.make(source: "alchemy", signalId: "whale-0001", ruleId: "whale-sell", orderIndex: 0)
         #expect(accepted.body.contains(#""clOrdId":"\#(clOrdId)""#))
 
         let journal = folder.appendingPathComponent("journal").path

@@ -132,7 +132,7 @@ import Testing
     @Test func ordersAndDryRunsForEachMatchingRule() throws {
         let decisions = try decider().decide(signalId: "1", source: "tv", payload: buy, ledger: RiskLedger())
         #expect(decisions.map(\.outcome) == [.order, .dryRun])
-        #expect(decisions[0].clOrdId == ClOrdId.make(signalId: "1", ruleId: "buy", orderIndex: 0))
+        #expect(decisions[0].clOrdId == ClOrdId.make(source: "tv", signalId: "1", ruleId: "buy", orderIndex: 0))
         #expect(decisions[1].clOrdId == nil)
         #expect(decisions[1].reason.hasPrefix("dry run (rule): would buy 10 BTC-USDT"))
     }

@@ -114,10 +114,12 @@ enum Fixture {
 
 @Suite struct ClOrdIdTests {
     @Test func deterministicLowercaseAlphanumericAtMost32() {
-        let a = ClOrdId.make(signalId: "sig-1", ruleId: "r", orderIndex: 0)
-        #expect(a == ClOrdId.make(signalId: "sig-1", ruleId: "r", orderIndex: 0))
-        #expect(a != ClOrdId.make(signalId: "sig-1", ruleId: "r", orderIndex: 1))
-        #expect(a != ClOrdId.make(signalId: "sig-2", ruleId: "r", orderIndex: 0))
+        let a = ClOrdId.make(source: "s", signalId: "sig-1", ruleId: "r", orderIndex: 0)
+        #expect(a == ClOrdId.make(source: "s", signalId: "sig-1", ruleId: "r", orderIndex: 0))
+        #expect(a != ClOrdId.make(source: "s", signalId: "sig-1", ruleId: "r", orderIndex: 1))
+        #expect(a != ClOrdId.make(source: "s", signalId: "sig-2", ruleId: "r", orderIndex: 0))
+        // The same signal id from another source is another order.
+        #expect(a != ClOrdId.make(source: "t", signalId: "sig-1", ruleId: "r", orderIndex: 0))
         #expect(a.count == 32)
         #expect(a.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) })
     }

@@ -65,7 +65,7 @@ final class RecordingDispatcher: OrderDispatcher {
         defer { try? FileManager.default.removeItem(atPath: h.directory) }
         let answer = try await h.intake.handle(webhook(#"{"id":"s1","token":"t0ken","action":"buy","time":"\#(now)"}"#)).get()
         #expect(answer.status == 202 && !answer.isDuplicate)
-        let clOrdId = ClOrdId.make(signalId: "s1", ruleId: "buy", orderIndex: 0)
+        let clOrdId = ClOrdId.make(source: "tv", signalId: "s1", ruleId: "buy", orderIndex: 0)
         #expect(
             answer.body.jsonText
                 == #"{"signalId":"s1","decisions":[{"ruleId":"buy","outcome":"order","reason":"buy 100 BTC-USDT market (quote_ccy)","clOrdId":"\#(clOrdId)"}]}"#

@@ -52,7 +52,7 @@ import Testing
             ruleId: "r",
             request: OrderRequest(
                 instId: "BTC-USDT",
-                clOrdId: ClOrdId.make(signalId: name, ruleId: "r", orderIndex: 0),
+                clOrdId: ClOrdId.make(source: "test", signalId: name, ruleId: "r", orderIndex: 0),
                 side: .buy,
                 ordType: .market,
                 sz: 50,

@@ -91,7 +91,7 @@ struct TestBridge {
         #expect(orders.count == 1)
         #expect(
             orders.first?.request.json.jsonText
-                == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"\#(ClOrdId.make(signalId: "evt-1", ruleId: "whale", orderIndex: 0))","side":"sell","ordType":"market","sz":"0.01","tgtCcy":"base_ccy"}"#
+                == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"\#(ClOrdId.make(source: "alchemy", signalId: "evt-1", ruleId: "whale", orderIndex: 0))","side":"sell","ordType":"market","sz":"0.01","tgtCcy":"base_ccy"}"#
         )
         let types = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records.map(\.type)
         #expect(types == ["rules.loaded", "signal", "decision", "order.intent", "order.ack", "order.update"])
@@ -190,7 +190,7 @@ struct TestBridge {
             ruleId: "whale",
             request: OrderRequest(
                 instId: "BTC-USDT",
-                clOrdId: ClOrdId.make(signalId: signal, ruleId: "whale", orderIndex: 0),
+                clOrdId: ClOrdId.make(source: "alchemy", signalId: signal, ruleId: "whale", orderIndex: 0),
                 side: .sell,
                 ordType: .market,
                 sz: Decimal(string: "0.01")!,

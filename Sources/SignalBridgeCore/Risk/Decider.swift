@@ -94,17 +94,17 @@ public struct Decider: Sendable {
         guard !matched.isEmpty else { return [.noRuleMatched] }
         var ledger = ledger
         return matched.map { rule in
-            let decision = decide(rule, signalId: signalId, payload: payload, ledger: ledger)
+            let decision = decide(rule, source: source, signalId: signalId, payload: payload, ledger: ledger)
             if let usage = decision.usage(at: builder.now) { ledger.record(usage) }
             return decision
         }
     }
 
-    private func decide(_ rule: Rule, signalId: String, payload: JSONValue, ledger: RiskLedger) -> Decision {
+    private func decide(_ rule: Rule, source: String, signalId: String, payload: JSONValue, ledger: RiskLedger) -> Decision {
         var orders: [PlannedOrder] = []
         do {
             for (index, template) in rule.orders.enumerated() {
-                let clOrdId = ClOrdId.make(signalId: signalId, ruleId: rule.id, orderIndex: index)
+                let clOrdId = ClOrdId.make(source: source, signalId: signalId, ruleId: rule.id, orderIndex: index)
                 orders.append(try builder.build(template, payload: payload, clOrdId: clOrdId))
             }
             try checkGuards(rule, orders: orders, ledger: ledger)
