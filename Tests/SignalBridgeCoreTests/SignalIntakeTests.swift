@@ -123,6 +123,28 @@ final class RecordingDispatcher: OrderDispatcher {
         #expect(again.dispatcher.intents.withLock { $0.isEmpty })
     }
 
+    /// A crash between write and fsync left the signal and its decision on disk but its order intent torn: the
+    /// sender was never acknowledged, so its resend is a new signal that orders, not a duplicate that orders nothing.
+    @Test func aSignalWhoseBatchIsOnlyPartlyOnDiskIsNeverAnswered() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let h = try await harness(directory: directory)
+        let body = #"{"id":"torn","token":"t0ken","action":"buy","time":"\#(now)"}"#
+        #expect(try await h.intake.handle(webhook(body)).get().status == 202)
+        await h.journal.close()
+        let path = directory + "/journal-000001.jsonl"
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(truncate(path, off_t(size - 30)) == 0)
+
+        let again = try await harness(directory: directory)
+        let resent = try await again.intake.handle(webhook(body)).get()
+        #expect(resent.status == 202 && !resent.isDuplicate)
+        #expect(again.dispatcher.intents.withLock { $0.count } == 1)
+        await again.journal.close()
+        let types = try JournalReader.read(directory: directory, allowTornTail: false).records.map(\.type)
+        #expect(types == ["signal", "decision", "order.intent"])
+    }
+
     @Test func aLateResendOfAnAcknowledgedSignalIsADuplicateNotAnError() async throws {
         let h = try await harness()
         defer { try? FileManager.default.removeItem(atPath: h.directory) }

@@ -70,8 +70,10 @@ public actor Journal {
         }
         if let torn = contents.tornTail {
             logger.warning(
-                "journal: truncating a torn last line left by a crash",
-                metadata: ["file": "\(torn.path)", "offset": "\(torn.offset)", "bytes": "\(torn.bytes)"]
+                torn.records > 0
+                    ? "journal: discarding a batch only partly on disk after a crash (its sender was never answered; a resend is a new signal)"
+                    : "journal: truncating a torn last line left by a crash",
+                metadata: ["file": "\(torn.path)", "offset": "\(torn.offset)", "bytes": "\(torn.bytes)", "records": "\(torn.records)"]
             )
             guard truncate(torn.path, off_t(torn.offset)) == 0 else {
                 Glibc.close(lockFD)
@@ -167,9 +169,10 @@ public actor Journal {
         var seq = lastSeq
         var hash = lastHash
         var bytes: [UInt8] = []
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             seq += 1
-            let record = JournalRecord.make(entry, seq: seq, ts: ts, prev: hash)
+            let batch = index == 0 && entries.count > 1 ? entries.count : nil
+            let record = JournalRecord.make(entry, seq: seq, ts: ts, prev: hash, batch: batch)
             hash = Hex.sha256(record.line.utf8)
             bytes += Array(record.line.utf8)
             bytes.append(0x0A)

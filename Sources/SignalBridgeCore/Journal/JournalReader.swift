@@ -42,22 +42,28 @@ public enum JournalReader {
     public struct Contents: Sendable {
         /// Every intact record, in order.
         public var records: [JournalRecord]
-        /// A torn last line (a crash mid-write): its file and the byte offset where it starts.
-        public var tornTail: (path: String, offset: Int, bytes: Int)?
+        /// What a crash left unfinished at the end: a torn last line, or a batch only partly on disk (its first
+        /// record's `batch` counts more records than follow it). Its file, the byte offset where it starts, its
+        /// length, and how many whole records of it were dropped from ``records``.
+        public var tornTail: (path: String, offset: Int, bytes: Int, records: Int)?
     }
 
     /// Reads and checks every record.
-    /// - Parameter allowTornTail: whether an incomplete last line of the last segment is reported in
+    /// - Parameter allowTornTail: whether an incomplete last line or last batch of the last segment is reported in
     ///   ``Contents/tornTail`` (on start) rather than as damage (on `journal verify`).
     /// - Throws: ``JournalDamage`` at the first bad record.
     public static func read(directory: String, allowTornTail: Bool) throws(JournalDamage) -> Contents {
         var records: [JournalRecord] = []
         var prev = JournalRecord.genesis
-        var tornTail: (String, Int, Int)?
+        var tornTail: (path: String, offset: Int, bytes: Int, records: Int)?
+        // The batch being read: where it starts, and how many of its records are still to come.
+        var batch: (path: String, offset: Int, lineNumber: Int, firstRecord: Int, remaining: Int)?
+        var lastFileSize = 0
         let files = segments(in: directory)
         for (fileIndex, segment) in files.enumerated() {
             let data = FileManager.default.contents(atPath: segment.path) ?? Data()
             let bytes = [UInt8](data)
+            lastFileSize = bytes.count
             var start = 0
             var lineNumber = 0
             while start < bytes.count {
@@ -72,7 +78,7 @@ public enum JournalReader {
                 }
                 guard let record = JournalRecord.parse(line: lineText), newline != nil else {
                     if allowTornTail && isTorn {
-                        tornTail = (segment.path, start, bytes.count - start)
+                        tornTail = (segment.path, start, bytes.count - start, 0)
                         break
                     }
                     throw damage(newline == nil ? "the last line is incomplete (no newline)" : "not a journal record")
@@ -80,10 +86,33 @@ public enum JournalReader {
                 guard record.seq == expected else { throw damage("sequence number \(record.seq), expected \(expected)") }
                 guard record.prev == prev else { throw damage("prev does not match the hash of the previous record") }
                 guard Timestamp.parse(record.ts) != nil else { throw damage("ts is not an RFC 3339 time") }
+                if let open = batch, open.remaining > 0 {
+                    guard record.batchSize == nil, open.path == segment.path else {
+                        throw damage("a batch that began at record \(open.firstRecord) ends early, before this record")
+                    }
+                    batch?.remaining -= 1
+                } else if let size = record.batchSize {
+                    batch = (segment.path, start, lineNumber, record.seq, size - 1)
+                }
                 records.append(record)
                 prev = Hex.sha256(record.line.utf8)
                 start = end + 1
             }
+        }
+        if let open = batch, open.remaining > 0 {
+            guard allowTornTail, files.last?.path == open.path else {
+                throw JournalDamage(
+                    file: open.path,
+                    lineNumber: open.lineNumber,
+                    seq: open.firstRecord,
+                    problem: "the batch that begins at record \(open.firstRecord) is incomplete: \(open.remaining) of its records are missing",
+                    line: ""
+                )
+            }
+            // A batch only partly on disk was never acknowledged: it is dropped whole, torn last line and all.
+            let dropped = records.count - (open.firstRecord - 1)
+            records.removeLast(dropped)
+            tornTail = (open.path, open.offset, lastFileSize - open.offset, dropped)
         }
         return Contents(records: records, tornTail: tornTail)
     }

@@ -51,12 +51,18 @@ public struct JournalRecord: Sendable, Equatable {
     /// The record time.
     public var date: Date? { Timestamp.parse(ts) }
 
-    /// Builds the record that follows `prev` with `seq`.
-    static func make(_ entry: JournalEntry, seq: Int, ts: String, prev: String) -> JournalRecord {
+    /// How many records the batch this record starts holds (`batch`, on the first record of a batch of two or
+    /// more), nil for a record that starts no such batch.
+    public var batchSize: Int? { object["batch"]?.wholeNumber(in: 2...Int.max) }
+
+    /// Builds the record that follows `prev` with `seq`; the first record of a batch of `batch` records (two or
+    /// more) says so, so that a batch only partly on disk after a crash is recognised.
+    static func make(_ entry: JournalEntry, seq: Int, ts: String, prev: String, batch: Int? = nil) -> JournalRecord {
         var object = JSONObject([
             ("seq", .integer(seq)), ("ts", .string(ts)), ("type", .string(entry.type.rawValue)), ("prev", .string(prev)),
         ])
-        for member in entry.fields where !["seq", "ts", "type", "prev"].contains(member.key) {
+        if let batch { object["batch"] = .integer(batch) }
+        for member in entry.fields where !["seq", "ts", "type", "prev", "batch"].contains(member.key) {
             object[member.key] = member.value
         }
         return JournalRecord(seq: seq, ts: ts, type: entry.type.rawValue, prev: prev, object: object, line: JSONValue.object(object).jsonText)
