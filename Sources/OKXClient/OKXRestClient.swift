@@ -105,8 +105,7 @@ public struct OKXRestClient: Exchange {
             guard let ordId = entry["ordId"]?.stringValue, !ordId.isEmpty else { return .unknown(reason: "OKX accepted the order without an ordId") }
             return .accepted(ordId: ordId)
         }
-        if unknownOutcomeCodes.contains(sCode) { return .unknown(reason: "OKX \(sCode): \(entry["sMsg"]?.stringValue ?? "")") }
-        return outcome(.refused(classify(code: sCode, message: entry["sMsg"]?.stringValue ?? "", status: 200)))
+        return OKXAnswers.refusal(code: sCode, message: entry["sMsg"]?.stringValue ?? "", httpStatus: 200)
     }
 
     /// What a failed order request means.
@@ -115,7 +114,7 @@ public struct OKXRestClient: Exchange {
         case .transport(let reason), .ambiguous(let reason): return .unknown(reason: reason)
         case .partial: return .unknown(reason: "OKX answered a partial success to a single order")
         case .refused(let error) where error.retryable: return .notPlaced(reason: error.description)
-        case .refused(let error): return .rejected(sCode: error.code ?? "", sMsg: error.message)
+        case .refused(let error): return OKXAnswers.refusal(code: error.code ?? "", message: error.message, httpStatus: 200)
         }
     }
 
@@ -251,9 +250,6 @@ public struct OKXRestClient: Exchange {
     }
 
     /// Codes that say the outcome of an order request is unknown (reference/okx-v5.md section 3.4).
-    static let unknownOutcomeCodes: Set<String> = ["50001", "50004", "50013", "50026", "51149", "51054"]
-    /// Codes that say nothing was processed and the same request can be sent again later.
-    static let retryLaterCodes: Set<String> = ["50011", "50040", "50061", "50102"]
 
     func request(
         _ method: HTTPMethod,
@@ -312,7 +308,7 @@ public struct OKXRestClient: Exchange {
         let sCode = entry?["sCode"]?.scalarText.flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
         let effective = sCode ?? code
         let effectiveMessage = sCode != nil ? (entry?["sMsg"]?.stringValue ?? message) : message
-        if Self.unknownOutcomeCodes.contains(effective) {
+        if OKXAnswers.unknownOutcomeCodes.contains(effective) {
             return .failure(.ambiguous("OKX \(effective): \(effectiveMessage)"))
         }
         return .failure(.refused(Self.classify(code: effective, message: effectiveMessage, status: status)))
@@ -320,7 +316,7 @@ public struct OKXRestClient: Exchange {
 
     /// An OKX error code as an ``ExchangeError`` that says whether sending again later is safe.
     static func classify(code: String, message: String, status: UInt) -> ExchangeError {
-        ExchangeError(code: code, message: message, retryable: retryLaterCodes.contains(code) || status == 429)
+        ExchangeError(code: code, message: message, retryable: OKXAnswers.retryLaterCodes.contains(code) || status == 429)
     }
 
     static func milliseconds(_ date: Date) -> String { String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down))) }

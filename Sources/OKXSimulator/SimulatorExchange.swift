@@ -32,12 +32,8 @@ public struct SimulatorExchange: Exchange {
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
         await simulator.faults.delay()
         switch simulator.processOrderRequest([order], expiresAt: expiresAt) {
-        case .refused(let code, let message, _):
-            switch code {
-            case "50037": return .rejected(sCode: code, sMsg: message)
-            case "50011": return .notPlaced(reason: "OKX \(code): \(message)")
-            default: return .unknown(reason: "OKX \(code): \(message)")
-            }
+        case .refused(let code, let message, let httpStatus):
+            return OKXAnswers.refusal(code: code, message: message, httpStatus: httpStatus)
         case .processed(_, hiddenBy: .dropAnswer):
             return .unknown(reason: "no answer from OKX (connection dropped by fault injection)")
         case .processed(_, hiddenBy: .serverError):
@@ -45,7 +41,7 @@ public struct SimulatorExchange: Exchange {
         case .processed(let results, _):
             switch results[0] {
             case .success(let placed): return .accepted(ordId: placed.ordId)
-            case .failure(let error): return .rejected(sCode: error.sCode, sMsg: error.sMsg)
+            case .failure(let error): return OKXAnswers.refusal(code: error.sCode, message: error.sMsg, httpStatus: 200)
             }
         }
     }

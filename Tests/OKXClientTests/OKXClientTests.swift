@@ -196,3 +196,40 @@ extension OKXRestClient {
         #expect(findings == [OKXAccountCheck.Finding(level: .warning, text: "ETH-USDT is suspend, not live: orders will be refused")])
     }
 }
+
+/// The REST client and the simulator's in-process exchange classify OKX's answers the same way (`OKXAnswers`).
+@Suite struct OKXAnswerClassificationTests {
+    static let table: [(code: String, http: Int, expected: String)] = [
+        ("51016", 200, "unknown"), ("50004", 200, "unknown"), ("51149", 200, "unknown"), ("50026", 500, "unknown"),
+        ("12345", 503, "unknown"), ("50011", 429, "notPlaced"), ("50011", 200, "notPlaced"), ("50102", 401, "notPlaced"),
+        ("51008", 200, "rejected"), ("50037", 200, "rejected"), ("51603", 200, "rejected"),
+    ]
+
+    static func kind(_ outcome: PlacementOutcome) -> String {
+        switch outcome {
+        case .accepted: return "accepted"
+        case .rejected: return "rejected"
+        case .unknown: return "unknown"
+        case .notPlaced: return "notPlaced"
+        }
+    }
+
+    @Test(arguments: table.indices)
+    func everyCodeHasOneMeaning(_ index: Int) {
+        let row = Self.table[index]
+        #expect(Self.kind(OKXAnswers.refusal(code: row.code, message: "m", httpStatus: row.http)) == row.expected, "\(row)")
+        if row.http == 200 {
+            // An order's own sCode in a data[] entry of the REST answer.
+            let entry = JSONObject([("sCode", .string(row.code)), ("sMsg", "m")])
+            #expect(Self.kind(OKXRestClient.outcome(entry)) == row.expected, "\(row)")
+        }
+    }
+
+    @Test func aPendingClOrdIdIsLookedUpNotRejected() async {
+        // The simulator answers a second order with a pending clOrdId 51016, as OKX does.
+        let exchange = SimulatorExchange()
+        let order = OrderRequest(instId: "BTC-USDT", clOrdId: "sbpending", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 1000)
+        #expect(Self.kind(await exchange.place(order, expiresAt: Date().addingTimeInterval(10))) == "accepted")
+        #expect(Self.kind(await exchange.place(order, expiresAt: Date().addingTimeInterval(10))) == "unknown")
+    }
+}

@@ -86,7 +86,11 @@ import Testing
             #expect(valid.status == .accepted)
         }
         await test.bridge.executor.waitUntilIdle()
-        #expect(test.account.allOrders().contains { $0.clOrdId == ClOrdId.make(source: "alchemy", signalId: "after-fuzz", ruleId: "whale", orderIndex: 0) })
+        #expect(
+            test.account.allOrders().contains {
+                $0.clOrdId == ClOrdId.make(source: "alchemy", signalId: "after-fuzz", ruleId: "whale", orderIndex: 0)
+            }
+        )
         let records = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records
         // Refusals are sampled (60 a minute), so a flood cannot grow the journal without bound.
         #expect(records.filter { $0.type == "rejected" }.count <= 120)
