@@ -177,8 +177,13 @@ public struct OKXRestClient: Exchange {
         }
     }
 
+    /// Cancels the resting order with `clOrdId`.
+    public func cancel(instId: String, clOrdId: String) async throws(ExchangeError) {
+        try await cancel(instId: instId, ordId: nil, clOrdId: clOrdId)
+    }
+
     /// Cancels a resting order by `ordId` or `clOrdId`; OKX's `sCode` `"0"` means the cancel was accepted.
-    public func cancel(instId: String, ordId: String? = nil, clOrdId: String? = nil) async throws(ExchangeError) {
+    public func cancel(instId: String, ordId: String?, clOrdId: String?) async throws(ExchangeError) {
         var body = JSONObject([("instId", .string(instId))])
         if let ordId { body["ordId"] = .string(ordId) }
         if let clOrdId { body["clOrdId"] = .string(clOrdId) }

@@ -20,6 +20,7 @@ public final class FaultInjector: Sendable {
     private struct State {
         var queued: [SimulatedFault] = []
         var latency: Duration = .zero
+        var outageUntil: Date?
         var disconnectObservers: [UUID: AsyncStream<Void>.Continuation] = [:]
     }
 
@@ -37,13 +38,34 @@ public final class FaultInjector: Sendable {
         state.withLock { $0.latency = latency }
     }
 
-    /// Clears queued faults and latency.
+    /// Clears queued faults, latency and an outage.
     public func reset() {
         state.withLock {
             $0.queued = []
             $0.latency = .zero
+            $0.outageUntil = nil
         }
     }
+
+    /// Takes the exchange down for `seconds`: every REST request answers HTTP 503, and WebSockets are closed and
+    /// refused, as in an exchange outage.
+    public func startOutage(seconds: TimeInterval) {
+        state.withLock { $0.outageUntil = Date().addingTimeInterval(seconds) }
+        disconnectWebSockets()
+    }
+
+    /// Whether an outage is under way.
+    public var isDown: Bool {
+        state.withLock { state in
+            guard let until = state.outageUntil else { return false }
+            if Date() < until { return true }
+            state.outageUntil = nil
+            return false
+        }
+    }
+
+    /// The error every request meets during an outage.
+    static let outageError = ExchangeError(code: "50001", message: "HTTP 503: Service temporarily unavailable (simulated outage)", retryable: true)
 
     /// The fault for the next order request, if one is queued (and consumes it).
     public func nextOrderFault() -> SimulatedFault? {
@@ -54,6 +76,12 @@ public final class FaultInjector: Sendable {
     public func delay() async {
         let latency = state.withLock { $0.latency }
         if latency > .zero { try? await Task.sleep(for: latency) }
+    }
+
+    /// Sleeps for the configured latency, then fails as the exchange does during an outage.
+    func delayOrFail() async throws(ExchangeError) {
+        await delay()
+        if isDown { throw Self.outageError }
     }
 
     /// Closes every private WebSocket connection.

@@ -10,12 +10,12 @@ public struct SimulatorExchange: Exchange {
     public init(simulator: Simulator = Simulator(credentials: .random())) { self.simulator = simulator }
 
     public func instruments() async throws(ExchangeError) -> [Instrument] {
-        await simulator.faults.delay()
+        try await simulator.faults.delayOrFail()
         return account.instruments()
     }
 
     public func ticker(instId: String) async throws(ExchangeError) -> Ticker {
-        await simulator.faults.delay()
+        try await simulator.faults.delayOrFail()
         guard let ticker = account.ticker(instId) else {
             throw ExchangeError(code: "51001", message: "Instrument ID does not exist.", retryable: false)
         }
@@ -23,14 +23,21 @@ public struct SimulatorExchange: Exchange {
     }
 
     public func balances() async throws(ExchangeError) -> [Balance] {
-        await simulator.faults.delay()
+        try await simulator.faults.delayOrFail()
         return account.balances()
     }
 
-    public func accountLevel() async throws(ExchangeError) -> Int { account.accountLevel }
+    public func accountLevel() async throws(ExchangeError) -> Int {
+        try await simulator.faults.delayOrFail()
+        return account.accountLevel
+    }
 
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
-        await simulator.faults.delay()
+        do {
+            try await simulator.faults.delayOrFail()
+        } catch {
+            return OKXAnswers.refusal(code: error.code ?? "", message: error.message, httpStatus: 503)
+        }
         switch simulator.processOrderRequest([order], expiresAt: expiresAt) {
         case .refused(let code, let message, let httpStatus):
             return OKXAnswers.refusal(code: code, message: message, httpStatus: httpStatus)
@@ -47,7 +54,21 @@ public struct SimulatorExchange: Exchange {
     }
 
     public func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? {
-        await simulator.faults.delay()
+        try await simulator.faults.delayOrFail()
         return account.order(instId: instId, ordId: nil, clOrdId: clOrdId)?.status
+    }
+
+    public func serverTime() async throws(ExchangeError) -> Date {
+        try await simulator.faults.delayOrFail()
+        return simulator.clock()
+    }
+
+    public func cancel(instId: String, clOrdId: String) async throws(ExchangeError) {
+        try await simulator.faults.delayOrFail()
+        do {
+            _ = try account.cancel(instId: instId, ordId: nil, clOrdId: clOrdId)
+        } catch {
+            throw ExchangeError(code: error.sCode, message: error.sMsg, retryable: false)
+        }
     }
 }

@@ -9,6 +9,7 @@ public struct SimulatorOrderFeed: OrderUpdateFeed {
         connected: @escaping @Sendable () async -> Void,
         update: @escaping @Sendable (OrderStatus) async -> Void
     ) async throws {
+        if simulator.faults.isDown { throw FaultInjector.outageError }
         let events = simulator.account.orderEvents()
         let disconnects = simulator.faults.disconnects()
         await connected()

@@ -22,6 +22,7 @@ public struct SimulatorRouter: Sendable {
     /// A router serving `/api/v5/...` and `/sim/...`.
     public func buildRouter() -> Router<SimulatorRequestContext> {
         let router = Router(context: SimulatorRequestContext.self)
+        router.add(middleware: OutageMiddleware(faults: simulator.faults))
         addPublicRoutes(to: router)
         addAccountRoutes(to: router)
         addTradeRoutes(to: router)
@@ -222,5 +223,21 @@ public struct SimulatorRouter: Sendable {
         simulator.count(path: request.uri.path)
         if request.method == .post, body.isEmpty { return OKXEnvelope.error("50000", "Body can not be empty") }
         return try await handler(body)
+    }
+}
+
+/// During a simulated outage every OKX path answers HTTP 503, as OKX's edge does; `/sim/` routes still work.
+struct OutageMiddleware: RouterMiddleware {
+    let faults: FaultInjector
+
+    func handle(
+        _ request: Request,
+        context: SimulatorRequestContext,
+        next: (Request, SimulatorRequestContext) async throws -> Response
+    ) async throws -> Response {
+        if request.uri.path.hasPrefix("/api/v5/"), faults.isDown {
+            return OKXEnvelope.error("50001", "Service temporarily unavailable", status: .serviceUnavailable)
+        }
+        return try await next(request, context)
     }
 }

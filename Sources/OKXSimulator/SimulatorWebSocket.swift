@@ -25,6 +25,10 @@ struct SimulatorWebSocket: Sendable {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        if simulator.faults.isDown {
+            try await outbound.close(.unexpectedServerError, reason: "simulated outage")
+            return
+        }
         let connId = String(UUID().uuidString.lowercased().prefix(8))
         let session = Session()
         let events = simulator.account.orderEvents()

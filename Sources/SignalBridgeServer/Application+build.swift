@@ -4,7 +4,8 @@ import NIOCore
 import SignalBridgeCore
 
 /// Builds the bridge's server: the webhook listener, with the admin listener, market data refresh and
-/// `SIGHUP` rule reload as services. Orders left open by a previous run are reconciled before it listens.
+/// `SIGHUP` rule reload as services. Orders left open by a previous run are queued for reconciliation ahead of any new
+/// order before it listens.
 /// - Parameters:
 ///   - bridge: the assembled components.
 ///   - onListening: called with the listener's kind (`webhooks` or `admin`), host and actual port once each listens.
@@ -24,8 +25,14 @@ public func buildApplication(
     .addRoutes(to: webhookRouter)
 
     let adminRouter = Router()
-    AdminController(journal: bridge.journal, intake: bridge.intake, marketData: bridge.marketData, metrics: bridge.metrics)
-        .addRoutes(to: adminRouter)
+    AdminController(
+        journal: bridge.journal,
+        intake: bridge.intake,
+        marketData: bridge.marketData,
+        executor: bridge.executor,
+        metrics: bridge.metrics
+    )
+    .addRoutes(to: adminRouter)
     let admin = Application(
         router: adminRouter,
         configuration: .init(address: .hostname(configuration.admin.host, port: configuration.admin.port), serverName: "signalbridge-admin"),
@@ -48,6 +55,7 @@ public func buildApplication(
         admin,
         bridge.marketData,
         OrderFollowService(exchange: bridge.exchange, book: bridge.executor.book, journal: bridge.journal, logger: logger),
+        ExecutionWatchService(executor: bridge.executor, cancelsOpenOrders: configuration.risk.killSwitchCancelsOpenOrders, logger: logger),
         RulesReloadService(
             rulePaths: configuration.rulePaths,
             knownSources: Set(configuration.sources.map(\.name)),
@@ -57,7 +65,9 @@ public func buildApplication(
     )
     app.beforeServerStarts {
         await bridge.marketData.refresh(instrumentsToo: true)
-        _ = await bridge.reconcileOpenOrders(logger: logger)
+        await bridge.executor.measureClockOffset()
+        // Queued ahead of every new order of their instruments; the listener does not wait for the exchange.
+        bridge.enqueueReconciliation(logger: logger)
     }
     return app
 }

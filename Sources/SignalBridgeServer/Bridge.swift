@@ -47,10 +47,13 @@ public struct Bridge: Sendable {
 
     /// Loads the rules, opens and replays the journal, and journals `rules.loaded`.
     /// - Throws: ``StartupError`` listing every rule mistake, or why the journal cannot be used.
+    /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up (`signalbridge
+    ///   reconcile`); nil: until the exchange answers (`serve`).
     public static func assemble(
         configuration: BridgeConfiguration,
         exchange: any Exchange,
-        logger: Logger
+        logger: Logger,
+        lookupAttempts: Int? = nil
     ) async throws(StartupError) -> Bridge {
         let startedAt = Date()
         for warning in configuration.replayWarnings { logger.warning("replay protection: \(warning)") }
@@ -73,7 +76,13 @@ public struct Bridge: Sendable {
             rememberSince: startedAt.addingTimeInterval(-configuration.replayWindow)
         )
         let market = MarketData()
-        let executor = OrderExecutor(exchange: exchange, journal: journal, logger: logger)
+        let executor = OrderExecutor(
+            exchange: exchange,
+            journal: journal,
+            logger: logger,
+            lookupAttempts: lookupAttempts,
+            killSwitch: KillSwitch(file: configuration.risk.killSwitchFile)
+        )
         let intake = SignalIntake(
             configuration: configuration,
             rules: rules,
@@ -111,10 +120,19 @@ public struct Bridge: Sendable {
         }
     }
 
-    /// Resolves the orders a previous run left open; new signals are executed only afterwards.
+    /// Queues the orders a previous run left open for reconciliation; new orders of their instruments wait behind
+    /// them.
+    public func enqueueReconciliation(logger: Logger) {
+        guard !openOrders.isEmpty else { return }
+        logger.notice("reconciling orders left open by the previous run", metadata: ["orders": "\(openOrders.count)"])
+        executor.enqueueReconciliation(openOrders, startedAt: startedAt)
+    }
+
+    /// Resolves the orders a previous run left open, then returns what was done (`signalbridge reconcile`).
     public func reconcileOpenOrders(logger: Logger) async -> OrderExecutor.Report {
         guard !openOrders.isEmpty else { return OrderExecutor.Report() }
         logger.notice("reconciling orders left open by the previous run", metadata: ["orders": "\(openOrders.count)"])
+        await executor.measureClockOffset()
         let report = await executor.reconcile(openOrders, startedAt: startedAt)
         logger.notice(
             "reconciliation done",

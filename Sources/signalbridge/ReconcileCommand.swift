@@ -13,7 +13,8 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Console.bootstrap()
-        let bridge = try await options.assembleBridge(logger: logger)
+        // A command that must end: an exchange that does not answer five lookups leaves the order for later.
+        let bridge = try await options.assembleBridge(logger: logger, lookupAttempts: 5)
         let report = await bridge.reconcileOpenOrders(logger: logger)
         print(
             "reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved"

@@ -33,13 +33,16 @@ struct ConfigOption: ParsableArguments {
 
 extension ConfigOption {
     /// The bridge of this configuration: rules loaded, journal opened and replayed. Exits 1 saying why it cannot.
-    func assembleBridge(logger: Logger) async throws -> Bridge {
+    /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up; nil: until the
+    ///   exchange answers.
+    func assembleBridge(logger: Logger, lookupAttempts: Int? = nil) async throws -> Bridge {
         do {
             let configuration = try load()
             return try await Bridge.assemble(
                 configuration: configuration,
                 exchange: Bridge.makeExchange(for: configuration, logger: logger),
-                logger: logger
+                logger: logger,
+                lookupAttempts: lookupAttempts
             )
         } catch let failure as CommandFailure {
             throw failure.exit()

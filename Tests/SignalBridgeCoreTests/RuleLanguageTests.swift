@@ -127,6 +127,8 @@ final class SlowFirstExchange: Exchange {
     func balances() async throws(ExchangeError) -> [Balance] { [] }
     func accountLevel() async throws(ExchangeError) -> Int { 1 }
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? { nil }
+    func serverTime() async throws(ExchangeError) -> Date { Date() }
+    func cancel(instId: String, clOrdId: String) async throws(ExchangeError) {}
     func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
         started.withLock { $0.append(order.clOrdId) }
         if order.clOrdId == "close" { try? await Task.sleep(for: .milliseconds(300)) }

@@ -43,6 +43,8 @@ public struct RiskSettings: Sendable {
     public var dryRun = false
     /// While this file exists nothing is sent and decisions are `blocked`.
     public var killSwitchFile: String?
+    /// When the kill switch is engaged, also cancel the bridge's resting orders (`killSwitchCancelsOpenOrders`).
+    public var killSwitchCancelsOpenOrders = false
     /// When set, only these instruments may be ordered.
     public var allowedInstruments: Set<String>?
     /// Largest notional (in quote currency) of one order.
@@ -289,13 +291,14 @@ extension BridgeConfiguration {
 
 extension RiskSettings {
     static let keys: Set<String> = [
-        "dryRun", "killSwitchFile", "allowedInstruments", "maxOrderNotional", "maxDailyNotional", "maxPriceAgeSeconds",
+        "dryRun", "killSwitchFile", "killSwitchCancelsOpenOrders", "allowedInstruments", "maxOrderNotional", "maxDailyNotional", "maxPriceAgeSeconds",
     ]
 
     static func read(_ reader: ObjectReader, baseDirectory: URL) throws(DocumentError) -> RiskSettings {
         var risk = RiskSettings()
         risk.dryRun = try reader.bool("dryRun") ?? false
         risk.killSwitchFile = try reader.string("killSwitchFile").map { ConfigurationPath.resolve($0, against: baseDirectory) }
+        risk.killSwitchCancelsOpenOrders = try reader.bool("killSwitchCancelsOpenOrders") ?? false
         risk.allowedInstruments = try reader.stringArray("allowedInstruments").map(Set.init)
         risk.maxOrderNotional = try reader.positiveDecimal("maxOrderNotional")
         risk.maxDailyNotional = try reader.positiveDecimal("maxDailyNotional")

@@ -49,6 +49,10 @@ public protocol Exchange: Sendable {
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus?
     /// The push feed of order changes (OKX's private WebSocket `orders` channel), when the exchange has one.
     func orderFeed() -> (any OrderUpdateFeed)?
+    /// The exchange's clock (`GET /api/v5/public/time`), against which `expTime` is checked.
+    func serverTime() async throws(ExchangeError) -> Date
+    /// Cancels the resting order with `clOrdId`.
+    func cancel(instId: String, clOrdId: String) async throws(ExchangeError)
 }
 
 extension Exchange {

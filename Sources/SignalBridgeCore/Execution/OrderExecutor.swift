@@ -7,9 +7,12 @@ import Synchronization
 ///
 /// Orders of one instrument go out one after another in journal order (a close followed by a reverse cannot
 /// overtake it); different instruments proceed in parallel. Requests keep to OKX's 60 per 2 s per instrument and
-/// carry `expTime`. A request without a clear answer is journaled `order.unknown`; once its `expTime` has passed the
-/// order is looked up by `clOrdId`, and only if the exchange has none and the intent is still fresh is it sent again
-/// with the same `clOrdId`. Otherwise it ends with `order.abandoned`: nothing is ever re-posted blindly.
+/// carry `expTime`, in the exchange's clock. A request without a clear answer is journaled `order.unknown`; once its
+/// `expTime` has passed the order is looked up by `clOrdId`, with backoff for as long as the exchange does not
+/// answer (later orders of the instrument wait), and only if the exchange has none and the intent is still fresh is
+/// it sent again with the same `clOrdId`, journaled `order.retry` with its new `expTime` first. Otherwise it ends with
+/// `order.abandoned`: nothing is ever re-posted blindly. While the kill switch is engaged nothing is sent: queued
+/// orders and retries end `order.abandoned`; lookups go on.
 public final class OrderExecutor: OrderDispatcher, Sendable {
     /// How long the exchange may hold a request before discarding it (`expTime`).
     public let requestLifetime: TimeInterval
@@ -21,6 +24,13 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     public let backoff: Duration
     /// How many orders may wait per instrument; beyond that decisions are blocked.
     public let maxQueuedPerInstrument: Int
+    /// How many lookups of an unknown outcome before giving up (`signalbridge reconcile`); nil: until the exchange
+    /// answers (`serve`), `maxLookupBackoff` apart at most.
+    public let lookupAttempts: Int?
+    /// The longest pause between lookups of an unknown outcome.
+    public let maxLookupBackoff: TimeInterval
+    /// Whether the kill switch is engaged, asked before every request that could place an order.
+    public let killSwitch: KillSwitch
     /// The orders without a final record.
     public let book: OpenOrderBook
 
@@ -49,6 +59,10 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private let idleWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let rate = Mutex(RateWindow(limit: 60, window: 2))
     private let report = Mutex(Report())
+    /// The exchange's clock minus ours, measured from its time at start and every minute.
+    private let clockOffset = Mutex<TimeInterval>(0)
+    /// Orders whose outcome is unknown and that are being looked up now.
+    private let unresolved = Mutex<Set<String>>([])
 
     public init(
         exchange: any Exchange,
@@ -60,6 +74,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         throttleRetries: Int = 5,
         backoff: Duration = .seconds(2),
         maxQueuedPerInstrument: Int = 200,
+        lookupAttempts: Int? = nil,
+        maxLookupBackoff: TimeInterval = 30,
+        killSwitch: KillSwitch = KillSwitch(file: nil),
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.exchange = exchange
@@ -71,8 +88,47 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         self.throttleRetries = throttleRetries
         self.backoff = backoff
         self.maxQueuedPerInstrument = maxQueuedPerInstrument
+        self.lookupAttempts = lookupAttempts
+        self.maxLookupBackoff = maxLookupBackoff
+        self.killSwitch = killSwitch
         self.clock = clock
     }
+
+    // MARK: - The exchange's clock
+
+    /// The exchange's clock minus ours, as last measured.
+    public var exchangeClockOffset: TimeInterval { clockOffset.withLock { $0 } }
+
+    /// Now, in the exchange's clock.
+    func exchangeNow() -> Date { clock().addingTimeInterval(exchangeClockOffset) }
+
+    /// Our clock's time when the exchange's shows `date`.
+    func localTime(ofExchangeTime date: Date) -> Date { date.addingTimeInterval(-exchangeClockOffset) }
+
+    /// Measures the exchange's clock against ours (`GET /api/v5/public/time`, at the request's midpoint) and uses
+    /// it for `expTime` and lookup deadlines from then on; warns when they differ by more than a second.
+    /// - Returns: the offset, or nil when the exchange could not be asked (the last one stays in force).
+    @discardableResult
+    public func measureClockOffset() async -> TimeInterval? {
+        let sent = clock()
+        guard let server = try? await exchange.serverTime() else { return nil }
+        let received = clock()
+        let offset = server.timeIntervalSince(sent.addingTimeInterval(received.timeIntervalSince(sent) / 2))
+        guard offset.isFinite else { return nil }
+        clockOffset.withLock { $0 = offset }
+        if abs(offset) > 1 {
+            logger.warning(
+                "the exchange's clock differs from ours; expTime and lookups follow the exchange's",
+                metadata: ["offsetMs": "\((offset * 1000).rounded().wholeSeconds)"]
+            )
+        }
+        return offset
+    }
+
+    // MARK: - Unresolved orders
+
+    /// How many orders have an unknown outcome and are being looked up now (later orders of their instruments wait).
+    public var unresolvedOrders: Int { unresolved.withLock { $0.count } }
 
     // MARK: - Queueing
 
@@ -90,16 +146,24 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         queued.withLock { ($0[instId] ?? 0) < maxQueuedPerInstrument }
     }
 
-    /// Resolves orders a previous run left without a final record, then returns what was done. Requests of a
-    /// previous process cannot outlive `startedAt + requestLifetime`, so orders it left with no answer are looked
-    /// up only after that.
-    public func reconcile(_ orders: [JournalReplay.OpenOrder], startedAt: Date) async -> Report {
-        let before = report.withLock { $0 }
+    /// Queues the orders a previous run left without a final record to be resolved before anything else of their
+    /// instruments. An order the previous process may have sent is looked up only once no request it could have
+    /// sent can still be accepted: after the later of its latest journaled `expTime` and `startedAt` +
+    /// `requestLifetime`, in the exchange's clock (measure it first with ``measureClockOffset()``).
+    public func enqueueReconciliation(_ orders: [JournalReplay.OpenOrder], startedAt: Date) {
+        let startDeadline = startedAt.addingTimeInterval(exchangeClockOffset + requestLifetime)
         for order in orders {
             book.track(order.intent, at: order.intentTime, ordId: order.ordId)
-            let deadline = order.ordId != nil ? .distantPast : (order.unknownExpiry ?? startedAt.addingTimeInterval(requestLifetime))
-            enqueue(.resolve(order, notBefore: deadline.addingTimeInterval(1)), instId: order.intent.request.instId)
+            let deadline = order.ordId != nil ? .distantPast : max(order.unknownExpiry ?? .distantPast, startDeadline)
+            enqueue(.resolve(order, notBefore: localTime(ofExchangeTime: deadline).addingTimeInterval(1)), instId: order.intent.request.instId)
         }
+    }
+
+    /// Resolves orders a previous run left without a final record (``enqueueReconciliation(_:startedAt:)``), waits
+    /// until nothing is left to do, and returns what was done.
+    public func reconcile(_ orders: [JournalReplay.OpenOrder], startedAt: Date) async -> Report {
+        let before = report.withLock { $0 }
+        enqueueReconciliation(orders, startedAt: startedAt)
         await waitUntilIdle()
         return report.withLock { after in
             var delta = Report()
@@ -161,11 +225,24 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     // MARK: - Sending
 
     /// Places one intent and journals what happened; resolves an unknown outcome before returning.
-    func place(_ intent: OrderIntent, intentTime: Date) async {
+    /// - Parameter resend: why the intent is sent again (a lookup found nothing), nil for its first send.
+    func place(_ intent: OrderIntent, intentTime: Date, resend: String? = nil) async {
         var metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
+        var retryReason = resend
         for attempt in 0...throttleRetries {
             await waitForRateRoom(intent.request.instId)
-            let expiresAt = clock().addingTimeInterval(requestLifetime)
+            if let file = killSwitch.engagedFile() {
+                report.withLock { $0.abandoned += 1 }
+                logger.warning("kill switch engaged; order not sent", metadata: metadata)
+                await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
+                return
+            }
+            let expiresAt = exchangeNow().addingTimeInterval(requestLifetime)
+            if let reason = retryReason {
+                // Journaled before it is sent, so that after a crash the deadline of this request is known.
+                guard await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: expiresAt, reason: reason)], intent)
+                else { return }
+            }
             switch await exchange.place(intent.request, expiresAt: expiresAt) {
             case .accepted(let ordId):
                 metadata["ordId"] = "\(ordId)"
@@ -185,13 +262,14 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 )
                 await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
                 let order = JournalReplay.OpenOrder(intent: intent, intentTime: intentTime, lastType: .orderUnknown, unknownExpiry: expiresAt)
-                await resolve(order, notBefore: expiresAt.addingTimeInterval(1))
+                await resolve(order, notBefore: localTime(ofExchangeTime: expiresAt).addingTimeInterval(1))
                 return
             case .notPlaced(let reason):
                 logger.warning(
                     "order not placed (rate limit or load); trying again",
                     metadata: metadata.merging(["attempt": "\(attempt + 1)", "reason": "\(reason)"]) { $1 }
                 )
+                retryReason = "not placed: \(reason)"
                 if attempt < throttleRetries { try? await Task.sleep(for: backoff) }
             }
         }
@@ -203,27 +281,35 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     }
 
     /// Looks an order up by `clOrdId` (not before `notBefore`) and journals what the exchange knows; sends it again
-    /// only when the exchange has none and the intent is still fresh.
+    /// only when the exchange has none and the intent is still fresh. While the exchange does not answer, it asks
+    /// again with backoff (doubling up to ``maxLookupBackoff``) for as long as it takes, or ``lookupAttempts`` times.
     func resolve(_ order: JournalReplay.OpenOrder, notBefore: Date) async {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
-        let wait = notBefore.timeIntervalSince(clock())
-        await pause(seconds: wait)
+        await pause(seconds: notBefore.timeIntervalSince(clock()))
+        unresolved.withLock { _ = $0.insert(intent.clOrdId) }
+        defer { unresolved.withLock { _ = $0.remove(intent.clOrdId) } }
         var status: OrderStatus?
-        var asked = false
-        for attempt in 0..<5 where !asked {
+        var attempt = 0
+        var delay = Self.seconds(backoff)
+        while true {
             do {
                 status = try await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId)
-                asked = true
+                break
             } catch {
-                logger.warning("cannot look the order up yet", metadata: metadata.merging(["attempt": "\(attempt + 1)", "error": "\(error)"]) { $1 })
-                try? await Task.sleep(for: backoff)
+                attempt += 1
+                if let lookupAttempts, attempt >= lookupAttempts {
+                    logger.error("order still unresolved; `signalbridge reconcile` or the next start resolves it", metadata: metadata)
+                    report.withLock { $0.unresolved.append(intent.clOrdId) }
+                    return
+                }
+                logger.warning(
+                    "cannot look the order up yet; later orders of this instrument wait until its outcome is known",
+                    metadata: metadata.merging(["attempt": "\(attempt)", "retryInSeconds": "\(delay)", "error": "\(error)"]) { $1 }
+                )
+                await pause(seconds: delay)
+                delay = min(delay * 2, maxLookupBackoff)
             }
-        }
-        guard asked else {
-            logger.error("order still unresolved; `signalbridge reconcile` or the next start resolves it", metadata: metadata)
-            report.withLock { $0.unresolved.append(intent.clOrdId) }
-            return
         }
         if let status {
             logger.info("order found by clOrdId", metadata: metadata.merging(["state": "\(status.state)"]) { $1 })
@@ -251,13 +337,39 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         if age <= resubmitWindow {
             logger.notice("the exchange never got the order; sending it again with the same clOrdId", metadata: metadata)
             report.withLock { $0.resubmitted += 1 }
-            await place(intent, intentTime: order.intentTime)
+            await place(intent, intentTime: order.intentTime, resend: "OKX has no order with this clOrdId after its expTime")
         } else {
             report.withLock { $0.abandoned += 1 }
             let reason =
                 "OKX has no order with this clOrdId and the intent is \(age.wholeSeconds) s old (resubmit window \(resubmitWindow.wholeSeconds) s)"
             logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
             await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: reason))
+        }
+    }
+
+    /// `duration` in seconds.
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
+    }
+
+    // MARK: - Kill switch
+
+    /// Cancels every resting order of the bridge (`risk.killSwitchCancelsOpenOrders`); the cancellations reach the
+    /// journal as `order.update` records through the order feed or the next lookup.
+    public func cancelRestingOrders() async {
+        for entry in book.open where entry.ordId != nil && ["live", "partially_filled"].contains(entry.state ?? "") {
+            let metadata: Logger.Metadata = ["clOrdId": "\(entry.intent.clOrdId)", "instId": "\(entry.intent.request.instId)"]
+            do {
+                try await exchange.cancel(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId)
+                logger.notice("kill switch: resting order canceled", metadata: metadata)
+                if let status = try? await exchange.order(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId),
+                    book.record(status)
+                {
+                    await record([.update(status)], entry.intent)
+                }
+            } catch {
+                logger.error("kill switch: cannot cancel a resting order", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
         }
     }
 
@@ -283,14 +395,18 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         await record([entry], intent)
     }
 
-    private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async {
+    /// Journals `entries`; false (and a critical log line) when they could not be made durable.
+    @discardableResult
+    private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async -> Bool {
         do {
             try await journal.append(entries)
+            return true
         } catch {
             logger.critical(
                 "journal: cannot record an order outcome; `signalbridge reconcile` will resolve it",
                 metadata: ["clOrdId": "\(intent.clOrdId)", "error": "\(error)"]
             )
+            return false
         }
     }
 }

@@ -145,7 +145,7 @@ public actor SignalIntake {
         now: Date
     ) async -> Result<WebhookAnswer, WebhookRejection> {
         let key = signal.key
-        let killSwitch = configuration.risk.killSwitchFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
+        let killSwitch = KillSwitch(file: configuration.risk.killSwitchFile).isEngaged
         let decider = Decider(
             rules: rules,
             guards: GlobalGuards(

@@ -66,9 +66,26 @@ extension JournalEntry {
             .orderUnknown,
             [
                 ("clOrdId", .string(clOrdId)), ("error", .string(error)),
-                ("expTime", .string(String(Int64((expTime.timeIntervalSince1970 * 1000).rounded(.down))))),
+                ("expTime", .string(Self.unixMilliseconds(expTime))),
             ]
         )
+    }
+
+    /// An `order.retry` record, written before an order request is sent again (a resend after a lookup found
+    /// nothing, or a retry after a refusal that processed nothing), with that request's `expTime`.
+    public static func retry(clOrdId: String, attempt: Int, expTime: Date, reason: String) -> JournalEntry {
+        JournalEntry(
+            .orderRetry,
+            [
+                ("clOrdId", .string(clOrdId)), ("attempt", .integer(attempt)), ("expTime", .string(Self.unixMilliseconds(expTime))),
+                ("reason", .string(reason)),
+            ]
+        )
+    }
+
+    /// Unix milliseconds of a time of the local or the exchange's clock, as OKX writes them.
+    static func unixMilliseconds(_ date: Date) -> String {
+        String((date.timeIntervalSince1970 * 1000).rounded(.down).wholeSeconds)
     }
 
     /// An `order.update` record: a state change or fill.

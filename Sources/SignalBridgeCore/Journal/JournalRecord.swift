@@ -13,6 +13,7 @@ public enum JournalRecordType: String, Sendable, CaseIterable {
     case orderAck = "order.ack"
     case orderReject = "order.reject"
     case orderUnknown = "order.unknown"
+    case orderRetry = "order.retry"
     case orderUpdate = "order.update"
     case orderAbandoned = "order.abandoned"
     case rulesLoaded = "rules.loaded"

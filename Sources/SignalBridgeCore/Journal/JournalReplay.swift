@@ -17,7 +17,8 @@ public struct JournalReplay: Sendable {
         /// The last outcome record type (`order.ack`, `order.unknown`, …), nil when none.
         public var lastType: JournalRecordType?
         public var ordId: String?
-        /// For `order.unknown`: the request's `expTime`, after which the exchange cannot take it any more.
+        /// The latest `expTime` journaled for it (`order.unknown`, `order.retry`), in the exchange's clock: after it
+        /// the exchange cannot take any request sent for it any more.
         public var unknownExpiry: Date?
 
         public init(intent: OrderIntent, intentTime: Date, lastType: JournalRecordType? = nil, ordId: String? = nil, unknownExpiry: Date? = nil) {
@@ -71,11 +72,15 @@ public struct JournalReplay: Sendable {
                 else { continue }
                 open[clOrdId] = OpenOrder(intent: OrderIntent(signalId: signalId, ruleId: ruleId, request: request), intentTime: time)
                 openOrder.append(clOrdId)
-            case .orderAck, .orderUnknown:
+            case .orderAck, .orderUnknown, .orderRetry:
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 open[clOrdId]?.lastType = type
                 if let ordId = record["ordId"]?.stringValue { open[clOrdId]?.ordId = ordId }
-                open[clOrdId]?.unknownExpiry = record["expTime"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
+                // The latest deadline of any request sent for it: until then a request may still be accepted.
+                if let expTime = record["expTime"]?.decimalValue.flatMap({ Date(unixMilliseconds: $0) }) {
+                    let latest = max(open[clOrdId]?.unknownExpiry ?? .distantPast, expTime)
+                    open[clOrdId]?.unknownExpiry = latest
+                }
             case .orderUpdate:
                 guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
                 if OrderStatus.finalStates.contains(record["state"]?.stringValue ?? "") {

@@ -80,7 +80,7 @@ public struct JournalReport: Sendable {
                         state: "pending"
                     )
                 )
-            case .orderAck, .orderUnknown, .orderReject, .orderAbandoned, .orderUpdate:
+            case .orderAck, .orderUnknown, .orderRetry, .orderReject, .orderAbandoned, .orderUpdate:
                 guard let place = record["clOrdId"]?.stringValue.flatMap({ orderPlace[$0] }) else { continue }
                 rows[place.row].orders[place.order].apply(record, type: type)
             case .rejected, .rulesLoaded:
@@ -115,7 +115,7 @@ extension JournalReport.Order {
         if let ordId = record["ordId"]?.stringValue, !ordId.isEmpty { self.ordId = ordId }
         switch type {
         case .orderAck: state = "live"
-        case .orderUnknown: state = "unknown"
+        case .orderUnknown, .orderRetry: state = "unknown"
         case .orderReject:
             state = "rejected"
             reason = [record["sCode"]?.stringValue, record["sMsg"]?.stringValue].compactMap { $0 }.joined(separator: " ")

@@ -9,6 +9,7 @@ struct AdminController: Sendable {
     let journal: Journal
     let intake: SignalIntake
     let marketData: MarketDataService
+    let executor: OrderExecutor
     let metrics: BridgeMetrics
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -24,6 +25,8 @@ struct AdminController: Sendable {
                 JSONObject([
                     ("ready", .bool(ready)), ("journalWritable", .bool(journalWritable)), ("rules", .integer(rules.rules.count)),
                     ("ruleSetHash", .string(rules.hash)), ("exchangeReachable", .bool(exchangeReachable)),
+                    ("unresolvedOrders", .integer(executor.unresolvedOrders)), ("killSwitchEngaged", .bool(executor.killSwitch.isEngaged)),
+                    ("exchangeClockOffsetMs", .number(String((executor.exchangeClockOffset * 1000).rounded().wholeSeconds))),
                 ])
             )
             return JSONResponse.make(status: ready ? .ok : .serviceUnavailable, body: body)

@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SignalBridgeCore
+
+/// Watches what execution depends on while the bridge runs: the kill switch, every half second (engaging it
+/// cancels the bridge's resting orders when `risk.killSwitchCancelsOpenOrders` is set; the executor itself refuses
+/// to send anything while it is engaged), and the exchange's clock, every minute.
+struct ExecutionWatchService: Service {
+    let executor: OrderExecutor
+    let cancelsOpenOrders: Bool
+    let logger: Logger
+    var killSwitchInterval: Duration = .milliseconds(500)
+    var clockInterval: TimeInterval = 60
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            var engaged = executor.killSwitch.isEngaged
+            var lastClockCheck = Date()
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: killSwitchInterval) } catch { return }
+                let now = executor.killSwitch.isEngaged
+                if now != engaged {
+                    engaged = now
+                    if now {
+                        logger.critical("kill switch engaged: nothing is sent; queued orders are abandoned, lookups go on")
+                        if cancelsOpenOrders { await executor.cancelRestingOrders() }
+                    } else {
+                        logger.notice("kill switch released: new decisions may order again")
+                    }
+                }
+                if Date().timeIntervalSince(lastClockCheck) >= clockInterval {
+                    lastClockCheck = Date()
+                    await executor.measureClockOffset()
+                }
+            }
+        }
+    }
+}
