@@ -82,6 +82,29 @@ struct LiveSimulator {
         }
     }
 
+    /// `{"kind": "outage", "seconds": N}`: every REST request answers HTTP 503 and WebSockets are refused, in
+    /// process and over HTTP, until the outage ends.
+    @Test func anOutageAnswers503UntilItEnds() async throws {
+        try await LiveSimulator.run { simulator, client, _ in
+            simulator.faults.startOutage(seconds: 1)
+            await #expect(throws: ExchangeError.self) { try await client.serverTime() }
+            guard case .unknown = await client.place(order("out1"), expiresAt: soon) else {
+                Issue.record("an order during an outage: expected unknown")
+                return
+            }
+            #expect(simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "out1") == nil)
+            let inProcess = SimulatorExchange(simulator: simulator)
+            await #expect(throws: ExchangeError.self) { try await inProcess.order(instId: "BTC-USDT", clOrdId: "out1") }
+            await #expect(throws: ExchangeError.self) { try await SimulatorOrderFeed(simulator: simulator).follow(connected: {}, update: { _ in }) }
+            while simulator.faults.isDown { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(abs(try await client.serverTime().timeIntervalSinceNow) < 5)
+            guard case .accepted = await client.place(order("out2"), expiresAt: soon) else {
+                Issue.record("after the outage: expected accepted")
+                return
+            }
+        }
+    }
+
     @Test func latencyBeyondTheClientTimeoutMakesTheOutcomeUnknown() async throws {
         try await LiveSimulator.run(clientTimeout: .milliseconds(300)) { simulator, client, _ in
             simulator.faults.setLatency(.milliseconds(800))

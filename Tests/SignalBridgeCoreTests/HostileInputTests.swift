@@ -502,6 +502,31 @@ import Testing
         #expect(dispatcher.intents.withLock { $0.isEmpty })
     }
 
+    /// Two sources with the same signal id (one Standard Webhooks message fanned out to two endpoints): after a
+    /// restart each sender's resend is still its own duplicate.
+    @Test func theSameIdFromTwoSourcesIsTwoSignalsAcrossARestart() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let body = #"{"id":"shared","action":"buy"}"#
+        var first: [String: JSONValue] = [:]
+        do {
+            let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+            let running = try intake(journal, records, RecordingDispatcher())
+            for source in ["gh", "gh2"] { first[source] = try await running.handle(request(body, source: source)).get().body }
+            await journal.close()
+        }
+        #expect(first["gh"] != first["gh2"])
+        let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        defer { Task { await journal.close() } }
+        let dispatcher = RecordingDispatcher()
+        let restarted = try intake(journal, records, dispatcher)
+        for source in ["gh", "gh2"] {
+            let resent = try await restarted.handle(request(body, source: source)).get()
+            #expect(resent.status == 200 && resent.isDuplicate && resent.body == first[source], "\(source)")
+        }
+        #expect(dispatcher.intents.withLock { $0.isEmpty })
+    }
+
     @Test func aReplayBeyondTheDuplicateWindowOrdersNothingWhileRunning() async throws {
         let directory = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }

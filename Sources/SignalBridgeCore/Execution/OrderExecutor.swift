@@ -230,7 +230,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         var metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         var retryReason = resend
         for attempt in 0...throttleRetries {
-            await waitForRateRoom(intent.request.instId)
+            // Asked before and after the wait for rate room, so that queued orders end at once when it is engaged.
+            if !killSwitch.isEngaged { await waitForRateRoom(intent.request.instId) }
             if let file = killSwitch.engagedFile() {
                 report.withLock { $0.abandoned += 1 }
                 logger.warning("kill switch engaged; order not sent", metadata: metadata)

@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import OKXSimulator
+@testable import SignalBridgeCore
+
+/// The ways to lose or double an order that issue 10 lists, each against the real executor, journal and simulator:
+/// an outage longer than a few lookups, a restart while a resend is in flight, the kill switch with orders queued,
+/// and an exchange whose clock is ahead of ours.
+@Suite struct ExactlyOnceOutageTests {
+    struct Setup {
+        let simulator: Simulator
+        let executor: OrderExecutor
+        let journal: Journal
+        let directory: String
+
+        init(
+            directory: String = FileManager.default.temporaryDirectory.appendingPathComponent("outage-\(UUID())").path,
+            simulator: Simulator = Simulator(credentials: .random()),
+            requestLifetime: TimeInterval = 0.2,
+            killSwitchFile: String? = nil
+        ) throws {
+            self.directory = directory
+            self.simulator = simulator
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+            self.journal = journal
+            executor = OrderExecutor(
+                exchange: SimulatorExchange(simulator: simulator),
+                journal: journal,
+                logger: Logger(label: "test"),
+                requestLifetime: requestLifetime,
+                backoff: .milliseconds(20),
+                maxLookupBackoff: 0.1,
+                killSwitch: KillSwitch(file: killSwitchFile)
+            )
+        }
+
+        var records: [JournalRecord] { (try? JournalReader.read(directory: directory, allowTornTail: false).records) ?? [] }
+
+        func placed(_ clOrdId: String) -> Int { simulator.account.allOrders().filter { $0.clOrdId == clOrdId }.count }
+    }
+
+    static func intent(_ name: String, instId: String = "BTC-USDT") -> OrderIntent {
+        OrderIntent(
+            signalId: name,
+            ruleId: "r",
+            request: OrderRequest(
+                instId: instId,
+                clOrdId: ClOrdId.make(source: "test", signalId: name, ruleId: "r", orderIndex: 0),
+                side: .buy,
+                ordType: .market,
+                sz: 50,
+                tgtCcy: "quote_ccy"
+            )
+        )
+    }
+
+    /// Case 1: the answer is lost, then the exchange is down for longer than the five lookups of old (10 s then; a
+    /// second here, against 20 ms backoff): the order is looked up until it answers, and the next order of the
+    /// instrument waits for it.
+    @Test func anUnknownOrderOutlivesAnOutageAndLaterOrdersWait() async throws {
+        let s = try Setup()
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        let first = Self.intent("lost")
+        let second = Self.intent("next")
+        try await s.journal.append([.intent(first), .intent(second)])
+        s.simulator.faults.inject(.dropAnswer)
+        s.executor.submit([first])
+        s.simulator.faults.startOutage(seconds: 1.5)
+        s.executor.submit([second])
+        // While the exchange is down the first order stays unresolved and is counted as such.
+        while s.executor.unresolvedOrders == 0 { await Task.yield() }
+        await s.executor.waitUntilIdle()
+        #expect(s.placed(first.clOrdId) == 1 && s.placed(second.clOrdId) == 1)
+        let records = s.records
+        let firstFilled = records.firstIndex { $0["clOrdId"] == .string(first.clOrdId) && $0["state"] == "filled" }
+        let secondAcked = records.firstIndex { $0["clOrdId"] == .string(second.clOrdId) && $0.type == "order.ack" }
+        #expect(firstFilled != nil && secondAcked != nil && firstFilled! < secondAcked!, "the second order waited for the first")
+        #expect(s.executor.unresolvedOrders == 0)
+        #expect(JournalReplay(records: records, since: .distantPast).openOrders.isEmpty)
+    }
+
+    /// Case 2: a restart while a resend is in flight. The journal says the resend was sent with a later `expTime`;
+    /// the restarted executor waits for it, finds the order the in-flight request placed, and sends nothing.
+    @Test func aRestartWaitsForTheInFlightResend() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inflight-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let simulator = Simulator(credentials: .random())
+        let intent = Self.intent("inflight")
+        do {
+            // The previous process: intent, a lost first answer, then a resend journaled and sent, still in flight.
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+            let now = Date()
+            try await journal.append([.intent(intent)])
+            try await journal.append([.unknown(clOrdId: intent.clOrdId, error: "no answer", expTime: now.addingTimeInterval(-5))])
+            let expTime = now.addingTimeInterval(1.5)
+            try await journal.append([.retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")])
+            simulator.faults.setLatency(.milliseconds(700))
+            let exchange = SimulatorExchange(simulator: simulator)
+            Task.detached { _ = await exchange.place(intent.request, expiresAt: expTime) }
+            await journal.close()
+        }
+        let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        let executor = OrderExecutor(
+            exchange: SimulatorExchange(simulator: simulator),
+            journal: journal,
+            logger: Logger(label: "test"),
+            requestLifetime: 0.2,
+            backoff: .milliseconds(20)
+        )
+        let open = JournalReplay(records: records, since: .distantPast).openOrders
+        #expect(open.count == 1)
+        let report = await executor.reconcile(open, startedAt: Date())
+        #expect(report.resubmitted == 0)
+        #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
+        await journal.close()
+        let final = try JournalReader.read(directory: directory, allowTornTail: false).records
+        #expect(final.last?.type == "order.update" && final.last?["state"] == "filled")
+    }
+
+    /// Case 3: the kill switch is engaged while orders wait behind the rate limit: nothing more is sent, each
+    /// waiting order ends `order.abandoned` with the reason, and releasing it lets orders through again.
+    @Test func theKillSwitchStopsQueuedOrders() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kill = folder + "/KILL"
+        let s = try Setup(directory: folder + "/journal", requestLifetime: 2, killSwitchFile: kill)
+        let intents = (0..<150).map { Self.intent("queued-\($0)") }
+        try await s.journal.append(intents.map(JournalEntry.intent))
+        s.executor.submit(intents)
+        while s.simulator.account.allOrders().count < 10 { await Task.yield() }
+        FileManager.default.createFile(atPath: kill, contents: Data())
+        let sentWhenEngaged = s.simulator.account.allOrders().count
+        await s.executor.waitUntilIdle()
+        let sent = s.simulator.account.allOrders().count
+        // At most the one request already on its way when the file appeared.
+        #expect(sent <= sentWhenEngaged + 1 && sent < 70, "\(sent) sent, \(sentWhenEngaged) when engaged")
+        let records = s.records
+        let abandoned = records.filter { $0.type == "order.abandoned" }
+        #expect(abandoned.count == 150 - sent)
+        #expect(abandoned.allSatisfy { $0["reason"]?.stringValue?.contains("kill switch") == true })
+        #expect(JournalReplay(records: records, since: .distantPast).openOrders.isEmpty)
+
+        try FileManager.default.removeItem(atPath: kill)
+        let after = Self.intent("after-release")
+        try await s.journal.append([.intent(after)])
+        s.executor.submit([after])
+        await s.executor.waitUntilIdle()
+        #expect(s.placed(after.clOrdId) == 1)
+    }
+
+    @Test func theKillSwitchCancelsRestingOrdersWhenAsked() async throws {
+        let s = try Setup(requestLifetime: 2)
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        let resting = OrderIntent(
+            signalId: "rest",
+            ruleId: "r",
+            request: OrderRequest(instId: "BTC-USDT", clOrdId: "sbresting", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 1000)
+        )
+        try await s.journal.append([.intent(resting)])
+        s.executor.submit([resting])
+        await s.executor.waitUntilIdle()
+        #expect(s.simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "sbresting")?.state == "live")
+        await s.executor.cancelRestingOrders()
+        #expect(s.simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "sbresting")?.state == "canceled")
+        #expect(s.records.last?.type == "order.update" && s.records.last?["state"] == "canceled")
+        #expect(s.executor.book.open.isEmpty)
+    }
+
+    /// `expTime` and lookups follow the exchange's clock: with the exchange 5 s ahead, a request stamped by our
+    /// clock would arrive expired (50037); measured, it is accepted.
+    @Test func expTimeFollowsTheExchangesClock() async throws {
+        let s = try Setup(simulator: Simulator(credentials: .random(), clock: { Date().addingTimeInterval(5) }), requestLifetime: 2)
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        let offset = try #require(await s.executor.measureClockOffset())
+        #expect(abs(offset - 5) < 0.5)
+        let intent = Self.intent("skewed")
+        try await s.journal.append([.intent(intent)])
+        s.executor.submit([intent])
+        await s.executor.waitUntilIdle()
+        #expect(s.placed(intent.clOrdId) == 1)
+        #expect(s.records.last?["state"] == "filled")
+    }
+}
