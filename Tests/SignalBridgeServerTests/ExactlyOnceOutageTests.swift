@@ -83,23 +83,21 @@ import Testing
     }
 
     /// Case 2: a restart while a resend is in flight. The journal says the resend was sent with a later `expTime`;
-    /// the restarted executor waits for it, finds the order the in-flight request placed, and sends nothing.
+    /// the restarted executor waits for it, and when the in-flight request lands meanwhile, it finds that order and
+    /// sends nothing. (Looking up at once, as before, found nothing, sent a third time, and the market order existed
+    /// twice once the in-flight one landed.)
     @Test func aRestartWaitsForTheInFlightResend() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inflight-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let simulator = Simulator(credentials: .random())
         let intent = Self.intent("inflight")
+        let expTime = Date().addingTimeInterval(4)
         do {
             // The previous process: intent, a lost first answer, then a resend journaled and sent, still in flight.
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
-            let now = Date()
             try await journal.append([.intent(intent)])
-            try await journal.append([.unknown(clOrdId: intent.clOrdId, error: "no answer", expTime: now.addingTimeInterval(-5))])
-            let expTime = now.addingTimeInterval(1.5)
+            try await journal.append([.unknown(clOrdId: intent.clOrdId, error: "no answer", expTime: Date().addingTimeInterval(-5))])
             try await journal.append([.retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")])
-            simulator.faults.setLatency(.milliseconds(700))
-            let exchange = SimulatorExchange(simulator: simulator)
-            Task.detached { _ = await exchange.place(intent.request, expiresAt: expTime) }
             await journal.close()
         }
         let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
@@ -112,6 +110,10 @@ import Testing
         )
         let open = JournalReplay(records: records, since: .distantPast).openOrders
         #expect(open.count == 1)
+        // The in-flight resend lands 0.3 s after the restart (on a Dispatch thread, whatever the test load).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
+        }
         let report = await executor.reconcile(open, startedAt: Date())
         #expect(report.resubmitted == 0)
         #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)

@@ -234,3 +234,28 @@ struct TestBridge {
         #expect(records.last?.type == "order.abandoned")
     }
 }
+
+@Suite struct AdminReadinessTests {
+    @Test func readyzShowsUnresolvedOrdersTheKillSwitchAndTheClockOffset() async throws {
+        let test = try await TestBridge.make()
+        defer { try? FileManager.default.removeItem(atPath: test.directory) }
+        await test.bridge.marketData.refresh(instrumentsToo: true)
+        let router = Router()
+        AdminController(
+            journal: test.bridge.journal,
+            intake: test.bridge.intake,
+            marketData: test.bridge.marketData,
+            executor: test.bridge.executor,
+            metrics: test.bridge.metrics
+        )
+        .addRoutes(to: router)
+        try await Application(router: router).test(.router) { client in
+            let response = try await client.execute(uri: "/readyz", method: .get)
+            let body = try JSONParser.parse(Array(response.body.readableBytesView))
+            #expect(response.status == .ok)
+            #expect(body.objectValue?["unresolvedOrders"] == .integer(0))
+            #expect(body.objectValue?["killSwitchEngaged"] == .bool(false))
+            #expect(body.objectValue?["exchangeClockOffsetMs"] != nil)
+        }
+    }
+}

@@ -238,11 +238,14 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
                 return
             }
-            let expiresAt = exchangeNow().addingTimeInterval(requestLifetime)
+            var expiresAt = exchangeNow().addingTimeInterval(requestLifetime)
             if let reason = retryReason {
-                // Journaled before it is sent, so that after a crash the deadline of this request is known.
-                guard await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: expiresAt, reason: reason)], intent)
+                // Journaled before it is sent, so that after a crash the deadline of this request is known: the
+                // journaled deadline allows a second for the fsync, and the request never carries a later one.
+                let journaled = expiresAt.addingTimeInterval(1)
+                guard await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
                 else { return }
+                expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
             }
             switch await exchange.place(intent.request, expiresAt: expiresAt) {
             case .accepted(let ordId):
