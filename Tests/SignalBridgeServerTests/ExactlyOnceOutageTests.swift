@@ -10,58 +10,15 @@ import Testing
 /// an outage longer than a few lookups, a restart while a resend is in flight, the kill switch with orders queued,
 /// and an exchange whose clock is ahead of ours.
 @Suite struct ExactlyOnceOutageTests {
-    struct Setup {
-        let simulator: Simulator
-        let executor: OrderExecutor
-        let journal: Journal
-        let directory: String
+    typealias Setup = ExactlyOnceTests.Harness
 
-        init(
-            directory: String = FileManager.default.temporaryDirectory.appendingPathComponent("outage-\(UUID())").path,
-            simulator: Simulator = Simulator(credentials: .random()),
-            requestLifetime: TimeInterval = 0.2,
-            killSwitchFile: String? = nil
-        ) throws {
-            self.directory = directory
-            self.simulator = simulator
-            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
-            self.journal = journal
-            executor = OrderExecutor(
-                exchange: SimulatorExchange(simulator: simulator),
-                journal: journal,
-                logger: Logger(label: "test"),
-                requestLifetime: requestLifetime,
-                backoff: .milliseconds(20),
-                maxLookupBackoff: 0.1,
-                killSwitch: KillSwitch(file: killSwitchFile)
-            )
-        }
-
-        var records: [JournalRecord] { (try? JournalReader.read(directory: directory, allowTornTail: false).records) ?? [] }
-
-        func placed(_ clOrdId: String) -> Int { simulator.account.allOrders().filter { $0.clOrdId == clOrdId }.count }
-    }
-
-    static func intent(_ name: String, instId: String = "BTC-USDT") -> OrderIntent {
-        OrderIntent(
-            signalId: name,
-            ruleId: "r",
-            request: OrderRequest(
-                instId: instId,
-                clOrdId: ClOrdId.make(source: "test", signalId: name, ruleId: "r", orderIndex: 0),
-                side: .buy,
-                ordType: .market,
-                sz: 50,
-                tgtCcy: "quote_ccy"
-            )
-        )
-    }
+    static func intent(_ name: String) -> OrderIntent { ExactlyOnceTests.intent(name) }
 
     /// Case 1: the answer is lost, then the exchange is down for longer than the five lookups of old (10 s then; a
     /// second here, against 20 ms backoff): the order is looked up until it answers, and the next order of the
     /// instrument waits for it.
     @Test func anUnknownOrderOutlivesAnOutageAndLaterOrdersWait() async throws {
-        let s = try Setup()
+        let s = try Setup(maxLookupBackoff: 0.1)
         defer { try? FileManager.default.removeItem(atPath: s.directory) }
         let first = Self.intent("lost")
         let second = Self.intent("next")

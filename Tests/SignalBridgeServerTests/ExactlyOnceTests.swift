@@ -14,21 +14,35 @@ import Testing
         let journal: Journal
         let directory: String
 
-        init(resubmitWindow: TimeInterval = 60) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("exactly-once-\(UUID())").path
-            simulator = Simulator(credentials: .random())
+        init(
+            directory: String = FileManager.default.temporaryDirectory.appendingPathComponent("exactly-once-\(UUID())").path,
+            simulator: Simulator = Simulator(credentials: .random()),
+            requestLifetime: TimeInterval = 0.2,
+            resubmitWindow: TimeInterval = 60,
+            maxLookupBackoff: TimeInterval = 30,
+            killSwitchFile: String? = nil
+        ) throws {
+            self.directory = directory
+            self.simulator = simulator
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
             self.journal = journal
             executor = OrderExecutor(
                 exchange: SimulatorExchange(simulator: simulator),
                 journal: journal,
                 logger: Logger(label: "test"),
-                requestLifetime: 0.2,
+                requestLifetime: requestLifetime,
                 resubmitWindow: resubmitWindow,
                 throttleRetries: 3,
-                backoff: .milliseconds(20)
+                backoff: .milliseconds(20),
+                maxLookupBackoff: maxLookupBackoff,
+                killSwitch: KillSwitch(file: killSwitchFile)
             )
         }
+
+        var records: [JournalRecord] { (try? JournalReader.read(directory: directory, allowTornTail: false).records) ?? [] }
+
+        /// How many orders with `clOrdId` reached the simulator.
+        func placed(_ clOrdId: String) -> Int { simulator.account.allOrders().filter { $0.clOrdId == clOrdId }.count }
 
         func run(_ intents: [OrderIntent]) async throws -> (placed: [String: Int], records: [JournalRecord]) {
             for intent in intents { try await journal.append([.intent(intent)]) }
