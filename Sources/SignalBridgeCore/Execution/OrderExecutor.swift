@@ -265,7 +265,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                     metadata: metadata.merging(["error": "\(reason)"]) { $1 }
                 )
                 await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
-                let order = JournalReplay.OpenOrder(intent: intent, intentTime: intentTime, lastType: .orderUnknown, unknownExpiry: expiresAt)
+                let order = JournalReplay.OpenOrder(intent: intent, intentTime: intentTime, state: .unknown, unknownExpiry: expiresAt)
                 await resolve(order, notBefore: localTime(ofExchangeTime: expiresAt).addingTimeInterval(1))
                 return
             case .notPlaced(let reason):

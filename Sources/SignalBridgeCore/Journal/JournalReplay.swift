@@ -10,21 +10,21 @@ public struct JournalReplay: Sendable {
         public var time: Date
     }
 
-    /// An order intent and what has been heard of it since.
+    /// An order intent without a final record, and what has been heard of it since.
     public struct OpenOrder: Sendable {
         public var intent: OrderIntent
         public var intentTime: Date
-        /// The last outcome record type (`order.ack`, `order.unknown`, …), nil when none.
-        public var lastType: JournalRecordType?
+        /// Where it stands: never a final state.
+        public var state: OrderState
         public var ordId: String?
         /// The latest `expTime` journaled for it (`order.unknown`, `order.retry`), in the exchange's clock: after it
         /// the exchange cannot take any request sent for it any more.
         public var unknownExpiry: Date?
 
-        public init(intent: OrderIntent, intentTime: Date, lastType: JournalRecordType? = nil, ordId: String? = nil, unknownExpiry: Date? = nil) {
+        public init(intent: OrderIntent, intentTime: Date, state: OrderState = .pending, ordId: String? = nil, unknownExpiry: Date? = nil) {
             self.intent = intent
             self.intentTime = intentTime
-            self.lastType = lastType
+            self.state = state
             self.ordId = ordId
             self.unknownExpiry = unknownExpiry
         }
@@ -45,7 +45,8 @@ public struct JournalReplay: Sendable {
         var order: [SignalKey] = []
         // A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
         var latest: [String: SignalKey] = [:]
-        var open: [String: OpenOrder] = [:]
+        var intents: [String: (intent: OrderIntent, time: Date)] = [:]
+        var lifecycles: [String: OrderLifecycle] = [:]
         var openOrder: [String] = []
         for record in records {
             guard let type = record.recordType, let time = record.date else { continue }
@@ -70,26 +71,13 @@ public struct JournalReplay: Sendable {
                 guard let clOrdId = record["clOrdId"]?.stringValue, let signalId = record["signalId"]?.stringValue,
                     let ruleId = record["ruleId"]?.stringValue, let request = record["request"].flatMap(OrderRequest.init(json:))
                 else { continue }
-                open[clOrdId] = OpenOrder(intent: OrderIntent(signalId: signalId, ruleId: ruleId, request: request), intentTime: time)
+                intents[clOrdId] = (OrderIntent(signalId: signalId, ruleId: ruleId, request: request), time)
+                lifecycles[clOrdId] = OrderLifecycle.folding([.intent])
                 openOrder.append(clOrdId)
-            case .orderAck, .orderUnknown, .orderRetry:
-                guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
-                open[clOrdId]?.lastType = type
-                if let ordId = record["ordId"]?.stringValue { open[clOrdId]?.ordId = ordId }
-                // The latest deadline of any request sent for it: until then a request may still be accepted.
-                if let expTime = record["expTime"]?.decimalValue.flatMap({ Date(unixMilliseconds: $0) }) {
-                    let latest = max(open[clOrdId]?.unknownExpiry ?? .distantPast, expTime)
-                    open[clOrdId]?.unknownExpiry = latest
-                }
-            case .orderUpdate:
-                guard let clOrdId = record["clOrdId"]?.stringValue else { continue }
-                if OrderStatus.finalStates.contains(record["state"]?.stringValue ?? "") {
-                    open[clOrdId] = nil
-                } else {
-                    open[clOrdId]?.lastType = type
-                }
-            case .orderReject, .orderAbandoned:
-                if let clOrdId = record["clOrdId"]?.stringValue { open[clOrdId] = nil }
+            case .orderAck, .orderUnknown, .orderRetry, .orderUpdate, .orderReject, .orderAbandoned:
+                guard let (clOrdId, event) = OrderEvent.decode(record), var lifecycle = lifecycles[clOrdId] else { continue }
+                _ = lifecycle.apply(event)
+                lifecycles[clOrdId] = lifecycle
             case .rejected, .rulesLoaded:
                 continue
             }
@@ -100,7 +88,16 @@ public struct JournalReplay: Sendable {
             return AnsweredSignal(key: key, answer: SignalIntake.answerBody(signalId: key.signalId, decisions: signal.decisions), time: signal.time)
         }
         var seen = Set<String>()
-        openOrders = openOrder.compactMap { id in seen.insert(id).inserted ? open[id] : nil }
+        openOrders = openOrder.compactMap { id in
+            guard seen.insert(id).inserted, let lifecycle = lifecycles[id], !lifecycle.state.isFinal, let intent = intents[id] else { return nil }
+            return OpenOrder(
+                intent: intent.intent,
+                intentTime: intent.time,
+                state: lifecycle.state,
+                ordId: lifecycle.ordId,
+                unknownExpiry: lifecycle.latestExpTime
+            )
+        }
     }
 }
 

@@ -8,18 +8,21 @@ public struct JournalReport: Sendable {
         public var clOrdId: String
         public var instId: String
         public var side: String
-        /// `pending` (intent journaled, no answer yet), `unknown` (no clear answer), `live` (acknowledged, resting),
-        /// OKX's `partially_filled`, `filled`, `canceled`, `mmp_canceled`, or the final `rejected` and `abandoned`.
-        public var state: String
-        public var ordId: String?
+        /// Its life as the journal tells it, folded through the order lifecycle.
+        public var lifecycle = OrderLifecycle()
+
+        /// `pending` (intent journaled, no answer yet), `unknown` (no clear answer, or being sent again), `live`
+        /// (acknowledged, resting), `partially_filled`, `filled`, `canceled`, or the final `rejected` and `abandoned`.
+        public var state: String { lifecycle.state.rawValue }
+        public var ordId: String? { lifecycle.ordId }
         /// Filled size, in the base currency.
-        public var filledSize: Decimal = 0
-        public var averagePrice: Decimal?
+        public var filledSize: Decimal { lifecycle.filledSize }
+        public var averagePrice: Decimal? { lifecycle.averagePrice }
         /// OKX's sign: negative is a fee charged, positive a rebate.
-        public var fee: Decimal = 0
-        public var feeCurrency: String?
+        public var fee: Decimal { lifecycle.fee }
+        public var feeCurrency: String? { lifecycle.feeCurrency }
         /// Why it was rejected or abandoned.
-        public var reason: String?
+        public var reason: String? { lifecycle.reason }
     }
 
     /// A signal and its outcome.
@@ -76,13 +79,12 @@ public struct JournalReport: Sendable {
                     Order(
                         clOrdId: clOrdId,
                         instId: request.objectValue?["instId"]?.stringValue ?? "",
-                        side: request.objectValue?["side"]?.stringValue ?? "",
-                        state: "pending"
+                        side: request.objectValue?["side"]?.stringValue ?? ""
                     )
                 )
             case .orderAck, .orderUnknown, .orderRetry, .orderReject, .orderAbandoned, .orderUpdate:
-                guard let place = record["clOrdId"]?.stringValue.flatMap({ orderPlace[$0] }) else { continue }
-                rows[place.row].orders[place.order].apply(record, type: type)
+                guard let (clOrdId, event) = OrderEvent.decode(record), let place = orderPlace[clOrdId] else { continue }
+                _ = rows[place.row].orders[place.order].lifecycle.apply(event)
             case .rejected, .rulesLoaded:
                 continue
             }
@@ -110,28 +112,6 @@ public struct JournalReport: Sendable {
 }
 
 extension JournalReport.Order {
-    /// Takes in what an order record says.
-    mutating func apply(_ record: JournalRecord, type: JournalRecordType) {
-        if let ordId = record["ordId"]?.stringValue, !ordId.isEmpty { self.ordId = ordId }
-        switch type {
-        case .orderAck: state = "live"
-        case .orderUnknown, .orderRetry: state = "unknown"
-        case .orderReject:
-            state = "rejected"
-            reason = [record["sCode"]?.stringValue, record["sMsg"]?.stringValue].compactMap { $0 }.joined(separator: " ")
-        case .orderAbandoned:
-            state = "abandoned"
-            reason = record["reason"]?.stringValue
-        case .orderUpdate:
-            state = record["state"]?.stringValue ?? state
-            filledSize = record["accFillSz"]?.decimalValue ?? filledSize
-            averagePrice = record["avgPx"]?.decimalValue ?? averagePrice
-            fee = record["fee"]?.decimalValue ?? fee
-            if let currency = record["feeCcy"]?.stringValue, !currency.isEmpty { feeCurrency = currency }
-        default: break
-        }
-    }
-
     var json: JSONObject {
         var object = JSONObject([
             ("clOrdId", .string(clOrdId)), ("ordId", ordId.map(JSONValue.string) ?? .null), ("instId", .string(instId)),

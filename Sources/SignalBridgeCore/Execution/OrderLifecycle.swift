@@ -1,0 +1,145 @@
+import Foundation
+
+/// Where an order stands, as the journal and the exchange tell it.
+public enum OrderState: String, Sendable, CaseIterable {
+    /// Journaled (`order.intent`), not yet sent.
+    case pending
+    /// Sent without a clear answer (`order.unknown`), or being sent again (`order.retry`): it may exist.
+    case unknown
+    /// Accepted and resting.
+    case live
+    case partiallyFilled = "partially_filled"
+    case filled
+    case canceled
+    case rejected
+    case abandoned
+
+    /// Whether nothing more happens to the order.
+    public var isFinal: Bool { [.filled, .canceled, .rejected, .abandoned].contains(self) }
+
+    /// The state an exchange state (`live`, `partially_filled`, `filled`, `canceled`, `mmp_canceled`) stands for.
+    public init(exchangeState: String) {
+        switch exchangeState {
+        case "partially_filled": self = .partiallyFilled
+        case "filled": self = .filled
+        case "canceled", "mmp_canceled": self = .canceled
+        default: self = .live
+        }
+    }
+}
+
+/// Something that happened to an order: the meaning of one journal record about it.
+public enum OrderEvent: Sendable, Equatable {
+    case intent
+    case unknown(expTime: Date?)
+    case retry(expTime: Date?)
+    case ack(ordId: String)
+    /// A state change or fill, in the exchange's words.
+    case update(ordId: String?, state: String, accFillSz: Decimal?, avgPx: Decimal?, fee: Decimal?, feeCcy: String?)
+    case reject(sCode: String, sMsg: String)
+    case abandoned(reason: String)
+
+    /// The event a journal record stands for, with the order it concerns; nil for records that concern no order.
+    public static func decode(_ record: JournalRecord) -> (clOrdId: String, event: OrderEvent)? {
+        guard let type = record.recordType, let clOrdId = record["clOrdId"]?.stringValue else { return nil }
+        let expTime = record["expTime"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
+        let event: OrderEvent
+        switch type {
+        case .orderIntent: event = .intent
+        case .orderUnknown: event = .unknown(expTime: expTime)
+        case .orderRetry: event = .retry(expTime: expTime)
+        case .orderAck:
+            guard let ordId = record["ordId"]?.stringValue else { return nil }
+            event = .ack(ordId: ordId)
+        case .orderUpdate:
+            guard let state = record["state"]?.stringValue else { return nil }
+            event = .update(
+                ordId: record["ordId"]?.stringValue,
+                state: state,
+                accFillSz: record["accFillSz"]?.decimalValue,
+                avgPx: record["avgPx"]?.decimalValue,
+                fee: record["fee"]?.decimalValue,
+                feeCcy: record["feeCcy"]?.stringValue
+            )
+        case .orderReject: event = .reject(sCode: record["sCode"]?.stringValue ?? "", sMsg: record["sMsg"]?.stringValue ?? "")
+        case .orderAbandoned: event = .abandoned(reason: record["reason"]?.stringValue ?? "")
+        case .signal, .rejected, .decision, .rulesLoaded: return nil
+        }
+        return (clOrdId, event)
+    }
+}
+
+/// The life of one order as a pure state machine, after async-http-client's request state machine: an event in,
+/// the new state and the next action out, no I/O. Replay and the audit report fold journal records through it;
+/// a final state takes no further event.
+public struct OrderLifecycle: Sendable, Equatable {
+    /// What the caller should do next.
+    public enum Action: Sendable, Equatable {
+        /// Nothing.
+        case none
+        /// Send it (its turn in the instrument's lane).
+        case send
+        /// Look it up by `clOrdId` once the exchange can no longer take a request sent for it (`notBefore`, in
+        /// the exchange's clock; nil: at once).
+        case lookUp(notBefore: Date?)
+        /// Follow it until it is final (pushes, REST).
+        case follow
+        /// It is final: stop tracking it.
+        case settle
+    }
+
+    public private(set) var state: OrderState = .pending
+    public private(set) var ordId: String?
+    /// The latest `expTime` of any request sent for it.
+    public private(set) var latestExpTime: Date?
+    public private(set) var filledSize: Decimal = 0
+    public private(set) var averagePrice: Decimal?
+    public private(set) var fee: Decimal = 0
+    public private(set) var feeCurrency: String?
+    /// Why it was rejected or abandoned.
+    public private(set) var reason: String?
+
+    public init() {}
+
+    /// Applies `event` and says what to do next. Events after a final state change nothing.
+    public mutating func apply(_ event: OrderEvent) -> Action {
+        guard !state.isFinal else { return .none }
+        switch event {
+        case .intent:
+            return state == .pending ? .send : .none
+        case .unknown(let expTime), .retry(let expTime):
+            if let expTime { latestExpTime = max(latestExpTime ?? expTime, expTime) }
+            guard ordId == nil else { return .follow }
+            state = .unknown
+            if case .retry = event { return .none }
+            return .lookUp(notBefore: latestExpTime)
+        case .ack(let ordId):
+            self.ordId = ordId
+            if state == .pending || state == .unknown { state = .live }
+            return .follow
+        case .update(let ordId, let exchangeState, let accFillSz, let avgPx, let fee, let feeCcy):
+            if let ordId, !ordId.isEmpty { self.ordId = ordId }
+            state = OrderState(exchangeState: exchangeState)
+            filledSize = accFillSz ?? filledSize
+            averagePrice = avgPx ?? averagePrice
+            self.fee = fee ?? self.fee
+            if let feeCcy, !feeCcy.isEmpty { feeCurrency = feeCcy }
+            return state.isFinal ? .settle : .follow
+        case .reject(let sCode, let sMsg):
+            state = .rejected
+            reason = [sCode, sMsg].filter { !$0.isEmpty }.joined(separator: " ")
+            return .settle
+        case .abandoned(let reason):
+            state = .abandoned
+            self.reason = reason
+            return .settle
+        }
+    }
+
+    /// The lifecycle after `events`, in order.
+    public static func folding(_ events: [OrderEvent]) -> OrderLifecycle {
+        var lifecycle = OrderLifecycle()
+        for event in events { _ = lifecycle.apply(event) }
+        return lifecycle
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import SignalBridgeCore
+
+/// Every event in every state of the order lifecycle, as a table.
+@Suite struct OrderLifecycleTests {
+    static let t1 = Date(timeIntervalSince1970: 1_795_600_000)
+    static let t2 = t1.addingTimeInterval(10)
+
+    /// A way to reach each state.
+    static let reach: [OrderState: [OrderEvent]] = [
+        .pending: [],
+        .unknown: [.unknown(expTime: t1)],
+        .live: [.ack(ordId: "1")],
+        .partiallyFilled: [.ack(ordId: "1"), update("partially_filled")],
+        .filled: [.ack(ordId: "1"), update("filled")],
+        .canceled: [.ack(ordId: "1"), update("canceled")],
+        .rejected: [.reject(sCode: "51008", sMsg: "no money")],
+        .abandoned: [.abandoned(reason: "r")],
+    ]
+
+    static func update(_ state: String) -> OrderEvent {
+        .update(ordId: "1", state: state, accFillSz: state == "live" ? 0 : 1, avgPx: 100, fee: 0, feeCcy: "BTC")
+    }
+
+    static let events: [(String, OrderEvent)] = [
+        ("intent", .intent), ("unknown", .unknown(expTime: t2)), ("retry", .retry(expTime: t2)), ("ack", .ack(ordId: "9")),
+        ("live", update("live")), ("partially_filled", update("partially_filled")), ("filled", update("filled")),
+        ("canceled", update("canceled")), ("reject", .reject(sCode: "51008", sMsg: "m")), ("abandoned", .abandoned(reason: "r")),
+    ]
+
+    typealias Outcome = (OrderState, OrderLifecycle.Action)
+
+    /// What each event does in each state that is not final; a final state takes no event.
+    static let table: [OrderState: [String: Outcome]] = {
+        let updates: [String: Outcome] = [
+            "live": (.live, .follow), "partially_filled": (.partiallyFilled, .follow), "filled": (.filled, .settle),
+            "canceled": (.canceled, .settle), "reject": (.rejected, .settle), "abandoned": (.abandoned, .settle),
+        ]
+        func row(_ extra: [String: Outcome]) -> [String: Outcome] { updates.merging(extra) { $1 } }
+        return [
+            .pending: row([
+                "intent": (.pending, .send), "unknown": (.unknown, .lookUp(notBefore: t2)), "retry": (.unknown, .none), "ack": (.live, .follow),
+            ]),
+            .unknown: row([
+                "intent": (.unknown, .none), "unknown": (.unknown, .lookUp(notBefore: t2)), "retry": (.unknown, .none), "ack": (.live, .follow),
+            ]),
+            .live: row(["intent": (.live, .none), "unknown": (.live, .follow), "retry": (.live, .follow), "ack": (.live, .follow)]),
+            .partiallyFilled: row([
+                "intent": (.partiallyFilled, .none), "unknown": (.partiallyFilled, .follow), "retry": (.partiallyFilled, .follow),
+                "ack": (.partiallyFilled, .follow),
+            ]),
+        ]
+    }()
+
+    @Test(arguments: OrderState.allCases)
+    func everyEventInEveryState(_ state: OrderState) throws {
+        let prefix = try #require(Self.reach[state])
+        #expect(OrderLifecycle.folding(prefix).state == state)
+        for (name, event) in Self.events {
+            var lifecycle = OrderLifecycle.folding(prefix)
+            let action = lifecycle.apply(event)
+            if state.isFinal {
+                #expect(lifecycle == OrderLifecycle.folding(prefix) && action == .none, "\(state) + \(name)")
+            } else {
+                let expected = try #require(Self.table[state]?[name], "\(state) + \(name) is in the table")
+                #expect(lifecycle.state == expected.0 && action == expected.1, "\(state) + \(name): \(lifecycle.state), \(action)")
+            }
+        }
+    }
+
+    @Test func theLatestExpTimeAndTheFillsAreKept() {
+        let later = Self.t2.addingTimeInterval(5)
+        var lifecycle = OrderLifecycle.folding([.intent, .unknown(expTime: later), .retry(expTime: Self.t2)])
+        #expect(lifecycle.latestExpTime == later)
+        #expect(lifecycle.apply(.unknown(expTime: Self.t1)) == .lookUp(notBefore: later))
+        _ = lifecycle.apply(.ack(ordId: "7"))
+        _ = lifecycle.apply(.update(ordId: "7", state: "partially_filled", accFillSz: Decimal(string: "0.4"), avgPx: 101, fee: 0, feeCcy: "BTC"))
+        #expect(lifecycle.apply(.update(ordId: nil, state: "filled", accFillSz: 1, avgPx: 100, fee: 1, feeCcy: "")) == .settle)
+        #expect(lifecycle.ordId == "7" && lifecycle.filledSize == 1 && lifecycle.averagePrice == 100 && lifecycle.feeCurrency == "BTC")
+    }
+
+    @Test func journalRecordsDecodeToEvents() async throws {
+        let entries: [(JournalEntry, OrderEvent)] = [
+            (.ack(clOrdId: "c", ordId: "1"), .ack(ordId: "1")),
+            (.reject(clOrdId: "c", sCode: "51008", sMsg: "m"), .reject(sCode: "51008", sMsg: "m")),
+            (.abandoned(clOrdId: "c", reason: "r"), .abandoned(reason: "r")),
+            (.unknown(clOrdId: "c", error: "e", expTime: Self.t1), .unknown(expTime: Self.t1)),
+            (.retry(clOrdId: "c", attempt: 2, expTime: Self.t2, reason: "r"), .retry(expTime: Self.t2)),
+        ]
+        for (index, (entry, event)) in entries.enumerated() {
+            let record = JournalRecord.make(entry, seq: index + 1, ts: Timestamp.format(Self.t1), prev: JournalRecord.genesis)
+            let decoded = try #require(OrderEvent.decode(record))
+            #expect(decoded.clOrdId == "c" && decoded.event == event)
+        }
+        let signal = JournalRecord.make(.rejected(source: "s", status: 401, error: "e", remoteAddr: nil, bodySha256: nil), seq: 9, ts: "", prev: "")
+        #expect(OrderEvent.decode(signal) == nil)
+    }
+}
