@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -91,32 +90,30 @@ def main():
                            "risk": {"allowedInstruments": ["BTC-USDT"]}}, f)
             env = dict(OKX, LOAD_KEY=KEY)
 
-            # Answers dropped (placed, outcome unknown), 5xx before placing (unknown, then resent) and some latency,
-            # so that when the bridge is killed, lookups and resends are under way and requests are in flight.
-            # Each unknown outcome holds its instrument for expTime (10 s) + 1 s before the lookup, so there are few.
-            for fault in ({"kind": "dropAnswer", "count": 1}, {"kind": "serverError", "placed": False, "count": 1},
-                          {"kind": "dropAnswer", "count": 1}, {"kind": "latency", "ms": 30}):
+            # The first order gets a 5xx before it is placed (outcome unknown): after its expTime it is looked up,
+            # not found, journaled order.retry and sent again, and its resend's answer is dropped. The bridge is
+            # killed right after that retry is journaled, with the resend in flight (300 ms of latency).
+            for fault in ({"kind": "serverError", "placed": False, "count": 1}, {"kind": "dropAnswer", "count": 1},
+                          {"kind": "latency", "ms": 30}):
                 sim_fault(sim_base, fault)
             bridge, base, _ = start(binary, ["serve", "--config", "config.json"], env=env, announce="signalbridge listening on", cwd=folder)
-            acknowledged = set()
-            lock = threading.Lock()
-            killed = threading.Event()
-
-            def first_round(index):
-                status = send(base, index)
-                with lock:
-                    if status in (200, 202):
-                        acknowledged.add(index)
-                    if len(acknowledged) >= count // 3 and not killed.is_set():
-                        killed.set()
-                        os.kill(bridge.pid, signal.SIGKILL)
-                return status
-
+            journal_dir = os.path.join(folder, "journal")
+            third = count // 3
             with ThreadPoolExecutor(max_workers=8) as pool:
-                statuses = list(pool.map(first_round, range(count)))
+                statuses = list(pool.map(lambda i: send(base, i), range(third)))
+            acknowledged = {i for i, status in enumerate(statuses) if status in (200, 202)}
+            sim_fault(sim_base, {"kind": "latency", "ms": 300})
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(r["type"] == "order.retry" for r in journal_records(journal_dir)):
+                time.sleep(0.05)
+            retried = any(r["type"] == "order.retry" for r in journal_records(journal_dir))
+            os.kill(bridge.pid, signal.SIGKILL)
             bridge.wait()
-            c.check("the bridge was killed in the middle of the load", killed.is_set() and 0 < len(acknowledged) < count,
-                    f"{len(acknowledged)} acknowledged of {count}")
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                statuses += list(pool.map(lambda i: send(base, i), range(third, count)))
+            c.check("the bridge was killed in the middle of the load, right after a resend was journaled and sent",
+                    retried and 0 < len(acknowledged) < count, f"{len(acknowledged)} acknowledged of {count}, retry journaled: {retried}")
+            sim_fault(sim_base, {"kind": "latency", "ms": 30})
             c.check("before the crash nothing was answered 5xx", all(s in (None, 200, 202) for s in statuses),
                     sorted({s for s in statuses if s not in (None, 200, 202)}))
 
@@ -127,7 +124,7 @@ def main():
                     and reconcile.stdout.startswith("reconcile: ") and not open_intents(journal_records(os.path.join(folder, "journal"))),
                     reconcile.stdout + reconcile.stderr[-500:])
             print(f"info {reconcile.stdout.strip()} in {time.monotonic() - started:.1f} s")
-            retries = [r for r in journal_records(os.path.join(folder, "journal")) if r["type"] == "order.retry"]
+            retries = [r for r in journal_records(journal_dir) if r["type"] == "order.retry"]
             c.check("resends were journaled with their expTime before they were sent", all(r.get("expTime") for r in retries)
                     and len(retries) >= 1, len(retries))
             sim_fault(sim_base, None, method="DELETE")

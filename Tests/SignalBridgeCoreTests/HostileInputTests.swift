@@ -449,7 +449,12 @@ import Testing
     func intake(_ journal: Journal, _ records: [JournalRecord], _ dispatcher: RecordingDispatcher, now: Date = Date()) throws -> SignalIntake {
         let market = MarketData()
         market.update(instruments: [Fixture.btc])
-        let rules = try Fixture.rules(SignalIntakeTests.rules.replacingOccurrences(of: #""source": "tv""#, with: #""source": "gh""#))
+        let gh = SignalIntakeTests.rules.replacingOccurrences(of: #""source": "tv""#, with: #""source": "gh""#)
+        let gh2 = gh.replacingOccurrences(of: #""id": "buy", "source": "gh""#, with: #""id": "buy", "source": "gh2""#)
+        let rules = RuleSet(
+            rules: try Fixture.rules(gh).rules + Fixture.rules(gh2, file: "gh2.json").rules,
+            files: [.init(path: "gh.json", sha256: Hex.sha256(gh.utf8)), .init(path: "gh2.json", sha256: Hex.sha256(gh2.utf8))]
+        )
         return SignalIntake(
             configuration: Self.configuration,
             rules: rules,
@@ -495,11 +500,10 @@ import Testing
         let answer = try await restarted.handle(request(body)).get()
         #expect(answer.status == 200 && answer.isDuplicate)
         #expect(answer.body.objectValue?["message"]?.stringValue?.contains("48 h") == true)
-        // The same id from another source is another signal (no rule of gh2 matches it).
+        // The same id from another source is another signal, and another order.
         let other = try await restarted.handle(request(body, source: "gh2")).get()
-        let outcome = try JSONPointer("/decisions/0/outcome")
-        #expect(other.status == 202 && other.body[outcome] == "skip")
-        #expect(dispatcher.intents.withLock { $0.isEmpty })
+        #expect(other.status == 202)
+        #expect(dispatcher.intents.withLock { $0.count } == 1)
     }
 
     /// Two sources with the same signal id (one Standard Webhooks message fanned out to two endpoints): after a
@@ -515,7 +519,9 @@ import Testing
             for source in ["gh", "gh2"] { first[source] = try await running.handle(request(body, source: source)).get().body }
             await journal.close()
         }
-        #expect(first["gh"] != first["gh2"])
+        // Two signals, two orders with two clOrdIds.
+        let clOrdId = try JSONPointer("/decisions/0/clOrdId")
+        #expect(first["gh"]?[clOrdId] != nil && first["gh2"]?[clOrdId] != nil && first["gh"]?[clOrdId] != first["gh2"]?[clOrdId])
         let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
         defer { Task { await journal.close() } }
         let dispatcher = RecordingDispatcher()

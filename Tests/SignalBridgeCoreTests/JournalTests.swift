@@ -40,7 +40,8 @@ func temporaryFolder(_ name: String = "journal") -> String {
 
     /// A crash between write and fsync can leave part of a batch on disk (power loss keeps what the disk got):
     /// on start the whole batch is dropped with a log line, as never received; `journal verify` calls it damage.
-    @Test(arguments: [1, 2, 40])
+    /// -1: exactly the last line, newline and all, is missing (only the count can tell).
+    @Test(arguments: [1, 2, 40, -1])
     func aBatchOnlyPartlyOnDiskIsDroppedWhole(bytesLost: Int) async throws {
         let directory = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -51,7 +52,8 @@ func temporaryFolder(_ name: String = "journal") -> String {
         let path = directory + "/journal-000001.jsonl"
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         // Lose the end of the batch's last line (1 or 2 bytes: a torn line) or that line and part of the one before.
-        let lost = bytesLost == 40 ? batch[2].line.utf8.count + 1 + 40 : bytesLost
+        let lastLine = batch[2].line.utf8.count + 1
+        let lost = bytesLost == 40 ? lastLine + 40 : bytesLost == -1 ? lastLine : bytesLost
         #expect(truncate(path, off_t(size - lost)) == 0)
         #expect(throws: JournalDamage.self) { try JournalReader.read(directory: directory, allowTornTail: false) }
         let (reopened, records) = try Journal.open(directory: directory, logger: logger)

@@ -12,6 +12,16 @@ import Testing
 @Suite struct ExactlyOnceOutageTests {
     typealias Setup = ExactlyOnceTests.Harness
 
+    /// Whether `condition` holds within 10 s, asked every 10 ms.
+    static func eventually(_ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while !condition() {
+            guard Date() < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
     static func intent(_ name: String) -> OrderIntent { ExactlyOnceTests.intent(name) }
 
     /// Case 1: the answer is lost, then the exchange is down for longer than the five lookups of old (10 s then; a
@@ -25,10 +35,10 @@ import Testing
         try await s.journal.append([.intent(first), .intent(second)])
         s.simulator.faults.inject(.dropAnswer)
         s.executor.submit([first])
-        s.simulator.faults.startOutage(seconds: 1.5)
+        s.simulator.faults.startOutage(seconds: 3)
         s.executor.submit([second])
         // While the exchange is down the first order stays unresolved and is counted as such.
-        while s.executor.unresolvedOrders == 0 { await Task.yield() }
+        #expect(await Self.eventually { s.executor.unresolvedOrders == 1 })
         await s.executor.waitUntilIdle()
         #expect(s.placed(first.clOrdId) == 1 && s.placed(second.clOrdId) == 1)
         let records = s.records
@@ -90,7 +100,7 @@ import Testing
         let intents = (0..<150).map { Self.intent("queued-\($0)") }
         try await s.journal.append(intents.map(JournalEntry.intent))
         s.executor.submit(intents)
-        while s.simulator.account.allOrders().count < 10 { await Task.yield() }
+        #expect(await Self.eventually { s.simulator.account.allOrders().count >= 10 })
         FileManager.default.createFile(atPath: kill, contents: Data())
         let sentWhenEngaged = s.simulator.account.allOrders().count
         await s.executor.waitUntilIdle()
@@ -127,6 +137,29 @@ import Testing
         #expect(s.simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "sbresting")?.state == "canceled")
         #expect(s.records.last?.type == "order.update" && s.records.last?["state"] == "canceled")
         #expect(s.executor.book.open.isEmpty)
+    }
+
+    /// An answer of the exchange's clock that cannot be a clock (an hour off: OKX itself refuses 30 s) is not
+    /// believed; the last offset stays.
+    @Test func anImpossibleClockOffsetIsRefused() async throws {
+        let s = try Setup(simulator: Simulator(credentials: .random(), clock: { Date().addingTimeInterval(3600) }))
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        #expect(await s.executor.measureClockOffset() == nil)
+        #expect(s.executor.exchangeClockOffset == 0)
+    }
+
+    /// An intent that waited longer than `maxQueueAge` for its first send (behind an outage) is not sent late.
+    @Test func anIntentThatWaitedTooLongIsNotSentLate() async throws {
+        let s = try Setup(maxQueueAge: 0.5)
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        let blocker = Self.intent("blocker")
+        let late = Self.intent("late")
+        try await s.journal.append([.intent(blocker), .intent(late)])
+        s.simulator.faults.inject(.dropAnswer)
+        s.executor.submit([blocker, late])
+        await s.executor.waitUntilIdle()
+        #expect(s.placed(blocker.clOrdId) == 1 && s.placed(late.clOrdId) == 0)
+        #expect(s.records.last { $0["clOrdId"] == .string(late.clOrdId) }?["reason"]?.stringValue?.contains("waited") == true)
     }
 
     /// `expTime` and lookups follow the exchange's clock: with the exchange 5 s ahead, a request stamped by our

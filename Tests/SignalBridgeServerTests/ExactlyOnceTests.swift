@@ -20,6 +20,7 @@ import Testing
             requestLifetime: TimeInterval = 0.2,
             resubmitWindow: TimeInterval = 60,
             maxLookupBackoff: TimeInterval = 30,
+            maxQueueAge: TimeInterval = 60,
             killSwitchFile: String? = nil
         ) throws {
             self.directory = directory
@@ -32,6 +33,7 @@ import Testing
                 logger: Logger(label: "test"),
                 requestLifetime: requestLifetime,
                 resubmitWindow: resubmitWindow,
+                maxQueueAge: maxQueueAge,
                 throttleRetries: 3,
                 backoff: .milliseconds(20),
                 maxLookupBackoff: maxLookupBackoff,

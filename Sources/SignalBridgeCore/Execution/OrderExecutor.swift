@@ -18,6 +18,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     public let requestLifetime: TimeInterval
     /// How old an intent may be and still be sent again when the exchange never got it.
     public let resubmitWindow: TimeInterval
+    /// How long an intent may wait for its first send (behind an outage or a queue) before it is abandoned unsent.
+    public let maxQueueAge: TimeInterval
     /// How many rate-limited tries before an order is abandoned.
     public let throttleRetries: Int
     /// The pause between rate-limited tries, and between failed lookups.
@@ -71,6 +73,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         book: OpenOrderBook = OpenOrderBook(),
         requestLifetime: TimeInterval = 10,
         resubmitWindow: TimeInterval = 60,
+        maxQueueAge: TimeInterval = 60,
         throttleRetries: Int = 5,
         backoff: Duration = .seconds(2),
         maxQueuedPerInstrument: Int = 200,
@@ -85,6 +88,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         self.book = book
         self.requestLifetime = requestLifetime
         self.resubmitWindow = resubmitWindow
+        self.maxQueueAge = maxQueueAge
         self.throttleRetries = throttleRetries
         self.backoff = backoff
         self.maxQueuedPerInstrument = maxQueuedPerInstrument
@@ -110,11 +114,27 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// - Returns: the offset, or nil when the exchange could not be asked (the last one stays in force).
     @discardableResult
     public func measureClockOffset() async -> TimeInterval? {
-        let sent = clock()
-        guard let server = try? await exchange.serverTime() else { return nil }
-        let received = clock()
-        let offset = server.timeIntervalSince(sent.addingTimeInterval(received.timeIntervalSince(sent) / 2))
-        guard offset.isFinite else { return nil }
+        // The fastest of three answers: a slow one measures its own delay, not the clocks.
+        var best: (offset: TimeInterval, roundTrip: TimeInterval)?
+        for _ in 0..<3 {
+            let sent = clock()
+            guard let server = try? await exchange.serverTime() else { continue }
+            let roundTrip = clock().timeIntervalSince(sent)
+            let offset = server.timeIntervalSince(sent.addingTimeInterval(roundTrip / 2))
+            if offset.isFinite, roundTrip.isFinite, roundTrip < (best?.roundTrip ?? .infinity) { best = (offset, roundTrip) }
+        }
+        guard let best else { return nil }
+        // OKX refuses requests whose own timestamp is 30 s off, so a larger offset is a broken answer, not a clock.
+        guard best.roundTrip <= 1, abs(best.offset) <= Self.maxClockOffset else {
+            logger.error(
+                "the exchange's time answer is not usable; the last measured clock offset stays in force",
+                metadata: [
+                    "offsetMs": "\((best.offset * 1000).rounded().wholeSeconds)", "roundTripMs": "\((best.roundTrip * 1000).rounded().wholeSeconds)",
+                ]
+            )
+            return nil
+        }
+        let offset = best.offset
         clockOffset.withLock { $0 = offset }
         if abs(offset) > 1 {
             logger.warning(
@@ -124,6 +144,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
         return offset
     }
+
+    /// The largest clock offset believed: OKX itself refuses requests 30 s off.
+    static let maxClockOffset: TimeInterval = 30
 
     // MARK: - Unresolved orders
 
@@ -229,6 +252,15 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     func place(_ intent: OrderIntent, intentTime: Date, resend: String? = nil) async {
         var metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         var retryReason = resend
+        let age = clock().timeIntervalSince(intentTime)
+        if resend == nil, age > maxQueueAge {
+            // It waited too long behind an outage or a queue: a signal this old is no longer one to trade on.
+            report.withLock { $0.abandoned += 1 }
+            let reason = "the intent waited \(age.wholeSeconds) s to be sent (at most \(maxQueueAge.wholeSeconds) s); not sent"
+            logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+            await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: reason))
+            return
+        }
         for attempt in 0...throttleRetries {
             // Asked before and after the wait for rate room, so that queued orders end at once when it is engaged.
             if !killSwitch.isEngaged { await waitForRateRoom(intent.request.instId) }
@@ -243,9 +275,15 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 // Journaled before it is sent, so that after a crash the deadline of this request is known: the
                 // journaled deadline allows a second for the fsync, and the request never carries a later one.
                 let journaled = expiresAt.addingTimeInterval(1)
-                guard await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
-                else { return }
+                await recordUntilDurable([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
                 expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
+                // The fsync may have taken a while: the kill switch is asked again right before the request.
+                if let file = killSwitch.engagedFile() {
+                    report.withLock { $0.abandoned += 1 }
+                    logger.warning("kill switch engaged; order not sent", metadata: metadata)
+                    await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
+                    return
+                }
             }
             switch await exchange.place(intent.request, expiresAt: expiresAt) {
             case .accepted(let ordId):
@@ -290,9 +328,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     func resolve(_ order: JournalReplay.OpenOrder, notBefore: Date) async {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
-        await pause(seconds: notBefore.timeIntervalSince(clock()))
         unresolved.withLock { _ = $0.insert(intent.clOrdId) }
         defer { unresolved.withLock { _ = $0.remove(intent.clOrdId) } }
+        await pause(seconds: notBefore.timeIntervalSince(clock()))
         var status: OrderStatus?
         var attempt = 0
         var delay = Self.seconds(backoff)
@@ -397,6 +435,18 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private func settle(_ intent: OrderIntent, with entry: JournalEntry) async {
         book.settle(intent.clOrdId)
         await record([entry], intent)
+    }
+
+    /// Journals `entries`, trying again with backoff until they are durable: what must be on disk before a request
+    /// is sent is never skipped. Meanwhile the order counts as unresolved (its lane waits).
+    private func recordUntilDurable(_ entries: [JournalEntry], _ intent: OrderIntent) async {
+        var delay = Self.seconds(backoff)
+        while await !record(entries, intent) {
+            unresolved.withLock { _ = $0.insert(intent.clOrdId) }
+            await pause(seconds: delay)
+            delay = min(delay * 2, maxLookupBackoff)
+        }
+        unresolved.withLock { _ = $0.remove(intent.clOrdId) }
     }
 
     /// Journals `entries`; false (and a critical log line) when they could not be made durable.

@@ -90,6 +90,10 @@ public enum JournalReader {
                     guard record.batchSize == nil, open.path == segment.path else {
                         throw damage("a batch that began at record \(open.firstRecord) ends early, before this record")
                     }
+                    // One write, one time: every record of a batch has its first record's ts.
+                    guard record.ts == records[open.firstRecord - 1].ts else {
+                        throw damage("the batch that began at record \(open.firstRecord) holds a record of another time")
+                    }
                     batch?.remaining -= 1
                 } else if let size = record.batchSize {
                     batch = (segment.path, start, lineNumber, record.seq, size - 1)

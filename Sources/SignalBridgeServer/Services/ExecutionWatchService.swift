@@ -15,7 +15,8 @@ struct ExecutionWatchService: Service {
 
     func run() async {
         await cancelWhenGracefulShutdown {
-            var engaged = executor.killSwitch.isEngaged
+            // Starting as released, so that a switch already engaged at start also cancels resting orders.
+            var engaged = false
             var lastClockCheck = Date()
             while !Task.isCancelled {
                 do { try await Task.sleep(for: killSwitchInterval) } catch { return }
