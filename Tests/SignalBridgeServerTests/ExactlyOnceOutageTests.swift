@@ -58,7 +58,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let simulator = Simulator(credentials: .random())
         let intent = Self.intent("inflight")
-        let expTime = Date().addingTimeInterval(4)
+        // The in-flight resend lands 2 s before its expTime, on a Dispatch thread whatever the test load: after the
+        // restart began (so a lookup at once finds nothing) and before the restarted executor may look it up.
+        let expTime = Date().addingTimeInterval(6)
+        DispatchQueue.global().asyncAfter(wallDeadline: .now() + 4) {
+            _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
+        }
         do {
             // The previous process: intent, a lost first answer, then a resend journaled and sent, still in flight.
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
@@ -77,10 +82,6 @@ import Testing
         )
         let open = JournalReplay(records: records, since: .distantPast).openOrders
         #expect(open.count == 1)
-        // The in-flight resend lands 0.3 s after the restart (on a Dispatch thread, whatever the test load).
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
-            _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
-        }
         let report = await executor.reconcile(open, startedAt: Date())
         #expect(report.resubmitted == 0)
         #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
