@@ -151,7 +151,8 @@ import Testing
 
     /// An intent that waited longer than `maxQueueAge` for its first send (behind an outage) is not sent late.
     @Test func anIntentThatWaitedTooLongIsNotSentLate() async throws {
-        let s = try Setup(maxQueueAge: 0.5)
+        // The blocker's unknown outcome holds the lane for its expTime (1 s) + 1 s: the next intent waits 2 s.
+        let s = try Setup(requestLifetime: 1, maxQueueAge: 1)
         defer { try? FileManager.default.removeItem(atPath: s.directory) }
         let blocker = Self.intent("blocker")
         let late = Self.intent("late")
