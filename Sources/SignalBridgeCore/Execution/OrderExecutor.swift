@@ -264,12 +264,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         for attempt in 0...throttleRetries {
             // Asked before and after the wait for rate room, so that queued orders end at once when it is engaged.
             if !killSwitch.isEngaged { await waitForRateRoom(intent.request.instId) }
-            if let file = killSwitch.engagedFile() {
-                report.withLock { $0.abandoned += 1 }
-                logger.warning("kill switch engaged; order not sent", metadata: metadata)
-                await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
-                return
-            }
+            if await abandonedByKillSwitch(intent, metadata: metadata) { return }
             var expiresAt = exchangeNow().addingTimeInterval(requestLifetime)
             if let reason = retryReason {
                 // Journaled before it is sent, so that after a crash the deadline of this request is known: the
@@ -278,12 +273,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 await recordUntilDurable([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
                 expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
                 // The fsync may have taken a while: the kill switch is asked again right before the request.
-                if let file = killSwitch.engagedFile() {
-                    report.withLock { $0.abandoned += 1 }
-                    logger.warning("kill switch engaged; order not sent", metadata: metadata)
-                    await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
-                    return
-                }
+                if await abandonedByKillSwitch(intent, metadata: metadata) { return }
             }
             switch await exchange.place(intent.request, expiresAt: expiresAt) {
             case .accepted(let ordId):
@@ -320,6 +310,15 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             intent,
             with: .abandoned(clOrdId: intent.clOrdId, reason: "OKX refused the request as rate-limited \(throttleRetries + 1) times")
         )
+    }
+
+    /// Ends `intent` with `order.abandoned` when the kill switch is engaged now; whether it did.
+    private func abandonedByKillSwitch(_ intent: OrderIntent, metadata: Logger.Metadata) async -> Bool {
+        guard let file = killSwitch.engagedFile() else { return false }
+        report.withLock { $0.abandoned += 1 }
+        logger.warning("kill switch engaged; order not sent", metadata: metadata)
+        await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
+        return true
     }
 
     /// Looks an order up by `clOrdId` (not before `notBefore`) and journals what the exchange knows; sends it again
