@@ -23,7 +23,7 @@ public struct Bridge: Sendable {
     public let market: MarketData
     public let marketData: MarketDataService
     /// Orders the journal leaves without a final record; resolved before new signals are executed.
-    public let openOrders: [JournalReplay.OpenOrder]
+    public let openOrders: [OpenOrder]
     public let metrics: BridgeMetrics
     public let startedAt: Date
 

@@ -98,3 +98,46 @@ import Testing
         #expect(OrderEvent.decode(signal) == nil)
     }
 }
+
+/// The open-order book keeps each order's lifecycle: what the executor journals moves it, a report the lifecycle
+/// already has is not news, and a final state takes the order off the book.
+@Suite struct OpenOrderBookTests {
+    static let intent = OrderIntent(
+        signalId: "s",
+        ruleId: "r",
+        request: OrderRequest(instId: "BTC-USDT", clOrdId: "sbbook", side: .buy, ordType: .limit, sz: 1, px: 100)
+    )
+
+    static func status(_ state: String, filled: Decimal = 0) -> OrderStatus {
+        OrderStatus(ordId: "7", clOrdId: "sbbook", instId: "BTC-USDT", state: state, accFillSz: filled, avgPx: nil, fee: 0, feeCcy: "BTC")
+    }
+
+    @Test func journaledEventsMoveTheLifecycleAndAFinalOneSettles() {
+        let book = OpenOrderBook()
+        book.track(OpenOrder(intent: Self.intent, intentTime: Date()))
+        #expect(book.order("sbbook")?.state == .pending && book.order("sbbook")?.isResting == false)
+        let expTime = Date(timeIntervalSince1970: 1_795_600_000)
+        #expect(book.apply([.unknown(clOrdId: "sbbook", error: "timeout", expTime: expTime)]) == .lookUp(notBefore: expTime))
+        #expect(book.order("sbbook")?.state == .unknown)
+        book.apply([.ack(clOrdId: "sbbook", ordId: "7")])
+        #expect(book.order("sbbook")?.isResting == true)
+        // The ack says `live`: the same state pushed again is no news; a fill is, once.
+        #expect(!book.claim(Self.status("live")))
+        #expect(book.claim(Self.status("partially_filled", filled: Decimal(string: "0.5")!)))
+        #expect(!book.claim(Self.status("partially_filled", filled: Decimal(string: "0.5")!)))
+        #expect(book.order("sbbook")?.lifecycle.filledSize == Decimal(string: "0.5"))
+        #expect(book.claim(Self.status("filled", filled: 1)))
+        #expect(book.open.isEmpty && !book.claim(Self.status("filled", filled: 1)))
+    }
+
+    @Test func aTrackedOrderIsNotReplacedAndUntrackedOnesAreIgnored() {
+        let book = OpenOrderBook()
+        book.track(OpenOrder(intent: Self.intent, intentTime: Date()))
+        book.apply([.ack(clOrdId: "sbbook", ordId: "7")])
+        book.track(OpenOrder(intent: Self.intent, intentTime: Date()))
+        #expect(book.order("sbbook")?.ordId == "7")
+        #expect(book.apply(.ack(ordId: "8"), to: "other") == .none && book.open.count == 1)
+        book.apply([.abandoned(clOrdId: "sbbook", reason: "r")])
+        #expect(book.open.isEmpty)
+    }
+}

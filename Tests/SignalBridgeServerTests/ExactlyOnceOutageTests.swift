@@ -5,6 +5,7 @@ import Testing
 
 @testable import OKXSimulator
 @testable import SignalBridgeCore
+@testable import SignalBridgeServer
 
 /// The ways to lose or double an order that issue 10 lists, each against the real executor, journal and simulator:
 /// an outage longer than a few lookups, a restart while a resend is in flight, the kill switch with orders queued,
@@ -102,7 +103,7 @@ import Testing
         try await s.journal.append(intents.map(JournalEntry.intent))
         s.executor.submit(intents)
         #expect(await Self.eventually { s.simulator.account.allOrders().count >= 10 })
-        FileManager.default.createFile(atPath: kill, contents: Data())
+        #expect(FileManager.default.createFile(atPath: kill, contents: Data()))
         let sentWhenEngaged = s.simulator.account.allOrders().count
         await s.executor.waitUntilIdle()
         let sent = s.simulator.account.allOrders().count
@@ -138,6 +139,43 @@ import Testing
         #expect(s.simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "sbresting")?.state == "canceled")
         #expect(s.records.last?.type == "order.update" && s.records.last?["state"] == "canceled")
         #expect(s.executor.book.open.isEmpty)
+    }
+
+    /// The kill switch as the server watches it: a file that appears is noticed within the poll, and an order that
+    /// comes to rest only after the engagement (here found live by the lookup of an order a previous run left
+    /// unknown) is canceled on a later poll.
+    @Test func theWatchedKillSwitchCancelsAnOrderThatComesToRestLater() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kill-watch-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kill = folder + "/KILL"
+        let s = try Setup(directory: folder + "/journal", requestLifetime: 0.2, killSwitchFile: kill)
+        let resting = OrderIntent(
+            signalId: "rest",
+            ruleId: "r",
+            request: OrderRequest(instId: "BTC-USDT", clOrdId: "sblater", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 1000)
+        )
+        // The previous run sent it and never heard back: on the exchange it rests; the journal calls it unknown.
+        try await s.journal.append([.intent(resting), .unknown(clOrdId: "sblater", error: "timeout", expTime: Date())])
+        _ = await SimulatorExchange(simulator: s.simulator).place(resting.request, expiresAt: Date().addingTimeInterval(5))
+        let open = JournalReplay(records: s.records, since: .distantPast).openOrders
+        #expect(open.map(\.state) == [.unknown])
+
+        #expect(FileManager.default.createFile(atPath: kill, contents: Data()))
+        let watch = Task {
+            await ExecutionWatchService(
+                executor: s.executor,
+                cancelsOpenOrders: true,
+                logger: Logger(label: "test"),
+                killSwitchInterval: .milliseconds(50)
+            )
+            .run()
+        }
+        defer { watch.cancel() }
+        s.executor.enqueueReconciliation(open, startedAt: Date())
+        #expect(await Self.eventually { s.simulator.account.order(instId: "BTC-USDT", ordId: nil, clOrdId: "sblater")?.state == "canceled" })
+        #expect(await Self.eventually { s.records.last?["state"] == "canceled" })
+        #expect(s.simulator.account.allOrders().count == 1)
     }
 
     /// An answer of the exchange's clock that cannot be a clock (an hour off: OKX itself refuses 30 s) is not

@@ -224,7 +224,7 @@ struct TestBridge {
             logger: Logger(label: "test"),
             resubmitWindow: 0
         )
-        let old = JournalReplay.OpenOrder(intent: intent("c"), intentTime: Date().addingTimeInterval(-5))
+        let old = OpenOrder(intent: intent("c"), intentTime: Date().addingTimeInterval(-5))
         #expect(await strict.reconcile([old], startedAt: Date().addingTimeInterval(-60)).abandoned == 1)
         #expect(test.account.allOrders().count == 2)
 

@@ -180,11 +180,8 @@ public struct OrderStatus: Sendable, Equatable {
         self.feeCcy = feeCcy
     }
 
-    /// The states after which nothing more happens to an order.
-    public static let finalStates: Set<String> = ["filled", "canceled", "mmp_canceled"]
-
     /// Whether nothing more will happen to this order.
-    public var isFinal: Bool { OrderStatus.finalStates.contains(state) }
+    public var isFinal: Bool { OrderState(exchangeState: state).isFinal }
 }
 
 /// One fill of an order (`GET /api/v5/trade/fills`).

@@ -49,7 +49,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     private enum Work: Sendable {
         case place(OrderIntent, intentTime: Date)
-        case resolve(JournalReplay.OpenOrder, notBefore: Date)
+        case resolve(OpenOrder, notBefore: Date)
     }
 
     private let exchange: any Exchange
@@ -65,6 +65,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private let clockOffset = Mutex<TimeInterval>(0)
     /// Orders whose outcome is unknown and that are being looked up now.
     private let unresolved = Mutex<Set<String>>([])
+    /// Orders the kill switch has had canceled.
+    private let cancelsSent = Mutex<Set<String>>([])
 
     public init(
         exchange: any Exchange,
@@ -145,6 +147,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         return offset
     }
 
+    /// The least time a request may have left before its `expTime` when it is sent.
+    static let minimumRequestLifetime: TimeInterval = 0.1
+
     /// The largest clock offset believed: OKX itself refuses requests 30 s off.
     static let maxClockOffset: TimeInterval = 30
 
@@ -159,7 +164,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     public func submit(_ intents: [OrderIntent]) {
         let now = clock()
         for intent in intents {
-            book.track(intent, at: now)
+            book.track(OpenOrder(intent: intent, intentTime: now))
             enqueue(.place(intent, intentTime: now), instId: intent.request.instId)
         }
     }
@@ -173,18 +178,19 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// instruments. An order the previous process may have sent is looked up only once no request it could have
     /// sent can still be accepted: after the later of its latest journaled `expTime` and `startedAt` +
     /// `requestLifetime`, in the exchange's clock (measure it first with ``measureClockOffset()``).
-    public func enqueueReconciliation(_ orders: [JournalReplay.OpenOrder], startedAt: Date) {
+    public func enqueueReconciliation(_ orders: [OpenOrder], startedAt: Date) {
         let startDeadline = startedAt.addingTimeInterval(exchangeClockOffset + requestLifetime)
         for order in orders {
-            book.track(order.intent, at: order.intentTime, ordId: order.ordId)
-            let deadline = order.ordId != nil ? .distantPast : max(order.unknownExpiry ?? .distantPast, startDeadline)
-            enqueue(.resolve(order, notBefore: localTime(ofExchangeTime: deadline).addingTimeInterval(1)), instId: order.intent.request.instId)
+            book.track(order)
+            // An acknowledged order is followed at once; any other may still be taken until its deadline.
+            let deadline = order.ordId != nil ? .distantPast : max(order.lifecycle.latestExpTime ?? .distantPast, startDeadline)
+            enqueue(.resolve(order, notBefore: localTime(ofExchangeTime: deadline).addingTimeInterval(1)), instId: order.instId)
         }
     }
 
     /// Resolves orders a previous run left without a final record (``enqueueReconciliation(_:startedAt:)``), waits
     /// until nothing is left to do, and returns what was done.
-    public func reconcile(_ orders: [JournalReplay.OpenOrder], startedAt: Date) async -> Report {
+    public func reconcile(_ orders: [OpenOrder], startedAt: Date) async -> Report {
         let before = report.withLock { $0 }
         enqueueReconciliation(orders, startedAt: startedAt)
         await waitUntilIdle()
@@ -258,7 +264,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             report.withLock { $0.abandoned += 1 }
             let reason = "the intent waited \(age.wholeSeconds) s to be sent (at most \(maxQueueAge.wholeSeconds) s); not sent"
             logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: reason))
+            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
             return
         }
         for attempt in 0...throttleRetries {
@@ -272,29 +278,35 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 let journaled = expiresAt.addingTimeInterval(1)
                 await recordUntilDurable([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
                 expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
-                // The fsync may have taken a while: the kill switch is asked again right before the request.
+                // The fsync may have taken a while: the kill switch is asked again right before the request, and
+                // a request that would reach the exchange expired is not sent but journaled again, with a new expTime.
                 if await abandonedByKillSwitch(intent, metadata: metadata) { return }
+                guard expiresAt.timeIntervalSince(exchangeNow()) >= Self.minimumRequestLifetime else {
+                    logger.warning("the journal took too long to record the retry; it is journaled again", metadata: metadata)
+                    continue
+                }
             }
             switch await exchange.place(intent.request, expiresAt: expiresAt) {
             case .accepted(let ordId):
                 metadata["ordId"] = "\(ordId)"
                 logger.info("order accepted", metadata: metadata)
-                book.accepted(intent.clOrdId, ordId: ordId)
                 await record([.ack(clOrdId: intent.clOrdId, ordId: ordId)], intent)
                 await follow(intent)
                 return
             case .rejected(let sCode, let sMsg):
                 logger.warning("order rejected", metadata: metadata.merging(["sCode": "\(sCode)", "sMsg": "\(sMsg)"]) { $1 })
-                await settle(intent, with: .reject(clOrdId: intent.clOrdId, sCode: sCode, sMsg: sMsg))
+                await record([.reject(clOrdId: intent.clOrdId, sCode: sCode, sMsg: sMsg)], intent)
                 return
             case .unknown(let reason):
                 logger.error(
                     "order outcome unknown; it will be looked up after its expTime",
                     metadata: metadata.merging(["error": "\(reason)"]) { $1 }
                 )
-                await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
-                let order = JournalReplay.OpenOrder(intent: intent, intentTime: intentTime, state: .unknown, unknownExpiry: expiresAt)
-                await resolve(order, notBefore: localTime(ofExchangeTime: expiresAt).addingTimeInterval(1))
+                // The lifecycle says when: once no request sent for it can still be taken.
+                guard case .lookUp(let notBefore) = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent),
+                    let order = book.order(intent.clOrdId)
+                else { return }
+                await resolve(order, notBefore: localTime(ofExchangeTime: notBefore ?? expiresAt).addingTimeInterval(1))
                 return
             case .notPlaced(let reason):
                 logger.warning(
@@ -306,10 +318,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             }
         }
         report.withLock { $0.abandoned += 1 }
-        await settle(
-            intent,
-            with: .abandoned(clOrdId: intent.clOrdId, reason: "OKX refused the request as rate-limited \(throttleRetries + 1) times")
-        )
+        let reason = "OKX refused the request as rate-limited \(throttleRetries + 1) times"
+        await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
     }
 
     /// Ends `intent` with `order.abandoned` when the kill switch is engaged now; whether it did.
@@ -317,14 +327,14 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         guard let file = killSwitch.engagedFile() else { return false }
         report.withLock { $0.abandoned += 1 }
         logger.warning("kill switch engaged; order not sent", metadata: metadata)
-        await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent"))
+        await record([.abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent")], intent)
         return true
     }
 
     /// Looks an order up by `clOrdId` (not before `notBefore`) and journals what the exchange knows; sends it again
     /// only when the exchange has none and the intent is still fresh. While the exchange does not answer, it asks
     /// again with backoff (doubling up to ``maxLookupBackoff``) for as long as it takes, or ``lookupAttempts`` times.
-    func resolve(_ order: JournalReplay.OpenOrder, notBefore: Date) async {
+    func resolve(_ order: OpenOrder, notBefore: Date) async {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         unresolved.withLock { _ = $0.insert(intent.clOrdId) }
@@ -356,22 +366,17 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             logger.info("order found by clOrdId", metadata: metadata.merging(["state": "\(status.state)"]) { $1 })
             var entries: [JournalEntry] = []
             if order.ordId == nil {
-                book.accepted(intent.clOrdId, ordId: status.ordId)
+                book.apply(.ack(ordId: status.ordId), to: intent.clOrdId)
                 entries.append(.ack(clOrdId: intent.clOrdId, ordId: status.ordId))
             }
-            if book.record(status) || status.isFinal { entries.append(.update(status)) }
+            if book.claim(status) || status.isFinal { entries.append(.update(status)) }
             if !entries.isEmpty { await record(entries, intent) }
             return
         }
         if order.ordId != nil {
             report.withLock { $0.abandoned += 1 }
-            await settle(
-                intent,
-                with: .abandoned(
-                    clOrdId: intent.clOrdId,
-                    reason: "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)"
-                )
-            )
+            let reason = "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)"
+            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
             return
         }
         let age = clock().timeIntervalSince(order.intentTime)
@@ -384,7 +389,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             let reason =
                 "OKX has no order with this clOrdId and the intent is \(age.wholeSeconds) s old (resubmit window \(resubmitWindow.wholeSeconds) s)"
             logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            await settle(intent, with: .abandoned(clOrdId: intent.clOrdId, reason: reason))
+            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
         }
     }
 
@@ -395,18 +400,20 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     // MARK: - Kill switch
 
-    /// Cancels every resting order of the bridge (`risk.killSwitchCancelsOpenOrders`); the cancellations reach the
-    /// journal as `order.update` records through the order feed or the next lookup.
+    /// Cancels every resting order of the bridge not canceled yet (`risk.killSwitchCancelsOpenOrders`: called on
+    /// every poll while the kill switch is engaged, so an order that comes to rest later, say one found by a lookup,
+    /// is canceled too, and a cancel that failed is tried again). The cancellations reach the journal as
+    /// `order.update` records, read right after the cancel or through the order feed.
     public func cancelRestingOrders() async {
-        for entry in book.open where entry.ordId != nil && ["live", "partially_filled"].contains(entry.state ?? "") {
-            let metadata: Logger.Metadata = ["clOrdId": "\(entry.intent.clOrdId)", "instId": "\(entry.intent.request.instId)"]
+        let asked = cancelsSent.withLock { $0 }
+        for order in book.open where order.isResting && !asked.contains(order.clOrdId) {
+            let metadata: Logger.Metadata = ["clOrdId": "\(order.clOrdId)", "instId": "\(order.instId)"]
             do {
-                try await exchange.cancel(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId)
+                try await exchange.cancel(instId: order.instId, clOrdId: order.clOrdId)
+                cancelsSent.withLock { _ = $0.insert(order.clOrdId) }
                 logger.notice("kill switch: resting order canceled", metadata: metadata)
-                if let status = try? await exchange.order(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId),
-                    book.record(status)
-                {
-                    await record([.update(status)], entry.intent)
+                if let status = try? await exchange.order(instId: order.instId, clOrdId: order.clOrdId), book.claim(status) {
+                    await record([.update(status)], order.intent)
                 }
             } catch {
                 logger.error("kill switch: cannot cancel a resting order", metadata: metadata.merging(["error": "\(error)"]) { $1 })
@@ -416,7 +423,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     /// Reads the order once after it was accepted and journals its state when something happened to it.
     func follow(_ intent: OrderIntent) async {
-        guard let status = try? await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId), book.record(status) else {
+        guard let status = try? await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId), book.claim(status) else {
             return
         }
         await record([.update(status)], intent)
@@ -431,16 +438,12 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
     }
 
-    private func settle(_ intent: OrderIntent, with entry: JournalEntry) async {
-        book.settle(intent.clOrdId)
-        await record([entry], intent)
-    }
-
     /// Journals `entries`, trying again with backoff until they are durable: what must be on disk before a request
     /// is sent is never skipped. Meanwhile the order counts as unresolved (its lane waits).
     private func recordUntilDurable(_ entries: [JournalEntry], _ intent: OrderIntent) async {
+        book.apply(entries)
         var delay = Self.seconds(backoff)
-        while await !record(entries, intent) {
+        while await !journaled(entries, intent) {
             unresolved.withLock { _ = $0.insert(intent.clOrdId) }
             await pause(seconds: delay)
             delay = min(delay * 2, maxLookupBackoff)
@@ -448,9 +451,19 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         unresolved.withLock { _ = $0.remove(intent.clOrdId) }
     }
 
+    /// Feeds `entries` to the order's lifecycle in the book and journals them (a critical log line when they could
+    /// not be made durable: the book follows what this process knows, and reconciling repairs the journal).
+    /// - Returns: what the lifecycle says to do next, after the last entry.
+    @discardableResult
+    private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async -> OrderLifecycle.Action {
+        let action = book.apply(entries)
+        await journaled(entries, intent)
+        return action
+    }
+
     /// Journals `entries`; false (and a critical log line) when they could not be made durable.
     @discardableResult
-    private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async -> Bool {
+    private func journaled(_ entries: [JournalEntry], _ intent: OrderIntent) async -> Bool {
         do {
             try await journal.append(entries)
             return true

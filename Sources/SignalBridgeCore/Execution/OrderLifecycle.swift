@@ -39,30 +39,42 @@ public enum OrderEvent: Sendable, Equatable {
     case reject(sCode: String, sMsg: String)
     case abandoned(reason: String)
 
+    /// An exchange's report of the order (a push or a lookup), as an event.
+    public static func update(_ status: OrderStatus) -> OrderEvent {
+        .update(ordId: status.ordId, state: status.state, accFillSz: status.accFillSz, avgPx: status.avgPx, fee: status.fee, feeCcy: status.feeCcy)
+    }
+
     /// The event a journal record stands for, with the order it concerns; nil for records that concern no order.
     public static func decode(_ record: JournalRecord) -> (clOrdId: String, event: OrderEvent)? {
-        guard let type = record.recordType, let clOrdId = record["clOrdId"]?.stringValue else { return nil }
-        let expTime = record["expTime"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
+        guard let type = record.recordType else { return nil }
+        return decode(type: type, fields: { record[$0] })
+    }
+
+    /// The event a record of `type` with `fields` stands for (a record read back, or an entry about to be written),
+    /// with the order it concerns; nil for records that concern no order.
+    public static func decode(type: JournalRecordType, fields: (String) -> JSONValue?) -> (clOrdId: String, event: OrderEvent)? {
+        guard let clOrdId = fields("clOrdId")?.stringValue else { return nil }
+        let expTime = fields("expTime")?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
         let event: OrderEvent
         switch type {
         case .orderIntent: event = .intent
         case .orderUnknown: event = .unknown(expTime: expTime)
         case .orderRetry: event = .retry(expTime: expTime)
         case .orderAck:
-            guard let ordId = record["ordId"]?.stringValue else { return nil }
+            guard let ordId = fields("ordId")?.stringValue else { return nil }
             event = .ack(ordId: ordId)
         case .orderUpdate:
-            guard let state = record["state"]?.stringValue else { return nil }
+            guard let state = fields("state")?.stringValue else { return nil }
             event = .update(
-                ordId: record["ordId"]?.stringValue,
+                ordId: fields("ordId")?.stringValue,
                 state: state,
-                accFillSz: record["accFillSz"]?.decimalValue,
-                avgPx: record["avgPx"]?.decimalValue,
-                fee: record["fee"]?.decimalValue,
-                feeCcy: record["feeCcy"]?.stringValue
+                accFillSz: fields("accFillSz")?.decimalValue,
+                avgPx: fields("avgPx")?.decimalValue,
+                fee: fields("fee")?.decimalValue,
+                feeCcy: fields("feeCcy")?.stringValue
             )
-        case .orderReject: event = .reject(sCode: record["sCode"]?.stringValue ?? "", sMsg: record["sMsg"]?.stringValue ?? "")
-        case .orderAbandoned: event = .abandoned(reason: record["reason"]?.stringValue ?? "")
+        case .orderReject: event = .reject(sCode: fields("sCode")?.stringValue ?? "", sMsg: fields("sMsg")?.stringValue ?? "")
+        case .orderAbandoned: event = .abandoned(reason: fields("reason")?.stringValue ?? "")
         case .signal, .rejected, .decision, .rulesLoaded: return nil
         }
         return (clOrdId, event)

@@ -25,7 +25,7 @@ public struct JournalQuery: Sendable {
     public func select(_ records: [JournalRecord]) -> [(record: JournalRecord, signalId: String?)] {
         let owners = JournalQuery.signalOfOrder(records)
         return records.compactMap { record in
-            let owner = record["signalId"]?.stringValue ?? record["clOrdId"]?.stringValue.flatMap { owners[$0] }
+            let owner = record["signalId"]?.stringValue ?? OrderEvent.decode(record).flatMap { owners[$0.clOrdId] }
             if let signalId, owner != signalId { return nil }
             if let clOrdId, !JournalQuery.clOrdIds(of: record).contains(clOrdId) { return nil }
             if !types.isEmpty, !types.contains(record.type) { return nil }

@@ -10,26 +10,6 @@ public struct JournalReplay: Sendable {
         public var time: Date
     }
 
-    /// An order intent without a final record, and what has been heard of it since.
-    public struct OpenOrder: Sendable {
-        public var intent: OrderIntent
-        public var intentTime: Date
-        /// Where it stands: never a final state.
-        public var state: OrderState
-        public var ordId: String?
-        /// The latest `expTime` journaled for it (`order.unknown`, `order.retry`), in the exchange's clock: after it
-        /// the exchange cannot take any request sent for it any more.
-        public var unknownExpiry: Date?
-
-        public init(intent: OrderIntent, intentTime: Date, state: OrderState = .pending, ordId: String? = nil, unknownExpiry: Date? = nil) {
-            self.intent = intent
-            self.intentTime = intentTime
-            self.state = state
-            self.ordId = ordId
-            self.unknownExpiry = unknownExpiry
-        }
-    }
-
     public private(set) var answered: [AnsweredSignal] = []
     /// Every signal since `rememberSince`, oldest first, for the replay window (``SignalMemory``).
     public private(set) var seen: [(key: SignalKey, time: Date)] = []
@@ -45,8 +25,7 @@ public struct JournalReplay: Sendable {
         var order: [SignalKey] = []
         // A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
         var latest: [String: SignalKey] = [:]
-        var intents: [String: (intent: OrderIntent, time: Date)] = [:]
-        var lifecycles: [String: OrderLifecycle] = [:]
+        var orders: [String: OpenOrder] = [:]
         var openOrder: [String] = []
         for record in records {
             guard let type = record.recordType, let time = record.date else { continue }
@@ -71,13 +50,11 @@ public struct JournalReplay: Sendable {
                 guard let clOrdId = record["clOrdId"]?.stringValue, let signalId = record["signalId"]?.stringValue,
                     let ruleId = record["ruleId"]?.stringValue, let request = record["request"].flatMap(OrderRequest.init(json:))
                 else { continue }
-                intents[clOrdId] = (OrderIntent(signalId: signalId, ruleId: ruleId, request: request), time)
-                lifecycles[clOrdId] = OrderLifecycle.folding([.intent])
+                orders[clOrdId] = OpenOrder(intent: OrderIntent(signalId: signalId, ruleId: ruleId, request: request), intentTime: time)
                 openOrder.append(clOrdId)
             case .orderAck, .orderUnknown, .orderRetry, .orderUpdate, .orderReject, .orderAbandoned:
-                guard let (clOrdId, event) = OrderEvent.decode(record), var lifecycle = lifecycles[clOrdId] else { continue }
-                _ = lifecycle.apply(event)
-                lifecycles[clOrdId] = lifecycle
+                guard let (clOrdId, event) = OrderEvent.decode(record) else { continue }
+                _ = orders[clOrdId]?.lifecycle.apply(event)
             case .rejected, .rulesLoaded:
                 continue
             }
@@ -89,14 +66,8 @@ public struct JournalReplay: Sendable {
         }
         var seen = Set<String>()
         openOrders = openOrder.compactMap { id in
-            guard seen.insert(id).inserted, let lifecycle = lifecycles[id], !lifecycle.state.isFinal, let intent = intents[id] else { return nil }
-            return OpenOrder(
-                intent: intent.intent,
-                intentTime: intent.time,
-                state: lifecycle.state,
-                ordId: lifecycle.ordId,
-                unknownExpiry: lifecycle.latestExpTime
-            )
+            guard seen.insert(id).inserted, let order = orders[id], !order.state.isFinal else { return nil }
+            return order
         }
     }
 }

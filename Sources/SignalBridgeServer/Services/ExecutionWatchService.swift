@@ -3,9 +3,9 @@ import Logging
 import ServiceLifecycle
 import SignalBridgeCore
 
-/// Watches what execution depends on while the bridge runs: the kill switch, every half second (engaging it
-/// cancels the bridge's resting orders when `risk.killSwitchCancelsOpenOrders` is set; the executor itself refuses
-/// to send anything while it is engaged), and the exchange's clock, every minute.
+/// Watches what execution depends on while the bridge runs: the kill switch, every half second (while it is engaged,
+/// the bridge's resting orders are canceled when `risk.killSwitchCancelsOpenOrders` is set; the executor itself
+/// refuses to send anything while it is engaged), and the exchange's clock, every minute.
 struct ExecutionWatchService: Service {
     let executor: OrderExecutor
     let cancelsOpenOrders: Bool
@@ -25,11 +25,13 @@ struct ExecutionWatchService: Service {
                     engaged = now
                     if now {
                         logger.critical("kill switch engaged: nothing is sent; queued orders are abandoned, lookups go on")
-                        if cancelsOpenOrders { await executor.cancelRestingOrders() }
                     } else {
                         logger.notice("kill switch released: new decisions may order again")
                     }
                 }
+                // On every poll while engaged: an order may come to rest after the switch was engaged (a lookup
+                // finds it, an answer arrives late).
+                if engaged, cancelsOpenOrders { await executor.cancelRestingOrders() }
                 if Date().timeIntervalSince(lastClockCheck) >= clockInterval {
                     lastClockCheck = Date()
                     await executor.measureClockOffset()

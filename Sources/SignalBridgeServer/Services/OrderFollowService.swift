@@ -52,8 +52,8 @@ struct OrderFollowService: Service {
 
     /// Looks up every accepted open order over REST and journals what changed.
     func catchUp() async {
-        for entry in book.open where entry.ordId != nil {
-            guard let status = try? await exchange.order(instId: entry.intent.request.instId, clOrdId: entry.intent.clOrdId) else { continue }
+        for order in book.open where order.ordId != nil {
+            guard let status = try? await exchange.order(instId: order.instId, clOrdId: order.clOrdId) else { continue }
             await apply(status)
         }
     }
@@ -61,7 +61,7 @@ struct OrderFollowService: Service {
     /// Journals `order.update` when a pushed or looked-up state is new for an accepted open order. Orders not yet
     /// acknowledged are left to the executor, which reads them right after the ack.
     func apply(_ status: OrderStatus) async {
-        guard book.entry(status.clOrdId)?.ordId != nil, book.record(status) else { return }
+        guard book.order(status.clOrdId)?.ordId != nil, book.claim(status) else { return }
         do {
             try await journal.append([.update(status)])
         } catch {
