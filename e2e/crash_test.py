@@ -19,7 +19,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from harness import Checks, start, stop
+from harness import Checks, journal_records, sim_fault, sim_orders, start, stop
 
 OKX = {"OKX_API_KEY": "crash-key", "OKX_SECRET_KEY": "CRASH0123456789", "OKX_PASSPHRASE": "Crash-Pass"}
 KEY = "crash-test-signing-key"
@@ -39,35 +39,12 @@ def send(base, index):
         return None
 
 
-def journal_records(directory):
-    records = []
-    for name in sorted(os.listdir(directory)):
-        if name.startswith("journal-"):
-            with open(os.path.join(directory, name)) as segment:
-                for line in segment:
-                    if line.endswith("\n"):
-                        records.append(json.loads(line))
-    return records
-
-
 def open_intents(records):
     final = set()
     for r in records:
         if r["type"] in FINAL or (r["type"] == "order.update" and r.get("state") in ("filled", "canceled")):
             final.add(r["clOrdId"])
     return [r["clOrdId"] for r in records if r["type"] == "order.intent" and r["clOrdId"] not in final]
-
-
-def sim_fault(base, fault, method="POST"):
-    request = urllib.request.Request(f"{base}/sim/faults", data=json.dumps(fault).encode() if fault else None, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status
-
-
-def sim_orders(base):
-    with urllib.request.urlopen(f"{base}/sim/orders", timeout=5) as response:
-        return json.load(response)["data"]
 
 
 def main():

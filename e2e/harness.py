@@ -1,9 +1,12 @@
 """Shared helpers for the end-to-end scripts: start signalbridge processes on 127.0.0.1 and check things."""
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 
 class Checks:
@@ -26,10 +29,12 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
-def start(binary, args, env=None, announce="listening on", cwd=None, timeout=30):
-    """Starts `signalbridge ARGS`, waits for the line containing `announce`, returns (process, base URL, lines)."""
+def start(binary, args, env=None, announce="listening on", cwd=None, timeout=30, also=(), stderr=None):
+    """Starts `signalbridge ARGS`, waits for the line containing `announce` (and one containing each of `also`),
+    returns (process, base URL of `announce`, lines). The rest of stdout is drained into `lines` meanwhile, so a
+    talkative process never blocks on a full pipe; `stderr` (the log) goes to that open file when given."""
     merged = dict(os.environ, **(env or {}))
-    proc = subprocess.Popen([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=merged, cwd=cwd)
+    proc = subprocess.Popen([binary] + args, stdout=subprocess.PIPE, stderr=stderr or subprocess.DEVNULL, text=True, env=merged, cwd=cwd)
     deadline = time.monotonic() + timeout
     lines = []
     while time.monotonic() < deadline:
@@ -37,12 +42,21 @@ def start(binary, args, env=None, announce="listening on", cwd=None, timeout=30)
         if not line:
             break
         lines.append(line.rstrip("\n"))
-        if announce in line:
-            match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                return proc, f"http://127.0.0.1:{match.group(1)}", lines
+        base = base_of(lines, announce)
+        if base and all(base_of(lines, text) for text in also):
+            threading.Thread(target=lambda: lines.extend(line.rstrip("\n") for line in proc.stdout), daemon=True).start()
+            return proc, base, lines
     proc.kill()
     raise RuntimeError(f"signalbridge {' '.join(args)} did not announce '{announce}': {lines}")
+
+
+def base_of(lines, announce):
+    """The loopback base URL on the first of `lines` that contains `announce`, or None."""
+    for line in lines:
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line) if announce in line else None
+        if match:
+            return f"http://127.0.0.1:{match.group(1)}"
+    return None
 
 
 def stop(proc):
@@ -51,3 +65,39 @@ def stop(proc):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def journal_records(directory):
+    """Every complete record of the journal in `directory`, oldest first (a torn last line is left out)."""
+    records = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith("journal-"):
+            with open(os.path.join(directory, name)) as segment:
+                for line in segment:
+                    if line.endswith("\n"):
+                        records.append(json.loads(line))
+    return records
+
+
+def sim_fault(base, fault, method="POST"):
+    """Injects `fault` at the simulator (`POST /sim/faults`), or clears every fault (`method="DELETE"`)."""
+    request = urllib.request.Request(f"{base}/sim/faults", data=json.dumps(fault).encode() if fault else None, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def sim_orders(base):
+    """Every order the simulator was ever sent, oldest first."""
+    with urllib.request.urlopen(f"{base}/sim/orders", timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def wait_until(condition, timeout=60, interval=0.05):
+    """Polls `condition` until it holds or `timeout` seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
