@@ -122,7 +122,13 @@ public struct OKXRestClient: Exchange {
         switch await request(.GET, "/api/v5/trade/order", query: [("instId", instId), ("clOrdId", clOrdId)], signed: true) {
         case .failure(.refused(let error)) where error.code == "51603": return nil
         case .failure(let failure): throw failure.exchangeError
-        case .success(let data): return data.first?.objectValue.flatMap(Self.orderStatus)
+        case .success(let data):
+            // Only 51603 says there is no such order: an answer without a readable order, or about another order,
+            // says nothing, and treating it as "not found" would send the order a second time.
+            guard let status = data.first?.objectValue.flatMap(Self.orderStatus) else {
+                throw ExchangeError(message: "OKX answered an order lookup without a readable order", retryable: true)
+            }
+            return try OrderStatus.answering(clOrdId, status)
         }
     }
 

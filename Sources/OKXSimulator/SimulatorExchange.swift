@@ -55,7 +55,8 @@ public struct SimulatorExchange: Exchange {
 
     public func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? {
         try await simulator.faults.delayOrFail()
-        return account.order(instId: instId, ordId: nil, clOrdId: clOrdId)?.status
+        guard let status = account.order(instId: instId, ordId: nil, clOrdId: clOrdId)?.status else { return nil }
+        return try OrderStatus.answering(clOrdId, status)
     }
 
     public func serverTime() async throws(ExchangeError) -> Date {

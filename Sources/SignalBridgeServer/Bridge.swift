@@ -55,7 +55,6 @@ public struct Bridge: Sendable {
         logger: Logger,
         lookupAttempts: Int? = nil
     ) async throws(StartupError) -> Bridge {
-        let startedAt = Date()
         for warning in configuration.replayWarnings { logger.warning("replay protection: \(warning)") }
         let rules: RuleSet
         do {
@@ -70,6 +69,9 @@ public struct Bridge: Sendable {
         } catch {
             throw StartupError(error.description)
         }
+        // Once the journal is ours: a previous process still exiting may send until it lets go of the lock, and
+        // requests it sent are looked up only after start + their lifetime.
+        let startedAt = Date()
         let replay = JournalReplay(
             records: records,
             since: startedAt.addingTimeInterval(-SignalIntake.duplicateRetention),

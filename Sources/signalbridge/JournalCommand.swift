@@ -18,11 +18,18 @@ struct JournalCommand: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try options.journalDirectory()
+            let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
             do {
-                let contents = try JournalReader.read(directory: directory, allowTornTail: false)
+                let summary = try JournalScanner.scan(
+                    directory: directory,
+                    allowTornTail: false,
+                    progress: progress.map { line in { line.show($0) } }
+                ) { _ in }
+                progress?.clear()
                 let segments = JournalReader.segments(in: directory).count
-                print("journal OK: \(contents.records.count) records in \(segments) segment\(segments == 1 ? "" : "s") (\(directory))")
+                print("journal OK: \(summary.records) records in \(segments) segment\(segments == 1 ? "" : "s") (\(directory))")
             } catch {
+                progress?.clear()
                 print("journal DAMAGED: \(error)")
                 throw ExitCode(1)
             }
@@ -119,5 +126,27 @@ extension ConfigOption {
         } catch {
             throw Console.fail("journal DAMAGED (run signalbridge journal verify): \(error)")
         }
+    }
+}
+
+/// How far `journal verify` has come, on one line of a terminal's standard error, redrawn at most 5 times a second.
+final class ProgressLine {
+    private var lastDrawn = Date.distantPast
+
+    func show(_ progress: JournalScanner.Progress) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDrawn) >= 0.2 else { return }
+        lastDrawn = now
+        let percent = progress.totalBytes > 0 ? progress.bytesRead * 100 / progress.totalBytes : 100
+        FileHandle.standardError.write(
+            Data(
+                "\r\u{1B}[Kverifying: \(progress.records) records, \(percent) % (\(progress.bytesRead >> 20) of \(progress.totalBytes >> 20) MiB)"
+                    .utf8
+            )
+        )
+    }
+
+    func clear() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

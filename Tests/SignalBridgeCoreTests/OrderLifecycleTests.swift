@@ -50,6 +50,8 @@ import Testing
             .partiallyFilled: row([
                 "intent": (.partiallyFilled, .none), "unknown": (.partiallyFilled, .follow), "retry": (.partiallyFilled, .follow),
                 "ack": (.partiallyFilled, .follow),
+                // A report of less than is known (an older REST answer after a push) changes nothing.
+                "live": (.partiallyFilled, .follow),
             ]),
         ]
     }()
@@ -128,6 +130,16 @@ import Testing
         #expect(book.order("sbbook")?.lifecycle.filledSize == Decimal(string: "0.5"))
         #expect(book.claim(Self.status("filled", filled: 1)))
         #expect(book.open.isEmpty && !book.claim(Self.status("filled", filled: 1)))
+    }
+
+    /// A lookup answer about another order is an error (looked up again), never taken as this order's state; one that
+    /// names no clOrdId is about the order asked for.
+    @Test func aLookupAnswerIsAboutTheOrderAskedFor() throws {
+        var other = Self.status("filled", filled: 1)
+        other.clOrdId = "someoneelse"
+        #expect(throws: ExchangeError.self) { try OrderStatus.answering("sbbook", other) }
+        other.clOrdId = ""
+        #expect(try OrderStatus.answering("sbbook", other).clOrdId == "sbbook")
     }
 
     @Test func aTrackedOrderIsNotReplacedAndUntrackedOnesAreIgnored() {

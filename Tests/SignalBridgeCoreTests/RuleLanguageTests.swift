@@ -96,6 +96,22 @@ import Testing
         #expect(limit.orders[0].request.ordType == .limit && limit.orders[0].request.px == 59400)
     }
 
+    /// A signal id used again after the duplicate window gives the same clOrdId: while the first order is open, the
+    /// new decision is blocked, naming the clOrdId.
+    @Test func anOrderWhoseClOrdIdIsStillOpenIsBlocked() throws {
+        var market = Fixture.market()
+        market.balances = ["USDT": 1000]
+        market.balancesFetchedAt = Fixture.now
+        let decider = Decider(
+            rules: RuleSet(rules: [], files: []),
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false, orderIsOpen: { _ in true }),
+            builder: OrderBuilder(market: market, now: Fixture.now, maxPriceAgeSeconds: 60)
+        )
+        let payload = try JSONParser.parse(#"{"action":"ENTER_LONG","instrument":"BTC-USDT","investmentType":"margin","amount":"200"}"#)
+        let decision = decider.decide(signalId: "s", source: "bot", payload: payload, ledger: RiskLedger(), signalBot: true)[0]
+        #expect(decision.outcome == .blocked && decision.reason.contains("is still open"), "\(decision.reason)")
+    }
+
     @Test func exitLongSellsThePosition() throws {
         let all = try decide(#"{"action":"EXIT_LONG","instrument":"BTC-USDT"}"#)
         #expect(all.outcome == .order && all.orders[0].request.side == .sell && all.orders[0].request.sz == Decimal(string: "0.2"))

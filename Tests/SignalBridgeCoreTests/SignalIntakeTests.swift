@@ -10,6 +10,7 @@ final class RecordingDispatcher: OrderDispatcher {
     let intents = Mutex<[OrderIntent]>([])
     func submit(_ intents: [OrderIntent]) { self.intents.withLock { $0 += intents } }
     func hasRoom(for instId: String) -> Bool { true }
+    func isOpen(clOrdId: String) -> Bool { false }
 }
 
 @Suite struct SignalIntakeTests {

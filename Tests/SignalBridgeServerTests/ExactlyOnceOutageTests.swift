@@ -123,6 +123,36 @@ import Testing
         #expect(s.placed(after.clOrdId) == 1)
     }
 
+    /// A short engagement while the lane is blocked by an unresolved order (an outage): the orders queued behind it end
+    /// `order.abandoned` at once, and none of them is sent once the switch is released and the exchange is back.
+    @Test func ordersQueuedBehindABusyLaneEndWhenTheKillSwitchIsEngaged() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kill-busy-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kill = folder + "/KILL"
+        let s = try Setup(directory: folder + "/journal", maxLookupBackoff: 0.1, killSwitchFile: kill)
+        let first = Self.intent("busy-first")
+        let queued = (0..<10).map { Self.intent("busy-\($0)") }
+        try await s.journal.append(([first] + queued).map(JournalEntry.intent))
+        s.simulator.faults.inject(.dropAnswer)
+        s.executor.submit([first])
+        s.simulator.faults.startOutage(seconds: 3)
+        s.executor.submit(queued)
+        #expect(await Self.eventually { s.executor.unresolvedOrders == 1 })
+        #expect(FileManager.default.createFile(atPath: kill, contents: Data()))
+        await s.executor.abandonQueuedOrders()
+        try FileManager.default.removeItem(atPath: kill)
+        await s.executor.waitUntilIdle()
+        #expect(s.placed(first.clOrdId) == 1)
+        #expect(queued.allSatisfy { s.placed($0.clOrdId) == 0 })
+        let records = s.records
+        for intent in queued {
+            let finals = records.filter { $0["clOrdId"] == .string(intent.clOrdId) && $0.type != "order.intent" }
+            #expect(finals.map(\.type) == ["order.abandoned"] && finals[0]["reason"]?.stringValue?.contains("kill switch") == true)
+        }
+        #expect(JournalReplay(records: records, since: .distantPast).openOrders.isEmpty)
+    }
+
     @Test func theKillSwitchCancelsRestingOrdersWhenAsked() async throws {
         let s = try Setup(requestLifetime: 2)
         defer { try? FileManager.default.removeItem(atPath: s.directory) }

@@ -182,6 +182,17 @@ public struct OrderStatus: Sendable, Equatable {
 
     /// Whether nothing more will happen to this order.
     public var isFinal: Bool { OrderState(exchangeState: state).isFinal }
+
+    /// `status` as the answer to a lookup of `clOrdId`: an answer that names no `clOrdId` is taken to be about it,
+    /// an answer about another order is an error (the lookup is tried again).
+    public static func answering(_ clOrdId: String, _ status: OrderStatus) throws(ExchangeError) -> OrderStatus {
+        guard status.clOrdId.isEmpty || status.clOrdId == clOrdId else {
+            throw ExchangeError(message: "the exchange answered a lookup of \(clOrdId) with order \(status.clOrdId)", retryable: true)
+        }
+        var status = status
+        status.clOrdId = clOrdId
+        return status
+    }
 }
 
 /// One fill of an order (`GET /api/v5/trade/fills`).

@@ -67,10 +67,10 @@ public final class OpenOrderBook: Sendable {
     public func claim(_ status: OrderStatus) -> Bool {
         orders.withLock { orders in
             guard var order = orders[status.clOrdId] else { return false }
-            let new = OrderState(exchangeState: status.state)
-            guard new != order.lifecycle.state || status.accFillSz != order.lifecycle.filledSize else { return false }
+            let before = order.lifecycle
             _ = order.lifecycle.apply(.update(status))
-            orders[status.clOrdId] = new.isFinal ? nil : order
+            guard order.lifecycle.state != before.state || order.lifecycle.filledSize != before.filledSize else { return false }
+            orders[status.clOrdId] = order.lifecycle.state.isFinal ? nil : order
             return true
         }
     }

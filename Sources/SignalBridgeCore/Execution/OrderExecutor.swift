@@ -49,7 +49,16 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     private enum Work: Sendable {
         case place(OrderIntent, intentTime: Date)
-        case resolve(OpenOrder, notBefore: Date)
+        /// Look it up once the exchange can no longer take a request sent for it (`deadline`, in its clock).
+        case resolve(OpenOrder, deadline: Date)
+    }
+
+    /// What this process knows of an order's way to the exchange, for the kill switch: one queued (never sent, or
+    /// only refused with nothing processed) may be abandoned at once; one being sent may not.
+    private enum SendState: Sendable {
+        case queued
+        case sending
+        case abandoned
     }
 
     private let exchange: any Exchange
@@ -63,8 +72,16 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private let report = Mutex(Report())
     /// The exchange's clock minus ours, measured from its time at start and every minute.
     private let clockOffset = Mutex<TimeInterval>(0)
-    /// Orders whose outcome is unknown and that are being looked up now.
-    private let unresolved = Mutex<Set<String>>([])
+    /// Orders whose outcome is unknown (queued for a lookup, being looked up, or waiting for a record to be
+    /// journaled), each with how many reasons it has to be counted.
+    private let unresolved = Mutex<[String: Int]>([:])
+    private let sendStates = Mutex<[String: SendState]>([:])
+    /// Whether the exchange's clock has been measured (until then a lookup that finds nothing waits the largest
+    /// offset believed before the order is sent again).
+    private let clockMeasured = Mutex(false)
+    /// Instruments whose lane gave up on an order (`lookupAttempts`): nothing more of them is done in this run, so
+    /// that no later order overtakes it.
+    private let givenUpLanes = Mutex<Set<String>>([])
     /// Orders the kill switch has had canceled.
     private let cancelsSent = Mutex<Set<String>>([])
 
@@ -138,6 +155,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
         let offset = best.offset
         clockOffset.withLock { $0 = offset }
+        clockMeasured.withLock { $0 = true }
         if abs(offset) > 1 {
             logger.warning(
                 "the exchange's clock differs from ours; expTime and lookups follow the exchange's",
@@ -158,6 +176,18 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// How many orders have an unknown outcome and are being looked up now (later orders of their instruments wait).
     public var unresolvedOrders: Int { unresolved.withLock { $0.count } }
 
+    private func markUnresolved(_ clOrdId: String) { unresolved.withLock { $0[clOrdId, default: 0] += 1 } }
+
+    private func clearUnresolved(_ clOrdId: String) {
+        unresolved.withLock { counts in
+            let left = (counts[clOrdId] ?? 1) - 1
+            counts[clOrdId] = left > 0 ? left : nil
+        }
+    }
+
+    /// Whether an order with `clOrdId` is still open (tracked without a final record).
+    public func isOpen(clOrdId: String) -> Bool { book.order(clOrdId) != nil }
+
     // MARK: - Queueing
 
     /// Queues `intents` (already journaled) for sending, each in its instrument's lane.
@@ -165,6 +195,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         let now = clock()
         for intent in intents {
             book.track(OpenOrder(intent: intent, intentTime: now))
+            sendStates.withLock { $0[intent.clOrdId] = .queued }
             enqueue(.place(intent, intentTime: now), instId: intent.request.instId)
         }
     }
@@ -184,7 +215,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             book.track(order)
             // An acknowledged order is followed at once; any other may still be taken until its deadline.
             let deadline = order.ordId != nil ? .distantPast : max(order.lifecycle.latestExpTime ?? .distantPast, startDeadline)
-            enqueue(.resolve(order, notBefore: localTime(ofExchangeTime: deadline).addingTimeInterval(1)), instId: order.instId)
+            if order.ordId == nil { markUnresolved(order.clOrdId) }
+            enqueue(.resolve(order, deadline: deadline), instId: order.instId)
         }
     }
 
@@ -230,7 +262,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 for await work in stream {
                     switch work {
                     case .place(let intent, let time): await self.place(intent, intentTime: time)
-                    case .resolve(let order, let notBefore): await self.resolve(order, notBefore: notBefore)
+                    case .resolve(let order, let deadline):
+                        await self.resolve(order, deadline: deadline)
+                        if order.ordId == nil { self.clearUnresolved(order.clOrdId) }
                     }
                     self.finished(instId)
                 }
@@ -257,16 +291,18 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// - Parameter resend: why the intent is sent again (a lookup found nothing), nil for its first send.
     func place(_ intent: OrderIntent, intentTime: Date, resend: String? = nil) async {
         var metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
+        if laneGaveUp(intent) { return }
         var retryReason = resend
         let age = clock().timeIntervalSince(intentTime)
         if resend == nil, age > maxQueueAge {
             // It waited too long behind an outage or a queue: a signal this old is no longer one to trade on.
-            report.withLock { $0.abandoned += 1 }
+            guard takeOver(intent.clOrdId) else { return }
             let reason = "the intent waited \(age.wholeSeconds) s to be sent (at most \(maxQueueAge.wholeSeconds) s); not sent"
-            logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+            await abandon(intent, reason: reason, metadata: metadata)
             return
         }
+        // Found missing after its expTime: nothing of it can reach the exchange now, so the kill switch may end it.
+        if resend != nil { sendStates.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? .queued } }
         for attempt in 0...throttleRetries {
             // Asked before and after the wait for rate room, so that queued orders end at once when it is engaged.
             if !killSwitch.isEngaged { await waitForRateRoom(intent.request.instId) }
@@ -276,17 +312,24 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 // Journaled before it is sent, so that after a crash the deadline of this request is known: the
                 // journaled deadline allows a second for the fsync, and the request never carries a later one.
                 let journaled = expiresAt.addingTimeInterval(1)
-                await recordUntilDurable([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
+                await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
                 expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
                 // The fsync may have taken a while: the kill switch is asked again right before the request, and
                 // a request that would reach the exchange expired is not sent but journaled again, with a new expTime.
                 if await abandonedByKillSwitch(intent, metadata: metadata) { return }
                 guard expiresAt.timeIntervalSince(exchangeNow()) >= Self.minimumRequestLifetime else {
                     logger.warning("the journal took too long to record the retry; it is journaled again", metadata: metadata)
+                    retryReason = "the journal took longer than the request's lifetime to record the previous retry"
                     continue
                 }
             }
-            switch await exchange.place(intent.request, expiresAt: expiresAt) {
+            // From here the request may reach the exchange: the kill switch can no longer end it unsent.
+            guard claimSend(intent.clOrdId) else { return }
+            let outcome = await exchange.place(intent.request, expiresAt: expiresAt)
+            sendStates.withLock { states in
+                if case .notPlaced = outcome { states[intent.clOrdId] = .queued } else { states[intent.clOrdId] = nil }
+            }
+            switch outcome {
             case .accepted(let ordId):
                 metadata["ordId"] = "\(ordId)"
                 logger.info("order accepted", metadata: metadata)
@@ -302,11 +345,17 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                     "order outcome unknown; it will be looked up after its expTime",
                     metadata: metadata.merging(["error": "\(reason)"]) { $1 }
                 )
+                markUnresolved(intent.clOrdId)
                 // The lifecycle says when: once no request sent for it can still be taken.
-                guard case .lookUp(let notBefore) = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent),
-                    let order = book.order(intent.clOrdId)
-                else { return }
-                await resolve(order, notBefore: localTime(ofExchangeTime: notBefore ?? expiresAt).addingTimeInterval(1))
+                let action = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
+                var deadline = expiresAt
+                if case .lookUp(let notBefore) = action {
+                    deadline = notBefore ?? expiresAt
+                } else {
+                    logger.critical("an order of unknown outcome was acknowledged before; looking it up", metadata: metadata)
+                }
+                if let order = book.order(intent.clOrdId) { await resolve(order, deadline: deadline) }
+                clearUnresolved(intent.clOrdId)
                 return
             case .notPlaced(let reason):
                 logger.warning(
@@ -317,50 +366,99 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 if attempt < throttleRetries { try? await Task.sleep(for: backoff) }
             }
         }
-        report.withLock { $0.abandoned += 1 }
-        let reason = "OKX refused the request as rate-limited \(throttleRetries + 1) times"
-        await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+        guard takeOver(intent.clOrdId) else { return }
+        await abandon(intent, reason: "not sent after \(throttleRetries + 1) attempts (last: \(retryReason ?? "refused"))", metadata: metadata)
     }
 
-    /// Ends `intent` with `order.abandoned` when the kill switch is engaged now; whether it did.
-    private func abandonedByKillSwitch(_ intent: OrderIntent, metadata: Logger.Metadata) async -> Bool {
-        guard let file = killSwitch.engagedFile() else { return false }
-        report.withLock { $0.abandoned += 1 }
-        logger.warning("kill switch engaged; order not sent", metadata: metadata)
-        await record([.abandoned(clOrdId: intent.clOrdId, reason: "kill switch engaged (\(file) exists); not sent")], intent)
+    /// Whether `intent`'s lane gave up on an earlier order in this run (`lookupAttempts`): then it is left open for
+    /// the next run, unresolved.
+    private func laneGaveUp(_ intent: OrderIntent) -> Bool {
+        guard givenUpLanes.withLock({ $0.contains(intent.request.instId) }) else { return false }
+        report.withLock { $0.unresolved.append(intent.clOrdId) }
         return true
     }
 
-    /// Looks an order up by `clOrdId` (not before `notBefore`) and journals what the exchange knows; sends it again
-    /// only when the exchange has none and the intent is still fresh. While the exchange does not answer, it asks
-    /// again with backoff (doubling up to ``maxLookupBackoff``) for as long as it takes, or ``lookupAttempts`` times.
-    func resolve(_ order: OpenOrder, notBefore: Date) async {
+    /// Marks a queued order as being sent; false when the kill switch abandoned it meanwhile.
+    private func claimSend(_ clOrdId: String) -> Bool {
+        sendStates.withLock { states in
+            if case .abandoned = states[clOrdId] {
+                states[clOrdId] = nil
+                return false
+            }
+            states[clOrdId] = .sending
+            return true
+        }
+    }
+
+    /// Takes an order out of the kill switch's reach before its lane ends it; false when the kill switch already did.
+    private func takeOver(_ clOrdId: String) -> Bool {
+        sendStates.withLock { states in
+            defer { states[clOrdId] = nil }
+            if case .abandoned = states[clOrdId] { return false }
+            return true
+        }
+    }
+
+    /// Ends `intent` with `order.abandoned`.
+    private func abandon(_ intent: OrderIntent, reason: String, metadata: Logger.Metadata) async {
+        report.withLock { $0.abandoned += 1 }
+        logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+        await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+    }
+
+    /// Ends `intent` with `order.abandoned` when the kill switch is engaged now; whether it did (or already had).
+    private func abandonedByKillSwitch(_ intent: OrderIntent, metadata: Logger.Metadata) async -> Bool {
+        guard let file = killSwitch.engagedFile() else { return false }
+        guard takeOver(intent.clOrdId) else { return true }
+        await abandon(intent, reason: Self.killSwitchReason(file), metadata: metadata)
+        return true
+    }
+
+    static func killSwitchReason(_ file: String) -> String { "kill switch engaged (\(file) exists); not sent" }
+
+    /// While the kill switch is engaged, ends at once with `order.abandoned` every order this process queued and has
+    /// not sent (or sent and had refused with nothing processed): one waiting behind a busy lane (an unresolved
+    /// order, an outage) must not go out once the switch is released. One being sent right now is left to its
+    /// request; one whose outcome is unknown is looked up as always.
+    public func abandonQueuedOrders() async {
+        guard let file = killSwitch.engagedFile() else { return }
+        let taken = sendStates.withLock { states -> [String] in
+            let queued = states.compactMap { entry -> String? in
+                if case .queued = entry.value { return entry.key }
+                return nil
+            }
+            for clOrdId in queued { states[clOrdId] = .abandoned }
+            return queued
+        }
+        for clOrdId in taken {
+            guard let order = book.order(clOrdId) else { continue }
+            await abandon(order.intent, reason: Self.killSwitchReason(file), metadata: ["clOrdId": "\(clOrdId)", "instId": "\(order.instId)"])
+        }
+    }
+
+    /// Looks an order up by `clOrdId` once the exchange can no longer take a request sent for it (`deadline`, in the
+    /// exchange's clock, converted with the offset measured by then) and journals what the exchange knows; sends it
+    /// again only when the exchange has none and the intent is still fresh. While the exchange does not answer, it
+    /// asks again with backoff (doubling up to ``maxLookupBackoff``) for as long as it takes, or ``lookupAttempts``
+    /// times. Until the exchange's clock has been measured, "none" is believed only once the largest offset believed
+    /// (30 s) has passed too.
+    func resolve(_ order: OpenOrder, deadline: Date) async {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
-        unresolved.withLock { _ = $0.insert(intent.clOrdId) }
-        defer { unresolved.withLock { _ = $0.remove(intent.clOrdId) } }
-        await pause(seconds: notBefore.timeIntervalSince(clock()))
+        if laneGaveUp(intent) { return }
+        var notBefore = order.ordId == nil ? localTime(ofExchangeTime: deadline).addingTimeInterval(1) : .distantPast
         var status: OrderStatus?
-        var attempt = 0
-        var delay = Self.seconds(backoff)
         while true {
-            do {
-                status = try await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId)
-                break
-            } catch {
-                attempt += 1
-                if let lookupAttempts, attempt >= lookupAttempts {
-                    logger.error("order still unresolved; `signalbridge reconcile` or the next start resolves it", metadata: metadata)
-                    report.withLock { $0.unresolved.append(intent.clOrdId) }
-                    return
-                }
-                logger.warning(
-                    "cannot look the order up yet; later orders of this instrument wait until its outcome is known",
-                    metadata: metadata.merging(["attempt": "\(attempt)", "retryInSeconds": "\(delay)", "error": "\(error)"]) { $1 }
-                )
-                await pause(seconds: delay)
-                delay = min(delay * 2, maxLookupBackoff)
-            }
+            await pause(seconds: notBefore.timeIntervalSince(clock()))
+            guard let answer = await lookUp(intent, metadata: metadata) else { return }
+            status = answer.status
+            guard status == nil, order.ordId == nil else { break }
+            if !clockMeasured.withLock({ $0 }) { await measureClockOffset() }
+            let margin = clockMeasured.withLock { $0 } ? 0 : Self.maxClockOffset
+            let safe = localTime(ofExchangeTime: deadline).addingTimeInterval(1 + margin)
+            if clock() >= safe { break }
+            logger.notice("the exchange's clock could not be measured; looking the order up again once any offset has passed", metadata: metadata)
+            notBefore = safe
         }
         if let status {
             logger.info("order found by clOrdId", metadata: metadata.merging(["state": "\(status.state)"]) { $1 })
@@ -369,14 +467,12 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 book.apply(.ack(ordId: status.ordId), to: intent.clOrdId)
                 entries.append(.ack(clOrdId: intent.clOrdId, ordId: status.ordId))
             }
-            if book.claim(status) || status.isFinal { entries.append(.update(status)) }
+            if book.claim(status) { entries.append(.update(status)) }
             if !entries.isEmpty { await record(entries, intent) }
             return
         }
         if order.ordId != nil {
-            report.withLock { $0.abandoned += 1 }
-            let reason = "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)"
-            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+            await abandon(intent, reason: "OKX no longer knows this accepted order (canceled unfilled orders are kept 2 hours)", metadata: metadata)
             return
         }
         let age = clock().timeIntervalSince(order.intentTime)
@@ -385,11 +481,43 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             report.withLock { $0.resubmitted += 1 }
             await place(intent, intentTime: order.intentTime, resend: "OKX has no order with this clOrdId after its expTime")
         } else {
-            report.withLock { $0.abandoned += 1 }
             let reason =
                 "OKX has no order with this clOrdId and the intent is \(age.wholeSeconds) s old (resubmit window \(resubmitWindow.wholeSeconds) s)"
-            logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+            await abandon(intent, reason: reason, metadata: metadata)
+        }
+    }
+
+    /// What a lookup by `clOrdId` found: the order, or nil when the exchange has none.
+    private struct LookupAnswer {
+        var status: OrderStatus?
+    }
+
+    /// Asks the exchange about `intent` until it answers, or ``lookupAttempts`` times: then the lane gives up for
+    /// this run, and nil is returned.
+    private func lookUp(_ intent: OrderIntent, metadata: Logger.Metadata) async -> LookupAnswer? {
+        var attempt = 0
+        var delay = Self.seconds(backoff)
+        while true {
+            do {
+                return LookupAnswer(status: try await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId))
+            } catch {
+                attempt += 1
+                if let lookupAttempts, attempt >= lookupAttempts {
+                    logger.error(
+                        "order still unresolved; nothing more of this instrument is done in this run; `signalbridge reconcile` or the next start resolves it",
+                        metadata: metadata
+                    )
+                    givenUpLanes.withLock { _ = $0.insert(intent.request.instId) }
+                    report.withLock { $0.unresolved.append(intent.clOrdId) }
+                    return nil
+                }
+                logger.warning(
+                    "cannot look the order up yet; later orders of this instrument wait until its outcome is known",
+                    metadata: metadata.merging(["attempt": "\(attempt)", "retryInSeconds": "\(delay)", "error": "\(error)"]) { $1 }
+                )
+                await pause(seconds: delay)
+                delay = min(delay * 2, maxLookupBackoff)
+            }
         }
     }
 
@@ -438,26 +566,21 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
     }
 
-    /// Journals `entries`, trying again with backoff until they are durable: what must be on disk before a request
-    /// is sent is never skipped. Meanwhile the order counts as unresolved (its lane waits).
-    private func recordUntilDurable(_ entries: [JournalEntry], _ intent: OrderIntent) async {
-        book.apply(entries)
-        var delay = Self.seconds(backoff)
-        while await !journaled(entries, intent) {
-            unresolved.withLock { _ = $0.insert(intent.clOrdId) }
-            await pause(seconds: delay)
-            delay = min(delay * 2, maxLookupBackoff)
-        }
-        unresolved.withLock { _ = $0.remove(intent.clOrdId) }
-    }
-
-    /// Feeds `entries` to the order's lifecycle in the book and journals them (a critical log line when they could
-    /// not be made durable: the book follows what this process knows, and reconciling repairs the journal).
+    /// Feeds `entries` to the order's lifecycle in the book and journals them, trying again with backoff until they
+    /// are durable: what must be on disk before a request is sent, and every outcome, is never skipped (meanwhile the
+    /// order counts as unresolved and its lane waits; a journal that cannot write refuses new signals too).
     /// - Returns: what the lifecycle says to do next, after the last entry.
     @discardableResult
     private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async -> OrderLifecycle.Action {
         let action = book.apply(entries)
-        await journaled(entries, intent)
+        guard await !journaled(entries, intent) else { return action }
+        markUnresolved(intent.clOrdId)
+        var delay = Self.seconds(backoff)
+        repeat {
+            await pause(seconds: delay)
+            delay = min(delay * 2, maxLookupBackoff)
+        } while await !journaled(entries, intent) && !Task.isCancelled
+        clearUnresolved(intent.clOrdId)
         return action
     }
 

@@ -113,7 +113,8 @@ public struct OrderLifecycle: Sendable, Equatable {
 
     public init() {}
 
-    /// Applies `event` and says what to do next. Events after a final state change nothing.
+    /// Applies `event` and says what to do next. Events after a final state change nothing, nor does a report of
+    /// less than is known.
     public mutating func apply(_ event: OrderEvent) -> Action {
         guard !state.isFinal else { return .none }
         switch event {
@@ -131,7 +132,11 @@ public struct OrderLifecycle: Sendable, Equatable {
             return .follow
         case .update(let ordId, let exchangeState, let accFillSz, let avgPx, let fee, let feeCcy):
             if let ordId, !ordId.isEmpty { self.ordId = ordId }
-            state = OrderState(exchangeState: exchangeState)
+            let new = OrderState(exchangeState: exchangeState)
+            // A report older than what is known (a REST answer overtaken by a push) changes nothing: fills only grow,
+            // and a partly filled order does not go back to live.
+            if (accFillSz ?? filledSize) < filledSize || (state == .partiallyFilled && new == .live) { return .follow }
+            state = new
             filledSize = accFillSz ?? filledSize
             averagePrice = avgPx ?? averagePrice
             self.fee = fee ?? self.fee

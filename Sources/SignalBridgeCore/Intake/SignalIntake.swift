@@ -151,7 +151,8 @@ public actor SignalIntake {
             guards: GlobalGuards(
                 risk: configuration.risk,
                 killSwitchEngaged: killSwitch,
-                queueHasRoom: { [dispatcher] in dispatcher.hasRoom(for: $0) }
+                queueHasRoom: { [dispatcher] in dispatcher.hasRoom(for: $0) },
+                orderIsOpen: { [dispatcher] in dispatcher.isOpen(clOrdId: $0) }
             ),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )

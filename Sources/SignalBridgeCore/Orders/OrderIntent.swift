@@ -19,4 +19,8 @@ public protocol OrderDispatcher: Sendable {
     func submit(_ intents: [OrderIntent])
     /// Whether another order for `instId` may be queued (decisions are blocked when not).
     func hasRoom(for instId: String) -> Bool
+    /// Whether an order with `clOrdId` is still open (a signal id used again after the duplicate window, while the
+    /// first signal's order still rests): a new order with that id is blocked, since OKX would refuse it or, once
+    /// the first is final, take a second order that lookups could not tell apart.
+    func isOpen(clOrdId: String) -> Bool
 }

@@ -59,11 +59,19 @@ public struct GlobalGuards: Sendable {
     public var killSwitchEngaged: Bool
     /// Whether the execution queue of an instrument can take another order.
     public var queueHasRoom: @Sendable (String) -> Bool
+    /// Whether an order with a `clOrdId` is still open.
+    public var orderIsOpen: @Sendable (String) -> Bool
 
-    public init(risk: RiskSettings, killSwitchEngaged: Bool, queueHasRoom: @escaping @Sendable (String) -> Bool = { _ in true }) {
+    public init(
+        risk: RiskSettings,
+        killSwitchEngaged: Bool,
+        queueHasRoom: @escaping @Sendable (String) -> Bool = { _ in true },
+        orderIsOpen: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) {
         self.risk = risk
         self.killSwitchEngaged = killSwitchEngaged
         self.queueHasRoom = queueHasRoom
+        self.orderIsOpen = orderIsOpen
     }
 }
 
@@ -134,6 +142,11 @@ public struct Decider: Sendable {
             }
             if !guards.queueHasRoom(instId) {
                 throw DecisionBlock("execution queue: too many \(instId) orders are waiting to be sent; try again later")
+            }
+            if guards.orderIsOpen(order.request.clOrdId) {
+                throw DecisionBlock(
+                    "clOrdId \(order.request.clOrdId) is still open: an earlier signal with this id ordered it and it is not final yet"
+                )
             }
             if notionalLimited, order.notional == nil {
                 throw DecisionBlock("notional limits: no ticker of \(instId) younger than \(builder.maxPriceAgeSeconds) s to value the order")

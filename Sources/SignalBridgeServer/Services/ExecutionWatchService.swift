@@ -15,27 +15,37 @@ struct ExecutionWatchService: Service {
 
     func run() async {
         await cancelWhenGracefulShutdown {
-            // Starting as released, so that a switch already engaged at start also cancels resting orders.
-            var engaged = false
-            var lastClockCheck = Date()
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: killSwitchInterval) } catch { return }
-                let now = executor.killSwitch.isEngaged
-                if now != engaged {
-                    engaged = now
-                    if now {
-                        logger.critical("kill switch engaged: nothing is sent; queued orders are abandoned, lookups go on")
-                    } else {
-                        logger.notice("kill switch released: new decisions may order again")
-                    }
+            await withTaskGroup(of: Void.self) { group in
+                // Apart from the kill switch, so that a slow exchange never delays noticing it.
+                group.addTask {
+                    while (try? await Task.sleep(for: .seconds(clockInterval))) != nil { await executor.measureClockOffset() }
                 }
-                // On every poll while engaged: an order may come to rest after the switch was engaged (a lookup
-                // finds it, an answer arrives late).
-                if engaged, cancelsOpenOrders { await executor.cancelRestingOrders() }
-                if Date().timeIntervalSince(lastClockCheck) >= clockInterval {
-                    lastClockCheck = Date()
-                    await executor.measureClockOffset()
+                group.addTask { await watchKillSwitch() }
+                await group.waitForAll()
+            }
+        }
+    }
+
+    /// Polls the kill switch; while it is engaged, ends queued orders and cancels resting ones on every poll.
+    func watchKillSwitch() async {
+        // Starting as released, so that a switch already engaged at start also cancels resting orders.
+        var engaged = false
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: killSwitchInterval) } catch { return }
+            let now = executor.killSwitch.isEngaged
+            if now != engaged {
+                engaged = now
+                if now {
+                    logger.critical("kill switch engaged: nothing is sent; queued orders are abandoned, lookups go on")
+                } else {
+                    logger.notice("kill switch released: new decisions may order again")
                 }
+            }
+            // On every poll while engaged: an order may be queued behind a busy lane, or come to rest after the
+            // switch was engaged (a lookup finds it, an answer arrives late).
+            if engaged {
+                await executor.abandonQueuedOrders()
+                if cancelsOpenOrders { await executor.cancelRestingOrders() }
             }
         }
     }

@@ -58,14 +58,24 @@ struct OrderFollowService: Service {
         }
     }
 
-    /// Journals `order.update` when a pushed or looked-up state is new for an accepted open order. Orders not yet
-    /// acknowledged are left to the executor, which reads them right after the ack.
+    /// Journals `order.update` when a pushed or looked-up state is new for an accepted open order, trying again
+    /// with backoff until it is durable (the book already holds it). Orders not yet acknowledged are left to the
+    /// executor, which reads them right after the ack.
     func apply(_ status: OrderStatus) async {
         guard book.order(status.clOrdId)?.ordId != nil, book.claim(status) else { return }
-        do {
-            try await journal.append([.update(status)])
-        } catch {
-            logger.critical("journal: cannot record an order update", metadata: ["clOrdId": "\(status.clOrdId)", "error": "\(error)"])
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await journal.append([.update(status)])
+                return
+            } catch {
+                logger.critical(
+                    "journal: cannot record an order update; trying again",
+                    metadata: ["clOrdId": "\(status.clOrdId)", "error": "\(error)"]
+                )
+            }
+            guard (try? await Task.sleep(for: delay)) != nil else { return }
+            delay = min(delay * 2, maxBackoff)
         }
     }
 }
