@@ -153,3 +153,40 @@ import Testing
         #expect(book.open.isEmpty)
     }
 }
+
+/// Every record type decodes once into its typed event, and a record missing what its type requires decodes to none.
+@Suite struct JournalEventTests {
+    static func record(_ entry: JournalEntry) -> JournalRecord {
+        JournalRecord.make(entry, seq: 1, ts: "2026-12-01T00:00:00.000Z", prev: JournalRecord.genesis)
+    }
+
+    @Test func eachRecordTypeDecodes() throws {
+        let intent = OpenOrderBookTests.intent
+        #expect(JournalEvent.decode(Self.record(.intent(intent))) == .intent(intent))
+        let signal = JournalEntry.signal(signalId: "s", source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject([])))
+        #expect(JournalEvent.decode(Self.record(signal)) == .signal(SignalKey(source: "tv", signalId: "s")))
+        #expect(JournalEvent.decode(Self.record(.ack(clOrdId: "c", ordId: "1"))) == .order(clOrdId: "c", .ack(ordId: "1")))
+        #expect(JournalEvent.decode(Self.record(.rejected(source: "tv", status: 401, error: "e", remoteAddr: nil, bodySha256: nil))) == .rejected)
+        let decision = JournalEntry(
+            .decision,
+            [
+                ("signalId", .string("s")), ("ruleId", .string("r")), ("outcome", .string("order")), ("reason", .string("ok")),
+                ("clOrdId", .string("a")), ("clOrdIds", .array([.string("a"), .string("b")])), ("notional", .number("12.5")),
+            ]
+        )
+        guard case .decision(let decoded)? = JournalEvent.decode(Self.record(decision)) else {
+            Issue.record("a decision decodes")
+            return
+        }
+        #expect(decoded.signalId == "s" && decoded.ruleId == "r" && decoded.ordered && decoded.clOrdIds == ["a", "b"] && decoded.notional == 12.5)
+        #expect(JournalEvent.decode(Self.record(decision)).map(\.signalId) == "s")
+    }
+
+    @Test func aRecordWithoutWhatItsTypeNeedsDecodesToNone() {
+        #expect(JournalEvent.decode(Self.record(JournalEntry(.signal, [("signalId", .string("s"))]))) == nil)
+        var intent = JournalEntry.intent(OpenOrderBookTests.intent)
+        intent.fields["clOrdId"] = .string("another")
+        #expect(JournalEvent.decode(Self.record(intent)) == nil, "an intent whose clOrdId is not its request's")
+        #expect(JournalEvent.decode(Self.record(JournalEntry(.orderAck, [("clOrdId", .string("c"))]))) == nil)
+    }
+}

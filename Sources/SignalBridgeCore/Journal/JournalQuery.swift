@@ -23,31 +23,19 @@ public struct JournalQuery: Sendable {
 
     /// The records that pass every filter, in journal order, each with the signal it belongs to.
     public func select(_ records: [JournalRecord]) -> [(record: JournalRecord, signalId: String?)] {
-        let owners = JournalQuery.signalOfOrder(records)
+        // A record's order names a signal only through the decision or intent that came before it.
+        var owners: [String: String] = [:]
         return records.compactMap { record in
-            let owner = record["signalId"]?.stringValue ?? OrderEvent.decode(record).flatMap { owners[$0.clOrdId] }
+            let event = JournalEvent.decode(record)
+            let clOrdIds = event?.clOrdIds ?? []
+            if let signalId = event?.signalId { for id in clOrdIds { owners[id] = signalId } }
+            let owner = event?.signalId ?? clOrdIds.first.flatMap { owners[$0] }
             if let signalId, owner != signalId { return nil }
-            if let clOrdId, !JournalQuery.clOrdIds(of: record).contains(clOrdId) { return nil }
+            if let clOrdId, !clOrdIds.contains(clOrdId) { return nil }
             if !types.isEmpty, !types.contains(record.type) { return nil }
             if let since, (record.date ?? .distantPast) < since { return nil }
             return (record, owner)
         }
-    }
-
-    /// The `clOrdId`s a record names: its own, or a decision's list.
-    static func clOrdIds(of record: JournalRecord) -> [String] {
-        let listed = record["clOrdIds"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        return (record["clOrdId"]?.stringValue).map { [$0] + listed } ?? listed
-    }
-
-    /// Which signal each `clOrdId` was made for, from `order.intent` and `decision` records.
-    static func signalOfOrder(_ records: [JournalRecord]) -> [String: String] {
-        var owners: [String: String] = [:]
-        for record in records where record.recordType == .orderIntent || record.recordType == .decision {
-            guard let signalId = record["signalId"]?.stringValue else { continue }
-            for clOrdId in clOrdIds(of: record) { owners[clOrdId] = signalId }
-        }
-        return owners
     }
 
     /// Selected records as `format`. `json` prints each record's journal line unchanged; `table` and `csv` show

@@ -28,32 +28,24 @@ public struct JournalReplay: Sendable {
         var orders: [String: OpenOrder] = [:]
         var openOrder: [String] = []
         for record in records {
-            guard let type = record.recordType, let time = record.date else { continue }
-            switch type {
-            case .signal:
-                guard time >= rememberSince, let id = record["signalId"]?.stringValue, let source = record["source"]?.stringValue
-                else { continue }
-                let key = SignalKey(source: source, signalId: id)
+            guard let time = record.date, let event = JournalEvent.decode(record) else { continue }
+            switch event {
+            case .signal(let key):
+                guard time >= rememberSince else { continue }
                 seen.append((key, time))
                 guard time >= since else { continue }
-                latest[id] = key
+                latest[key.signalId] = key
                 signals[key] = (time, [])
                 order.append(key)
-            case .decision:
-                guard let id = record["signalId"]?.stringValue else { continue }
-                if let key = latest[id] { signals[key]?.decisions.append(Decision.answerEntry { record[$0] }) }
-                if record["outcome"]?.stringValue == "order", let ruleId = record["ruleId"]?.stringValue {
-                    let count = record["clOrdIds"]?.arrayValue?.count ?? 1
-                    ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: count, notional: record["notional"]?.decimalValue ?? 0))
+            case .decision(let decision):
+                if let key = latest[decision.signalId] { signals[key]?.decisions.append(decision.answerEntry) }
+                if decision.ordered, let ruleId = decision.ruleId {
+                    ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
                 }
-            case .orderIntent:
-                guard let clOrdId = record["clOrdId"]?.stringValue, let signalId = record["signalId"]?.stringValue,
-                    let ruleId = record["ruleId"]?.stringValue, let request = record["request"].flatMap(OrderRequest.init(json:))
-                else { continue }
-                orders[clOrdId] = OpenOrder(intent: OrderIntent(signalId: signalId, ruleId: ruleId, request: request), intentTime: time)
-                openOrder.append(clOrdId)
-            case .orderAck, .orderUnknown, .orderRetry, .orderUpdate, .orderReject, .orderAbandoned:
-                guard let (clOrdId, event) = OrderEvent.decode(record) else { continue }
+            case .intent(let intent):
+                orders[intent.clOrdId] = OpenOrder(intent: intent, intentTime: time)
+                openOrder.append(intent.clOrdId)
+            case .order(let clOrdId, let event):
                 _ = orders[clOrdId]?.lifecycle.apply(event)
             case .rejected, .rulesLoaded:
                 continue

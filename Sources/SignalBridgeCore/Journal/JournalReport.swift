@@ -59,31 +59,24 @@ public struct JournalReport: Sendable {
     public init(records: [JournalRecord], since: Date? = nil) {
         var rowIndex: [String: Int] = [:]
         var orderPlace: [String: (row: Int, order: Int)] = [:]
+        // A signal's decisions and intents follow it in its batch, so they belong to the latest signal of their id.
         for record in records {
-            guard let type = record.recordType else { continue }
-            switch type {
-            case .signal:
-                guard let signalId = record["signalId"]?.stringValue, (record.date ?? .distantPast) >= since ?? .distantPast else { continue }
-                rowIndex[signalId] = rows.count
-                rows.append(Row(signalId: signalId, ts: record.ts, source: record["source"]?.stringValue ?? ""))
-            case .decision:
-                guard let index = record["signalId"]?.stringValue.flatMap({ rowIndex[$0] }) else { continue }
-                if let ruleId = record["ruleId"]?.stringValue { rows[index].rules.append(ruleId) }
-                if let outcome = record["outcome"]?.stringValue, !rows[index].outcomes.contains(outcome) { rows[index].outcomes.append(outcome) }
-            case .orderIntent:
-                guard let index = record["signalId"]?.stringValue.flatMap({ rowIndex[$0] }),
-                    let clOrdId = record["clOrdId"]?.stringValue, let request = record["request"]
-                else { continue }
-                orderPlace[clOrdId] = (index, rows[index].orders.count)
-                rows[index].orders.append(
-                    Order(
-                        clOrdId: clOrdId,
-                        instId: request.objectValue?["instId"]?.stringValue ?? "",
-                        side: request.objectValue?["side"]?.stringValue ?? ""
-                    )
-                )
-            case .orderAck, .orderUnknown, .orderRetry, .orderReject, .orderAbandoned, .orderUpdate:
-                guard let (clOrdId, event) = OrderEvent.decode(record), let place = orderPlace[clOrdId] else { continue }
+            guard let event = JournalEvent.decode(record) else { continue }
+            switch event {
+            case .signal(let key):
+                guard (record.date ?? .distantPast) >= since ?? .distantPast else { continue }
+                rowIndex[key.signalId] = rows.count
+                rows.append(Row(signalId: key.signalId, ts: record.ts, source: key.source))
+            case .decision(let decision):
+                guard let index = rowIndex[decision.signalId] else { continue }
+                if let ruleId = decision.ruleId { rows[index].rules.append(ruleId) }
+                if !rows[index].outcomes.contains(decision.outcome) { rows[index].outcomes.append(decision.outcome) }
+            case .intent(let intent):
+                guard let index = rowIndex[intent.signalId] else { continue }
+                orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
+                rows[index].orders.append(Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue))
+            case .order(let clOrdId, let event):
+                guard let place = orderPlace[clOrdId] else { continue }
                 _ = rows[place.row].orders[place.order].lifecycle.apply(event)
             case .rejected, .rulesLoaded:
                 continue
