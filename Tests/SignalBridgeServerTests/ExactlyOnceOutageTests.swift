@@ -171,6 +171,39 @@ import Testing
         #expect(s.executor.book.open.isEmpty)
     }
 
+    /// The restart wait in the exchange's clock when it was not measured before the lookups were queued: the exchange
+    /// is 5 s behind us, so the in-flight resend lands after the journaled expTime has passed in our clock, but before
+    /// it has in the exchange's. The first lookup finds nothing; the offset is measured then, and the order is looked
+    /// up again once the deadline has passed in the exchange's clock: found, not sent a second time.
+    @Test func aLookupThatFindsNothingWaitsForTheDeadlineInTheExchangesClock() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offset-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let simulator = Simulator(credentials: .random(), clock: { Date().addingTimeInterval(-5) })
+        let intent = Self.intent("behind")
+        // In the exchange's clock: valid for 6 s more; in ours, its value is only 1 s away.
+        let expTime = simulator.clock().addingTimeInterval(6)
+        DispatchQueue.global().asyncAfter(wallDeadline: .now() + 4) {
+            _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
+        }
+        do {
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+            try await journal.append([.intent(intent), .retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")])
+            await journal.close()
+        }
+        let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+        let executor = OrderExecutor(
+            exchange: SimulatorExchange(simulator: simulator),
+            journal: journal,
+            logger: Logger(label: "test"),
+            requestLifetime: 0.2,
+            backoff: .milliseconds(20)
+        )
+        let report = await executor.reconcile(JournalReplay(records: records, since: .distantPast).openOrders, startedAt: Date())
+        #expect(report.resubmitted == 0)
+        #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
+        await journal.close()
+    }
+
     /// The kill switch as the server watches it: a file that appears is noticed within the poll, and an order that
     /// comes to rest only after the engagement (here found live by the lookup of an order a previous run left
     /// unknown) is canceled on a later poll.

@@ -49,8 +49,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     private enum Work: Sendable {
         case place(OrderIntent, intentTime: Date)
-        /// Look it up once the exchange can no longer take a request sent for it (`deadline`, in its clock).
-        case resolve(OpenOrder, deadline: Date)
+        /// Look it up once the exchange can no longer take a request sent for it (a previous run's order: that
+        /// run may have sent it until `restartedAt`).
+        case resolve(OpenOrder, restartedAt: Date)
     }
 
     /// What this process knows of an order's way to the exchange, for the kill switch: one queued (never sent, or
@@ -186,7 +187,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     }
 
     /// Whether an order with `clOrdId` is still open (tracked without a final record).
-    public func isOpen(clOrdId: String) -> Bool { book.order(clOrdId) != nil }
+    public func isOpen(clOrdId: String) -> Bool { book.order(clOrdId) != nil || sendStates.withLock { $0[clOrdId] != nil } }
 
     // MARK: - Queueing
 
@@ -195,7 +196,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         let now = clock()
         for intent in intents {
             book.track(OpenOrder(intent: intent, intentTime: now))
-            sendStates.withLock { $0[intent.clOrdId] = .queued }
+            sendStates.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? .queued }
             enqueue(.place(intent, intentTime: now), instId: intent.request.instId)
         }
     }
@@ -210,14 +211,24 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// sent can still be accepted: after the later of its latest journaled `expTime` and `startedAt` +
     /// `requestLifetime`, in the exchange's clock (measure it first with ``measureClockOffset()``).
     public func enqueueReconciliation(_ orders: [OpenOrder], startedAt: Date) {
-        let startDeadline = startedAt.addingTimeInterval(exchangeClockOffset + requestLifetime)
         for order in orders {
             book.track(order)
-            // An acknowledged order is followed at once; any other may still be taken until its deadline.
-            let deadline = order.ordId != nil ? .distantPast : max(order.lifecycle.latestExpTime ?? .distantPast, startDeadline)
             if order.ordId == nil { markUnresolved(order.clOrdId) }
-            enqueue(.resolve(order, deadline: deadline), instId: order.instId)
+            enqueue(.resolve(order, restartedAt: startedAt), instId: order.instId)
         }
+    }
+
+    /// Our clock's time after which no request sent for `order` can still be taken, with the clock offset known now:
+    /// its latest journaled `expTime` (in the exchange's clock); for an order a previous run left, also `restartedAt`
+    /// plus the request lifetime (a first send's `expTime` is not journaled), later by as much as the exchange's clock
+    /// is behind ours (that run may have stamped it with ours); and, when `unmeasured` applies, the largest offset
+    /// believed.
+    private func lookupDeadline(_ order: OpenOrder, restartedAt: Date?, marginIfUnmeasured: Bool) -> Date {
+        let offset = exchangeClockOffset
+        var deadline = order.lifecycle.latestExpTime.map { localTime(ofExchangeTime: $0) } ?? .distantPast
+        if let restartedAt { deadline = max(deadline, restartedAt.addingTimeInterval(requestLifetime + max(0, -offset))) }
+        let margin = marginIfUnmeasured && !clockMeasured.withLock({ $0 }) ? Self.maxClockOffset : 0
+        return deadline.addingTimeInterval(1 + margin)
     }
 
     /// Resolves orders a previous run left without a final record (``enqueueReconciliation(_:startedAt:)``), waits
@@ -262,8 +273,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 for await work in stream {
                     switch work {
                     case .place(let intent, let time): await self.place(intent, intentTime: time)
-                    case .resolve(let order, let deadline):
-                        await self.resolve(order, deadline: deadline)
+                    case .resolve(let order, let restartedAt):
+                        await self.resolve(order, restartedAt: restartedAt)
                         if order.ordId == nil { self.clearUnresolved(order.clOrdId) }
                     }
                     self.finished(instId)
@@ -291,7 +302,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// - Parameter resend: why the intent is sent again (a lookup found nothing), nil for its first send.
     func place(_ intent: OrderIntent, intentTime: Date, resend: String? = nil) async {
         var metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
-        if laneGaveUp(intent) { return }
+        if laneGaveUp(intent) || wasAbandoned(intent.clOrdId) { return }
         var retryReason = resend
         let age = clock().timeIntervalSince(intentTime)
         if resend == nil, age > maxQueueAge {
@@ -347,14 +358,11 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 )
                 markUnresolved(intent.clOrdId)
                 // The lifecycle says when: once no request sent for it can still be taken.
-                let action = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent)
-                var deadline = expiresAt
-                if case .lookUp(let notBefore) = action {
-                    deadline = notBefore ?? expiresAt
+                if case .lookUp = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent) {
                 } else {
                     logger.critical("an order of unknown outcome was acknowledged before; looking it up", metadata: metadata)
                 }
-                if let order = book.order(intent.clOrdId) { await resolve(order, deadline: deadline) }
+                if let order = book.order(intent.clOrdId) { await resolve(order, restartedAt: nil) }
                 clearUnresolved(intent.clOrdId)
                 return
             case .notPlaced(let reason):
@@ -376,6 +384,15 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         guard givenUpLanes.withLock({ $0.contains(intent.request.instId) }) else { return false }
         report.withLock { $0.unresolved.append(intent.clOrdId) }
         return true
+    }
+
+    /// Whether the kill switch abandoned the order while it waited (then its lane has nothing more to do with it).
+    private func wasAbandoned(_ clOrdId: String) -> Bool {
+        sendStates.withLock { states in
+            guard case .abandoned = states[clOrdId] else { return false }
+            states[clOrdId] = nil
+            return true
+        }
     }
 
     /// Marks a queued order as being sent; false when the kill switch abandoned it meanwhile.
@@ -430,23 +447,26 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             for clOrdId in queued { states[clOrdId] = .abandoned }
             return queued
         }
-        for clOrdId in taken {
-            guard let order = book.order(clOrdId) else { continue }
-            await abandon(order.intent, reason: Self.killSwitchReason(file), metadata: ["clOrdId": "\(clOrdId)", "instId": "\(order.instId)"])
-        }
+        let orders = taken.compactMap { book.order($0) }
+        guard let first = orders.first else { return }
+        report.withLock { $0.abandoned += orders.count }
+        logger.warning("kill switch engaged; queued orders abandoned", metadata: ["orders": "\(orders.count)"])
+        // One write for all of them: the watcher is back to its poll after a single fsync.
+        await record(orders.map { .abandoned(clOrdId: $0.clOrdId, reason: Self.killSwitchReason(file)) }, first.intent)
     }
 
-    /// Looks an order up by `clOrdId` once the exchange can no longer take a request sent for it (`deadline`, in the
-    /// exchange's clock, converted with the offset measured by then) and journals what the exchange knows; sends it
-    /// again only when the exchange has none and the intent is still fresh. While the exchange does not answer, it
-    /// asks again with backoff (doubling up to ``maxLookupBackoff``) for as long as it takes, or ``lookupAttempts``
-    /// times. Until the exchange's clock has been measured, "none" is believed only once the largest offset believed
-    /// (30 s) has passed too.
-    func resolve(_ order: OpenOrder, deadline: Date) async {
+    /// Looks an order up by `clOrdId` once the exchange can no longer take a request sent for it
+    /// (``lookupDeadline(_:restartedAt:marginIfUnmeasured:)``, with the offset known at that moment) and journals what
+    /// the exchange knows; sends it again only when the exchange has none and the intent is still fresh. While the
+    /// exchange does not answer, it asks again with backoff (doubling up to ``maxLookupBackoff``) for as long as it
+    /// takes, or ``lookupAttempts`` times. Until the exchange's clock has been measured, "none" is believed only once
+    /// the largest offset believed (30 s) has passed too.
+    /// - Parameter restartedAt: for an order a previous run left, when this run took the journal over.
+    func resolve(_ order: OpenOrder, restartedAt: Date?) async {
         let intent = order.intent
         let metadata: Logger.Metadata = ["clOrdId": "\(intent.clOrdId)", "instId": "\(intent.request.instId)"]
         if laneGaveUp(intent) { return }
-        var notBefore = order.ordId == nil ? localTime(ofExchangeTime: deadline).addingTimeInterval(1) : .distantPast
+        var notBefore = order.ordId == nil ? lookupDeadline(order, restartedAt: restartedAt, marginIfUnmeasured: false) : .distantPast
         var status: OrderStatus?
         while true {
             await pause(seconds: notBefore.timeIntervalSince(clock()))
@@ -454,10 +474,12 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             status = answer.status
             guard status == nil, order.ordId == nil else { break }
             if !clockMeasured.withLock({ $0 }) { await measureClockOffset() }
-            let margin = clockMeasured.withLock { $0 } ? 0 : Self.maxClockOffset
-            let safe = localTime(ofExchangeTime: deadline).addingTimeInterval(1 + margin)
+            let safe = lookupDeadline(order, restartedAt: restartedAt, marginIfUnmeasured: true)
             if clock() >= safe { break }
-            logger.notice("the exchange's clock could not be measured; looking the order up again once any offset has passed", metadata: metadata)
+            logger.notice(
+                "not found before its deadline in the exchange's clock (or the clock is not measured); looking it up again then",
+                metadata: metadata
+            )
             notBefore = safe
         }
         if let status {
@@ -570,17 +592,28 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// are durable: what must be on disk before a request is sent, and every outcome, is never skipped (meanwhile the
     /// order counts as unresolved and its lane waits; a journal that cannot write refuses new signals too).
     /// - Returns: what the lifecycle says to do next, after the last entry.
+    /// A journal that has failed for good (a failed fsync) is not tried again: the bridge refuses new signals, and
+    /// the next start rebuilds the orders from what is on disk; nor, in `signalbridge reconcile`, more than
+    /// ``lookupAttempts`` times.
     @discardableResult
     private func record(_ entries: [JournalEntry], _ intent: OrderIntent) async -> OrderLifecycle.Action {
         let action = book.apply(entries)
         guard await !journaled(entries, intent) else { return action }
         markUnresolved(intent.clOrdId)
+        defer { clearUnresolved(intent.clOrdId) }
         var delay = Self.seconds(backoff)
-        repeat {
+        var attempts = 1
+        while await journal.isWritable, !Task.isCancelled, attempts < (lookupAttempts ?? .max) {
             await pause(seconds: delay)
             delay = min(delay * 2, maxLookupBackoff)
-        } while await !journaled(entries, intent) && !Task.isCancelled
-        clearUnresolved(intent.clOrdId)
+            if await journaled(entries, intent) { return action }
+            attempts += 1
+        }
+        logger.critical(
+            "journal: order records not written; the next start resolves the order from what is on disk",
+            metadata: ["clOrdId": "\(intent.clOrdId)"]
+        )
+        report.withLock { $0.unresolved.append(intent.clOrdId) }
         return action
     }
 

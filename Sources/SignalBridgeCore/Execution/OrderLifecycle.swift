@@ -133,13 +133,18 @@ public struct OrderLifecycle: Sendable, Equatable {
         case .update(let ordId, let exchangeState, let accFillSz, let avgPx, let fee, let feeCcy):
             if let ordId, !ordId.isEmpty { self.ordId = ordId }
             let new = OrderState(exchangeState: exchangeState)
+            let fill = accFillSz ?? filledSize
             // A report older than what is known (a REST answer overtaken by a push) changes nothing: fills only grow,
-            // and a partly filled order does not go back to live.
-            if (accFillSz ?? filledSize) < filledSize || (state == .partiallyFilled && new == .live) { return .follow }
+            // and a partly filled order does not go back to live. A final state always counts, its fills only when
+            // they are not less than known.
+            let stale = fill < filledSize
+            if !new.isFinal, stale || (state == .partiallyFilled && new == .live) { return .follow }
             state = new
-            filledSize = accFillSz ?? filledSize
-            averagePrice = avgPx ?? averagePrice
-            self.fee = fee ?? self.fee
+            if !stale {
+                filledSize = fill
+                averagePrice = avgPx ?? averagePrice
+                self.fee = fee ?? self.fee
+            }
             if let feeCcy, !feeCcy.isEmpty { feeCurrency = feeCcy }
             return state.isFinal ? .settle : .follow
         case .reject(let sCode, let sMsg):

@@ -26,10 +26,12 @@ public struct JournalQuery: Sendable {
         // A record's order names a signal only through the decision or intent that came before it.
         var owners: [String: String] = [:]
         return records.compactMap { record in
+            // A record that does not decode (a field its type needs is missing) is still found by the ids it names.
             let event = JournalEvent.decode(record)
-            let clOrdIds = event?.clOrdIds ?? []
-            if let signalId = event?.signalId { for id in clOrdIds { owners[id] = signalId } }
-            let owner = event?.signalId ?? clOrdIds.first.flatMap { owners[$0] }
+            let clOrdIds = event?.clOrdIds ?? ([record["clOrdId"]] + (record["clOrdIds"]?.arrayValue ?? [])).compactMap { $0?.stringValue }
+            let named = event?.signalId ?? record["signalId"]?.stringValue
+            if let named { for id in clOrdIds { owners[id] = named } }
+            let owner = named ?? clOrdIds.first.flatMap { owners[$0] }
             if let signalId, owner != signalId { return nil }
             if let clOrdId, !clOrdIds.contains(clOrdId) { return nil }
             if !types.isEmpty, !types.contains(record.type) { return nil }

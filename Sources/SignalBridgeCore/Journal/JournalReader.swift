@@ -54,7 +54,7 @@ public enum JournalReader {
     public static func read(directory: String, allowTornTail: Bool) throws(JournalDamage) -> Contents {
         var records: [JournalRecord] = []
         let summary = try JournalScanner.scan(directory: directory, allowTornTail: allowTornTail) { line throws(JournalDamage) in
-            guard let record = line.record else {
+            guard let record = line.record, record.date != nil else {
                 throw JournalDamage(
                     file: line.path,
                     lineNumber: line.lineNumber,

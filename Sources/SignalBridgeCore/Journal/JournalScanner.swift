@@ -123,6 +123,15 @@ public struct JournalScanner {
                 if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
                 let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled) }
                 if count < 0 && errno == EINTR { continue }
+                guard count >= 0 else {
+                    throw JournalDamage(
+                        file: segment.path,
+                        lineNumber: 0,
+                        seq: state.seq + 1,
+                        problem: "cannot be read: \(String(cString: strerror(errno)))",
+                        line: ""
+                    )
+                }
                 guard count > 0 else { break }
                 filled += count
                 bytesRead += count

@@ -44,8 +44,8 @@ struct ExecutionWatchService: Service {
             // On every poll while engaged: an order may be queued behind a busy lane, or come to rest after the
             // switch was engaged (a lookup finds it, an answer arrives late).
             if engaged {
-                await executor.abandonQueuedOrders()
                 if cancelsOpenOrders { await executor.cancelRestingOrders() }
+                await executor.abandonQueuedOrders()
             }
         }
     }

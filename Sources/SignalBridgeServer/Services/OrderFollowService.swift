@@ -64,7 +64,8 @@ struct OrderFollowService: Service {
     func apply(_ status: OrderStatus) async {
         guard book.order(status.clOrdId)?.ordId != nil, book.claim(status) else { return }
         var delay = Duration.seconds(1)
-        while !Task.isCancelled {
+        // A journal failed for good refuses every record until restart; the next start follows the order again.
+        while !Task.isCancelled, await journal.isWritable {
             do {
                 try await journal.append([.update(status)])
                 return
