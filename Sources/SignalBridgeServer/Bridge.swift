@@ -62,21 +62,21 @@ public struct Bridge: Sendable {
         } catch {
             throw StartupError("the rules have errors:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
         }
+        // The journal is streamed into the replay: only what the windows and the open orders need is kept.
+        let now = Date()
+        var replay = JournalReplay(
+            since: now.addingTimeInterval(-SignalIntake.duplicateRetention),
+            rememberSince: now.addingTimeInterval(-configuration.replayWindow)
+        )
         let journal: Journal
-        let records: [JournalRecord]
         do {
-            (journal, records) = try Journal.open(directory: configuration.journalDirectory, logger: logger)
+            journal = try Journal.open(directory: configuration.journalDirectory, logger: logger, wants: replay.needs) { replay.apply($0) }
         } catch {
             throw StartupError(error.description)
         }
         // Once the journal is ours: a previous process still exiting may send until it lets go of the lock, and
         // requests it sent are looked up only after start + their lifetime.
         let startedAt = Date()
-        let replay = JournalReplay(
-            records: records,
-            since: startedAt.addingTimeInterval(-SignalIntake.duplicateRetention),
-            rememberSince: startedAt.addingTimeInterval(-configuration.replayWindow)
-        )
         let market = MarketData()
         let executor = OrderExecutor(
             exchange: exchange,

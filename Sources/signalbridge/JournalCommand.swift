@@ -62,10 +62,19 @@ struct JournalCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let records = try options.journalRecords()
-            let query = JournalQuery(signalId: signalId, clOrdId: clOrdId, types: Set(types), since: filter.sinceDate)
-            let selection = query.select(records)
-            Console.printListing(JournalQuery.render(selection, format: filter.format))
+            var selection = JournalQuery.Selection(JournalQuery(signalId: signalId, clOrdId: clOrdId, types: Set(types), since: filter.sinceDate))
+            var selected: [(record: JournalRecord, signalId: String?)] = []
+            if filter.format == .json {
+                // Each record's line as it streams by: memory does not grow with the answer either.
+                try options.streamJournal { record in
+                    if let chosen = selection.consider(record) { print(chosen.record.line) }
+                }
+                return
+            }
+            try options.streamJournal { record in
+                if let chosen = selection.consider(record) { selected.append(chosen) }
+            }
+            Console.printListing(JournalQuery.render(selected, format: filter.format))
         }
     }
 
@@ -78,7 +87,8 @@ struct JournalCommand: AsyncParsableCommand {
         @OptionGroup var filter: ListingOptions
 
         func run() async throws {
-            let report = JournalReport(records: try options.journalRecords(), since: filter.sinceDate)
+            var report = JournalReport(since: filter.sinceDate)
+            try options.streamJournal { report.add($0) }
             Console.printListing(report.render(format: filter.format))
         }
     }
@@ -114,15 +124,16 @@ extension ConfigOption {
         }
     }
 
-    /// Every record of the journal; a torn last line (the bridge writing right now) is left out. Exits 1 on damage
-    /// or when there is no journal at all (a mistyped `--config` should not look like an empty history).
-    func journalRecords() throws -> [JournalRecord] {
+    /// Streams every record of the journal to `visit`, in order; a torn last line or batch (the bridge writing right
+    /// now) is left out. Exits 1 on damage or when there is no journal at all (a mistyped `--config` should not look
+    /// like an empty history).
+    func streamJournal(_ visit: (JournalRecord) -> Void) throws {
         let directory = try journalDirectory()
         guard !JournalReader.segments(in: directory).isEmpty else {
             throw Console.fail("no journal at \(directory): nothing has been journaled there (check --config)")
         }
         do {
-            return try JournalReader.read(directory: directory, allowTornTail: true).records
+            try JournalReader.stream(directory: directory, allowTornTail: true, visit: visit)
         } catch {
             throw Console.fail("journal DAMAGED (run signalbridge journal verify): \(error)")
         }

@@ -171,3 +171,96 @@ func temporaryFolder(_ name: String = "journal") -> String {
         )
     }
 }
+
+/// On start the journal is streamed into the replay: every line is checked, only what the windows and the open orders
+/// need is parsed whole, and the replay keeps only that, with the same result as replaying every record.
+@Suite struct JournalStreamingStartTests {
+    static func signal(_ id: String) -> JournalEntry {
+        .signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject([])))
+    }
+
+    static func decision(_ id: String, outcome: String, clOrdId: String? = nil) -> JournalEntry {
+        var fields: [(String, JSONValue)] = [("signalId", .string(id)), ("ruleId", .string("r")), ("outcome", .string(outcome))]
+        if let clOrdId { fields += [("clOrdIds", .array([.string(clOrdId)])), ("notional", .number("10"))] }
+        return JournalEntry(.decision, fields)
+    }
+
+    static func intent(_ id: String) -> OrderIntent {
+        OrderIntent(
+            signalId: id,
+            ruleId: "r",
+            request: OrderRequest(instId: "BTC-USDT", clOrdId: "sb\(id)", side: .buy, ordType: .market, sz: 10, tgtCcy: "quote_ccy")
+        )
+    }
+
+    @Test func startParsesOnlyWhatTheWindowsAndTheOpenOrdersNeed() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let old = Date().addingTimeInterval(-10 * 86400)
+        do {
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { old })
+            try await journal.append([Self.signal("old-skip"), Self.decision("old-skip", outcome: "skip")])
+            try await journal.append([
+                Self.signal("old-filled"), Self.decision("old-filled", outcome: "order", clOrdId: "sbold-filled"), .intent(Self.intent("old-filled")),
+            ])
+            try await journal.append([.ack(clOrdId: "sbold-filled", ordId: "1")])
+            try await journal.append([
+                .update(
+                    OrderStatus(
+                        ordId: "1",
+                        clOrdId: "sbold-filled",
+                        instId: "BTC-USDT",
+                        state: "filled",
+                        accFillSz: 1,
+                        avgPx: 10,
+                        fee: 0,
+                        feeCcy: "BTC"
+                    )
+                )
+            ])
+            try await journal.append([
+                Self.signal("old-open"), Self.decision("old-open", outcome: "order", clOrdId: "sbold-open"), .intent(Self.intent("old-open")),
+            ])
+            await journal.close()
+        }
+        do {
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
+            try await journal.append([Self.signal("recent"), Self.decision("recent", outcome: "skip")])
+            await journal.close()
+        }
+        let now = Date()
+        let since = now.addingTimeInterval(-2 * 86400)
+        let rememberSince = now.addingTimeInterval(-7 * 86400)
+        var replay = JournalReplay(since: since, rememberSince: rememberSince)
+        var parsed: [String] = []
+        let journal = try Journal.open(directory: directory, logger: Logger(label: "test"), wants: replay.needs) { record in
+            parsed.append(record.type + ":" + (record["signalId"]?.stringValue ?? record["clOrdId"]?.stringValue ?? ""))
+            replay.apply(record)
+        }
+        await journal.close()
+        // Old signals and the old decision that ordered nothing are checked but never parsed; the rest is.
+        #expect(!parsed.contains { $0.hasPrefix("signal:old") } && !parsed.contains("decision:old-skip"))
+        #expect(parsed.contains("decision:old-open") && parsed.contains("order.update:sbold-filled") && parsed.contains("signal:recent"))
+        #expect(replay.openOrders.map(\.clOrdId) == ["sbold-open"])
+        #expect(replay.answered.map(\.key.signalId) == ["recent"])
+        #expect(replay.ledger.lastOrder(ruleId: "r") != nil)
+        let full = JournalReplay(
+            records: try JournalReader.read(directory: directory, allowTornTail: false).records,
+            since: since,
+            rememberSince: rememberSince
+        )
+        #expect(full.openOrders == replay.openOrders && full.answered.map(\.key) == replay.answered.map(\.key))
+        #expect(full.ledger.lastOrder(ruleId: "r") == replay.ledger.lastOrder(ruleId: "r"))
+    }
+
+    @Test func theJournalsOwnTimeShapeReadsAsTheParserReadsIt() throws {
+        for text in ["2026-12-01T23:59:59.999Z", "2000-02-29T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2100-03-01T12:30:45.123Z"] {
+            let fast = try #require(Timestamp.journalTime(Array(text.utf8)))
+            let parsed = try #require(Timestamp.parse(text))
+            #expect(abs(fast.timeIntervalSince(parsed)) < 0.000_5, "\(text)")
+        }
+        for text in ["2026-13-01T00:00:00.000Z", "2026-12-01T24:00:00.000Z", "2026-12-01 00:00:00.000Z", "2026-12-01T00:00:00Z"] {
+            #expect(Timestamp.journalTime(Array(text.utf8)) == nil, "\(text)")
+        }
+    }
+}

@@ -65,28 +65,17 @@ import Testing
         DispatchQueue.global().asyncAfter(wallDeadline: .now() + 4) {
             _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
         }
-        do {
-            // The previous process: intent, a lost first answer, then a resend journaled and sent, still in flight.
-            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
-            try await journal.append([.intent(intent)])
-            try await journal.append([.unknown(clOrdId: intent.clOrdId, error: "no answer", expTime: Date().addingTimeInterval(-5))])
-            try await journal.append([.retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")])
-            await journal.close()
-        }
-        let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
-        let executor = OrderExecutor(
-            exchange: SimulatorExchange(simulator: simulator),
-            journal: journal,
-            logger: Logger(label: "test"),
-            requestLifetime: 0.2,
-            backoff: .milliseconds(20)
+        // The previous process: intent, a lost first answer, then a resend journaled and sent, still in flight.
+        let report = try await Self.restart(
+            directory: directory,
+            simulator: simulator,
+            previousRun: [
+                [.intent(intent)], [.unknown(clOrdId: intent.clOrdId, error: "no answer", expTime: Date().addingTimeInterval(-5))],
+                [.retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")],
+            ]
         )
-        let open = JournalReplay(records: records, since: .distantPast).openOrders
-        #expect(open.count == 1)
-        let report = await executor.reconcile(open, startedAt: Date())
-        #expect(report.resubmitted == 0)
+        #expect(report.checked == 1 && report.resubmitted == 0)
         #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
-        await journal.close()
         let final = try JournalReader.read(directory: directory, allowTornTail: false).records
         #expect(final.last?.type == "order.update" && final.last?["state"] == "filled")
     }
@@ -185,9 +174,21 @@ import Testing
         DispatchQueue.global().asyncAfter(wallDeadline: .now() + 4) {
             _ = simulator.processOrderRequest([intent.request], expiresAt: expTime)
         }
+        let report = try await Self.restart(
+            directory: directory,
+            simulator: simulator,
+            previousRun: [[.intent(intent), .retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")]]
+        )
+        #expect(report.resubmitted == 0)
+        #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
+    }
+
+    /// Journals `previousRun` (one append per element) as a process that then died, and reconciles what it left open
+    /// with a new executor, started now.
+    static func restart(directory: String, simulator: Simulator, previousRun: [[JournalEntry]]) async throws -> OrderExecutor.Report {
         do {
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
-            try await journal.append([.intent(intent), .retry(clOrdId: intent.clOrdId, attempt: 1, expTime: expTime, reason: "resend")])
+            for entries in previousRun { try await journal.append(entries) }
             await journal.close()
         }
         let (journal, records) = try Journal.open(directory: directory, logger: Logger(label: "test"))
@@ -199,9 +200,8 @@ import Testing
             backoff: .milliseconds(20)
         )
         let report = await executor.reconcile(JournalReplay(records: records, since: .distantPast).openOrders, startedAt: Date())
-        #expect(report.resubmitted == 0)
-        #expect(simulator.account.allOrders().filter { $0.clOrdId == intent.clOrdId }.count == 1)
         await journal.close()
+        return report
     }
 
     /// The kill switch as the server watches it: a file that appears is noticed within the poll, and an order that

@@ -47,6 +47,25 @@ public actor Journal {
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init
     ) throws(JournalError) -> (Journal, [JournalRecord]) {
+        var records: [JournalRecord] = []
+        let journal = try open(directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock) { records.append($0) }
+        return (journal, records)
+    }
+
+    /// Opens (creating if needed) the journal in `directory`, truncating a torn last line or batch, and streams the
+    /// records already there to `visit`, in order, in memory bounded by one batch: every line is read and checked
+    /// (sequence numbers, the hash chain, batches), and only those `wants` accepts (from the fields every record
+    /// starts with) are parsed whole. The records of a batch reach `visit` once the whole batch is known to be on
+    /// disk; a batch only partly there never does.
+    /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or is damaged.
+    public static func open(
+        directory: String,
+        segmentLimit: Int = 64 << 20,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init,
+        wants: (ScannedLine) -> Bool = { _ in true },
+        visit: (JournalRecord) -> Void
+    ) throws(JournalError) -> Journal {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -59,16 +78,16 @@ public actor Journal {
             Glibc.close(lockFD)
             throw JournalError("the journal \(directory) is in use by another signalbridge process")
         }
-        let contents: JournalReader.Contents
+        let summary: JournalScanner.Summary
         do {
-            contents = try JournalReader.read(directory: directory, allowTornTail: true)
+            summary = try JournalReader.stream(directory: directory, allowTornTail: true, wants: wants, visit: visit)
         } catch {
             Glibc.close(lockFD)
             throw JournalError(
                 "the journal is damaged; nothing was changed. \(error.description)\nRun `signalbridge journal verify` and restore the segment from a backup."
             )
         }
-        if let torn = contents.tornTail {
+        if let torn = summary.tornTail {
             logger.warning(
                 torn.records > 0
                     ? "journal: discarding a batch only partly on disk after a crash (its sender was never answered; a resend is a new signal)"
@@ -97,11 +116,11 @@ public actor Journal {
             segmentNumber: segment,
             fd: fd,
             offset: Int(status.st_size),
-            lastSeq: contents.records.last?.seq ?? 0,
-            lastHash: contents.records.last.map { Hex.sha256($0.line.utf8) } ?? JournalRecord.genesis,
+            lastSeq: summary.end.seq,
+            lastHash: summary.end.hash,
             lockFD: lockFD
         )
-        return (journal, contents.records)
+        return journal
     }
 
     private init(

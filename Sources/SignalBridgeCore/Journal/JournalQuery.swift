@@ -23,19 +23,30 @@ public struct JournalQuery: Sendable {
 
     /// The records that pass every filter, in journal order, each with the signal it belongs to.
     public func select(_ records: [JournalRecord]) -> [(record: JournalRecord, signalId: String?)] {
-        // A record's order names a signal only through the decision or intent that came before it.
+        var selection = Selection(self)
+        return records.compactMap { selection.consider($0) }
+    }
+
+    /// The selection as records stream by, in journal order (memory: the `clOrdId`s seen and their signals).
+    public struct Selection {
+        let query: JournalQuery
+        /// A record's order names a signal only through the decision or intent that came before it.
         var owners: [String: String] = [:]
-        return records.compactMap { record in
+
+        public init(_ query: JournalQuery) { self.query = query }
+
+        /// `record` with the signal it belongs to, when it passes every filter.
+        public mutating func consider(_ record: JournalRecord) -> (record: JournalRecord, signalId: String?)? {
             // A record that does not decode (a field its type needs is missing) is still found by the ids it names.
             let event = JournalEvent.decode(record)
             let clOrdIds = event?.clOrdIds ?? ([record["clOrdId"]] + (record["clOrdIds"]?.arrayValue ?? [])).compactMap { $0?.stringValue }
             let named = event?.signalId ?? record["signalId"]?.stringValue
             if let named { for id in clOrdIds { owners[id] = named } }
             let owner = named ?? clOrdIds.first.flatMap { owners[$0] }
-            if let signalId, owner != signalId { return nil }
-            if let clOrdId, !clOrdIds.contains(clOrdId) { return nil }
-            if !types.isEmpty, !types.contains(record.type) { return nil }
-            if let since, (record.date ?? .distantPast) < since { return nil }
+            if let signalId = query.signalId, owner != signalId { return nil }
+            if let clOrdId = query.clOrdId, !clOrdIds.contains(clOrdId) { return nil }
+            if !query.types.isEmpty, !query.types.contains(record.type) { return nil }
+            if let since = query.since, (record.date ?? .distantPast) < since { return nil }
             return (record, owner)
         }
     }

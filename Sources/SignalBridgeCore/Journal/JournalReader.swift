@@ -53,19 +53,44 @@ public enum JournalReader {
     /// - Throws: ``JournalDamage`` at the first bad record.
     public static func read(directory: String, allowTornTail: Bool) throws(JournalDamage) -> Contents {
         var records: [JournalRecord] = []
-        let summary = try JournalScanner.scan(directory: directory, allowTornTail: allowTornTail) { line throws(JournalDamage) in
-            guard let record = line.record, record.date != nil else {
-                throw JournalDamage(
-                    file: line.path,
-                    lineNumber: line.lineNumber,
-                    seq: line.seq,
-                    problem: "not a journal record",
-                    line: String(line.text.prefix(300))
-                )
-            }
-            records.append(record)
-        }
-        if let torn = summary.tornTail, torn.records > 0 { records.removeLast(torn.records) }
+        let summary = try stream(directory: directory, allowTornTail: allowTornTail) { records.append($0) }
         return Contents(records: records, tornTail: summary.tornTail)
+    }
+
+    /// Streams the records of the journal to `visit`, in order, in memory bounded by one batch: every line is read and
+    /// checked (``JournalScanner``), and those `wants` accepts (from the fields every record starts with) are parsed
+    /// whole. The records of a batch reach `visit` once the whole batch is known to be on disk; a batch only partly
+    /// there (``JournalScanner/Summary/tornTail``) never does.
+    /// - Throws: ``JournalDamage`` at the first bad record.
+    @discardableResult
+    public static func stream(
+        directory: String,
+        allowTornTail: Bool,
+        wants: (ScannedLine) -> Bool = { _ in true },
+        visit: (JournalRecord) -> Void
+    ) throws(JournalDamage) -> JournalScanner.Summary {
+        var batch: (remaining: Int, records: [JournalRecord])?
+        return try JournalScanner.scan(directory: directory, allowTornTail: allowTornTail) { line throws(JournalDamage) in
+            if let size = line.batchSize { batch = (size, []) }
+            if wants(line) {
+                guard let record = line.record, record.date != nil else {
+                    throw JournalDamage(
+                        file: line.path,
+                        lineNumber: line.lineNumber,
+                        seq: line.seq,
+                        problem: "not a journal record",
+                        line: String(line.text.prefix(300))
+                    )
+                }
+                if batch != nil { batch?.records.append(record) } else { visit(record) }
+            }
+            guard let open = batch else { return }
+            if open.remaining > 1 {
+                batch?.remaining -= 1
+            } else {
+                open.records.forEach(visit)
+                batch = nil
+            }
+        }
     }
 }

@@ -99,6 +99,38 @@ public enum Timestamp {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
     }
 
+    /// The time of `ts` when it has the journal's own shape, `YYYY-MM-DDTHH:MM:SS.mmmZ` (what ``format(_:)``
+    /// writes), read straight from the bytes; nil for any other text (``parse(_:)`` reads the rest).
+    public static func journalTime(_ ts: some Collection<UInt8>) -> Date? {
+        guard ts.count == 24 else { return nil }
+        var digits = [Int](repeating: 0, count: 24)
+        for (index, byte) in ts.enumerated() {
+            switch index {
+            case 4, 7: guard byte == 0x2D else { return nil }
+            case 10: guard byte == 0x54 else { return nil }
+            case 13, 16: guard byte == 0x3A else { return nil }
+            case 19: guard byte == 0x2E else { return nil }
+            case 23: guard byte == 0x5A else { return nil }
+            default:
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                digits[index] = Int(byte - 0x30)
+            }
+        }
+        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + digits[$1] } }
+        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
+        let (hour, minute, second, millis) = (number(11..<13), number(14..<16), number(17..<19), number(20..<23))
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millis) / 1000)
+    }
+
     /// Parses an RFC 3339 / ISO 8601 timestamp, with or without fractional seconds, `Z` or an offset.
     public static func parse(_ text: String) -> Date? {
         let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -10,58 +10,83 @@ public struct JournalReplay: Sendable {
         public var time: Date
     }
 
-    public private(set) var answered: [AnsweredSignal] = []
     /// Every signal since `rememberSince`, oldest first, for the replay window (``SignalMemory``).
     public private(set) var seen: [(key: SignalKey, time: Date)] = []
     public private(set) var ledger = RiskLedger()
-    /// Orders whose outcome is not final, in journal order.
-    public private(set) var openOrders: [OpenOrder] = []
 
-    /// Replays `records`, keeping the answers of signals newer than `since` and the keys of those newer than
-    /// `rememberSince` (at most `since`).
+    /// Answers are kept for signals at or after this time.
+    public let since: Date
+    /// Keys are kept for signals at or after this time (at most ``since``).
+    public let rememberSince: Date
+    private var signals: [SignalKey: (time: Date, decisions: [JSONValue])] = [:]
+    private var signalOrder: [SignalKey] = []
+    /// A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
+    private var latest: [String: SignalKey] = [:]
+    /// Orders without a final record yet, with the `seq` of their intent.
+    private var orders: [String: (seq: Int, order: OpenOrder)] = [:]
+
+    /// An empty replay, to be fed records in journal order (``apply(_:)``), keeping the answers of signals at or after
+    /// `since` and the keys of those at or after `rememberSince` (at most `since`).
+    public init(since: Date, rememberSince: Date? = nil) {
+        self.since = since
+        self.rememberSince = min(rememberSince ?? since, since)
+    }
+
+    /// Replays `records`.
     public init(records: [JournalRecord], since: Date, rememberSince: Date? = nil) {
-        let rememberSince = min(rememberSince ?? since, since)
-        var signals: [SignalKey: (time: Date, decisions: [JSONValue])] = [:]
-        var order: [SignalKey] = []
-        // A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
-        var latest: [String: SignalKey] = [:]
-        var orders: [String: OpenOrder] = [:]
-        var openOrder: [String] = []
-        for record in records {
-            guard let time = record.date, let event = JournalEvent.decode(record) else { continue }
-            switch event {
-            case .signal(let key):
-                guard time >= rememberSince else { continue }
-                seen.append((key, time))
-                guard time >= since else { continue }
-                latest[key.signalId] = key
-                signals[key] = (time, [])
-                order.append(key)
-            case .decision(let decision):
-                if let key = latest[decision.signalId] { signals[key]?.decisions.append(decision.answerEntry) }
-                if decision.ordered, let ruleId = decision.ruleId {
-                    ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
-                }
-            case .intent(let intent):
-                orders[intent.clOrdId] = OpenOrder(intent: intent, intentTime: time)
-                openOrder.append(intent.clOrdId)
-            case .order(let clOrdId, let event):
-                _ = orders[clOrdId]?.lifecycle.apply(event)
-            case .rejected, .rulesLoaded:
-                continue
+        self.init(since: since, rememberSince: rememberSince)
+        for record in records { apply(record) }
+    }
+
+    /// Whether the record on `line` matters to the replay, read from the fields every record starts with: so that on
+    /// start only those are parsed whole. Order records always do, as do decisions that ordered (for cooldowns);
+    /// signals and other decisions only within the windows.
+    public func needs(_ line: ScannedLine) -> Bool {
+        if line.isType(.signal) { return (line.date ?? .distantFuture) >= rememberSince }
+        if line.isType(.decision) { return (line.date ?? .distantFuture) >= since || line.contains(#""outcome":"order""#) }
+        if line.isType(.rejected) || line.isType(.rulesLoaded) { return false }
+        return true
+    }
+
+    /// Replays one record, the next in journal order.
+    public mutating func apply(_ record: JournalRecord) {
+        guard let time = record.date, let event = JournalEvent.decode(record) else { return }
+        switch event {
+        case .signal(let key):
+            guard time >= rememberSince else { return }
+            seen.append((key, time))
+            guard time >= since else { return }
+            latest[key.signalId] = key
+            if signals[key] == nil { signalOrder.append(key) }
+            signals[key] = (time, [])
+        case .decision(let decision):
+            if let key = latest[decision.signalId] { signals[key]?.decisions.append(decision.answerEntry) }
+            if decision.ordered, let ruleId = decision.ruleId {
+                ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
             }
-        }
-        var answeredKeys = Set<SignalKey>()
-        answered = order.compactMap { key in
-            guard answeredKeys.insert(key).inserted, let signal = signals[key] else { return nil }
-            return AnsweredSignal(key: key, answer: SignalIntake.answerBody(signalId: key.signalId, decisions: signal.decisions), time: signal.time)
-        }
-        var seen = Set<String>()
-        openOrders = openOrder.compactMap { id in
-            guard seen.insert(id).inserted, let order = orders[id], !order.state.isFinal else { return nil }
-            return order
+        case .intent(let intent):
+            orders[intent.clOrdId] = (record.seq, OpenOrder(intent: intent, intentTime: time))
+        case .order(let clOrdId, let event):
+            guard var open = orders[clOrdId] else { return }
+            _ = open.order.lifecycle.apply(event)
+            // A final order is forgotten at once: what start keeps does not grow with the history of orders.
+            orders[clOrdId] = open.order.state.isFinal ? nil : open
+        case .rejected, .rulesLoaded:
+            return
         }
     }
+
+    /// The signals answered at or after ``since``, each with its answer, oldest first.
+    public var answered: [AnsweredSignal] {
+        signalOrder.compactMap { key in
+            signals[key].map {
+                AnsweredSignal(key: key, answer: SignalIntake.answerBody(signalId: key.signalId, decisions: $0.decisions), time: $0.time)
+            }
+        }
+    }
+
+    /// Orders whose outcome is not final, in journal order.
+    public var openOrders: [OpenOrder] { orders.values.sorted { $0.seq < $1.seq }.map(\.order) }
 }
 
 /// Identifies a signal for duplicate detection: its source and id.

@@ -54,33 +54,43 @@ public struct JournalReport: Sendable {
 
     /// The signals journaled at or after `since`, in journal order.
     public private(set) var rows: [Row] = []
+    private let since: Date
+    private var rowIndex: [String: Int] = [:]
+    private var orderPlace: [String: (row: Int, order: Int)] = [:]
 
     /// Builds the report from every record (orders are followed past `since`).
     public init(records: [JournalRecord], since: Date? = nil) {
-        var rowIndex: [String: Int] = [:]
-        var orderPlace: [String: (row: Int, order: Int)] = [:]
-        // A signal's decisions and intents follow it in its batch, so they belong to the latest signal of their id.
-        for record in records {
-            guard let event = JournalEvent.decode(record) else { continue }
-            switch event {
-            case .signal(let key):
-                guard (record.date ?? .distantPast) >= since ?? .distantPast else { continue }
-                rowIndex[key.signalId] = rows.count
-                rows.append(Row(signalId: key.signalId, ts: record.ts, source: key.source))
-            case .decision(let decision):
-                guard let index = rowIndex[decision.signalId] else { continue }
-                if let ruleId = decision.ruleId { rows[index].rules.append(ruleId) }
-                if !rows[index].outcomes.contains(decision.outcome) { rows[index].outcomes.append(decision.outcome) }
-            case .intent(let intent):
-                guard let index = rowIndex[intent.signalId] else { continue }
-                orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
-                rows[index].orders.append(Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue))
-            case .order(let clOrdId, let event):
-                guard let place = orderPlace[clOrdId] else { continue }
-                _ = rows[place.row].orders[place.order].lifecycle.apply(event)
-            case .rejected, .rulesLoaded:
-                continue
-            }
+        self.init(since: since)
+        for record in records { add(record) }
+    }
+
+    /// An empty report, to be fed records in journal order (``add(_:)``): memory grows with the report, not the journal.
+    public init(since: Date? = nil) {
+        self.since = since ?? .distantPast
+    }
+
+    /// Adds the next record. A signal's decisions and intents follow it in its batch, so they belong to the latest
+    /// signal of their id.
+    public mutating func add(_ record: JournalRecord) {
+        guard let event = JournalEvent.decode(record) else { return }
+        switch event {
+        case .signal(let key):
+            guard (record.date ?? .distantPast) >= since else { return }
+            rowIndex[key.signalId] = rows.count
+            rows.append(Row(signalId: key.signalId, ts: record.ts, source: key.source))
+        case .decision(let decision):
+            guard let index = rowIndex[decision.signalId] else { return }
+            if let ruleId = decision.ruleId { rows[index].rules.append(ruleId) }
+            if !rows[index].outcomes.contains(decision.outcome) { rows[index].outcomes.append(decision.outcome) }
+        case .intent(let intent):
+            guard let index = rowIndex[intent.signalId] else { return }
+            orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
+            rows[index].orders.append(Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue))
+        case .order(let clOrdId, let event):
+            guard let place = orderPlace[clOrdId] else { return }
+            _ = rows[place.row].orders[place.order].lifecycle.apply(event)
+        case .rejected, .rulesLoaded:
+            return
         }
     }
 

@@ -37,9 +37,33 @@ public struct ScannedLine {
     public var offset: Int
     public var lineNumber: Int
     public var seq: Int
-    /// Whether it is one of the records (first or later) of the batch that is still open at the end of the journal:
-    /// such a record may yet be dropped as part of a batch only partly on disk.
+    /// The record's `type` and `ts`, as written.
+    public var type: ArraySlice<UInt8>
+    public var ts: ArraySlice<UInt8>
+    /// The size of the batch this record starts (`batch`), nil for a record that starts none.
     public var batchSize: Int?
+
+    /// Whether the record is of `type`.
+    public func isType(_ type: JournalRecordType) -> Bool { self.type.elementsEqual(type.rawValue.utf8) }
+
+    /// The record's time, read straight from `ts` when it has the journal's own shape, else parsed.
+    public var date: Date? {
+        Timestamp.journalTime(ts) ?? Timestamp.parse(String(decoding: ts, as: UTF8.self))
+    }
+
+    /// Whether the line holds `text` anywhere.
+    public func contains(_ text: StaticString) -> Bool {
+        text.withUTF8Buffer { needle in
+            guard let base = bytes.baseAddress, let first = needle.first, needle.count <= bytes.count else { return false }
+            var start = 0
+            while start + needle.count <= bytes.count, let found = memchr(base + start, Int32(first), bytes.count - needle.count + 1 - start) {
+                let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if memcmp(base + index, needle.baseAddress!, needle.count) == 0 { return true }
+                start = index + 1
+            }
+            return false
+        }
+    }
 
     /// The line as text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -106,13 +130,7 @@ public struct JournalScanner {
             let startOffset = segment.number == position.segment ? position.offset : 0
             let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                throw JournalDamage(
-                    file: segment.path,
-                    lineNumber: 0,
-                    seq: state.seq + 1,
-                    problem: "cannot be read: \(String(cString: strerror(errno)))",
-                    line: ""
-                )
+                throw unreadable(segment.path, seq: state.seq + 1)
             }
             defer { Glibc.close(fd) }
             if startOffset > 0 { lseek(fd, off_t(startOffset), SEEK_SET) }
@@ -124,13 +142,7 @@ public struct JournalScanner {
                 let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress! + filled, raw.count - filled) }
                 if count < 0 && errno == EINTR { continue }
                 guard count >= 0 else {
-                    throw JournalDamage(
-                        file: segment.path,
-                        lineNumber: 0,
-                        seq: state.seq + 1,
-                        problem: "cannot be read: \(String(cString: strerror(errno)))",
-                        line: ""
-                    )
+                    throw unreadable(segment.path, seq: state.seq + 1)
                 }
                 guard count > 0 else { break }
                 filled += count
@@ -157,6 +169,11 @@ public struct JournalScanner {
             }
         }
         return try state.finish(allowTornTail: allowTornTail, lastPath: files.last?.path)
+    }
+
+    /// The damage of a segment file that cannot be read (as `errno` says).
+    static func unreadable(_ path: String, seq: Int) -> JournalDamage {
+        JournalDamage(file: path, lineNumber: 0, seq: seq, problem: "cannot be read: \(String(cString: strerror(errno)))", line: "")
     }
 
     static func fileSize(_ path: String) -> Int {
@@ -254,6 +271,8 @@ private struct ChainState {
             offset: offset,
             lineNumber: lineNumber,
             seq: header.seq,
+            type: header.type,
+            ts: header.ts,
             batchSize: header.batch
         )
         try visit(scanned)
@@ -322,6 +341,7 @@ private struct ChainState {
 private struct LineHeader {
     var seq: Int
     var ts: ArraySlice<UInt8>
+    var type: ArraySlice<UInt8>
     var prev: ArraySlice<UInt8>
     var batch: Int?
     var hasValidTime: Bool
@@ -330,16 +350,17 @@ private struct LineHeader {
     init?(_ line: UnsafeBufferPointer<UInt8>) {
         var reader = ByteReader(line)
         guard reader.expect(#"{"seq":"#), let seq = reader.integer(), reader.expect(#","ts":""#), let ts = reader.string(),
-            reader.expect(#","type":""#), reader.string() != nil, reader.expect(#","prev":""#), let prev = reader.string(), prev.count == 64
+            reader.expect(#","type":""#), let type = reader.string(), reader.expect(#","prev":""#), let prev = reader.string(), prev.count == 64
         else { return nil }
         self.seq = seq
         self.ts = ts
+        self.type = type
         self.prev = prev
         if reader.expect(#","batch":"#) {
             guard let size = reader.integer(), size >= 2 else { return nil }
             batch = size
         }
-        hasValidTime = Self.isJournalTime(ts) || Timestamp.parse(String(decoding: ts, as: UTF8.self)) != nil
+        hasValidTime = Timestamp.journalTime(ts) != nil || Timestamp.parse(String(decoding: ts, as: UTF8.self)) != nil
     }
 
     /// Reads a line through the JSON parser (a record not written the usual way).
@@ -347,21 +368,10 @@ private struct LineHeader {
         guard let record = JournalRecord.parse(line: String(decoding: line, as: UTF8.self)) else { return nil }
         seq = record.seq
         ts = ArraySlice(record.ts.utf8)
+        type = ArraySlice(record.type.utf8)
         prev = ArraySlice(record.prev.utf8)
         batch = record.batchSize
         hasValidTime = record.date != nil
-    }
-
-    /// Whether `ts` is the journal's own shape, `YYYY-MM-DDTHH:MM:SS.mmmZ`, with plausible fields.
-    static func isJournalTime(_ ts: ArraySlice<UInt8>) -> Bool {
-        guard ts.count == 24 else { return false }
-        let b = Array(ts)
-        let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
-        guard digits.allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }), b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A,
-            b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A
-        else { return false }
-        func number(_ at: Int) -> Int { Int(b[at] - 0x30) * 10 + Int(b[at + 1] - 0x30) }
-        return (1...12).contains(number(5)) && (1...31).contains(number(8)) && number(11) < 24 && number(14) < 60 && number(17) < 61
     }
 }
 
