@@ -70,7 +70,7 @@ public struct Bridge: Sendable {
         )
         let journal: Journal
         do {
-            journal = try Journal.open(directory: configuration.journalDirectory, logger: logger, wants: replay.needs) { replay.apply($0) }
+            journal = try Journal.open(directory: configuration.journalDirectory, logger: logger, read: replay.item) { replay.apply($0) }
         } catch {
             throw StartupError(error.description)
         }

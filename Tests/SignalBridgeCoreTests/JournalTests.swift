@@ -224,6 +224,11 @@ func temporaryFolder(_ name: String = "journal") -> String {
             await journal.close()
         }
         do {
+            let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { Date().addingTimeInterval(-3 * 86400) })
+            try await journal.append([Self.signal("mid"), Self.decision("mid", outcome: "skip")])
+            await journal.close()
+        }
+        do {
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"))
             try await journal.append([Self.signal("recent"), Self.decision("recent", outcome: "skip")])
             await journal.close()
@@ -233,9 +238,11 @@ func temporaryFolder(_ name: String = "journal") -> String {
         let rememberSince = now.addingTimeInterval(-7 * 86400)
         var replay = JournalReplay(since: since, rememberSince: rememberSince)
         var parsed: [String] = []
-        let journal = try Journal.open(directory: directory, logger: Logger(label: "test"), wants: replay.needs) { record in
-            parsed.append(record.type + ":" + (record["signalId"]?.stringValue ?? record["clOrdId"]?.stringValue ?? ""))
-            replay.apply(record)
+        let journal = try Journal.open(directory: directory, logger: Logger(label: "test"), read: replay.item) { item in
+            if case .record(let record) = item {
+                parsed.append(record.type + ":" + (record["signalId"]?.stringValue ?? record["clOrdId"]?.stringValue ?? ""))
+            }
+            replay.apply(item)
         }
         await journal.close()
         // Old signals and the old decision that ordered nothing are checked but never parsed; the rest is.
@@ -243,6 +250,8 @@ func temporaryFolder(_ name: String = "journal") -> String {
         #expect(parsed.contains("decision:old-open") && parsed.contains("order.update:sbold-filled") && parsed.contains("signal:recent"))
         #expect(replay.openOrders.map(\.clOrdId) == ["sbold-open"])
         #expect(replay.answered.map(\.key.signalId) == ["recent"])
+        // A signal older than the duplicate window but within the replay window: only its key, read from the bytes.
+        #expect(replay.seen.map(\.key.signalId) == ["mid", "recent"] && !parsed.contains("signal:mid"))
         #expect(replay.ledger.lastOrder(ruleId: "r") != nil)
         let full = JournalReplay(
             records: try JournalReader.read(directory: directory, allowTornTail: false).records,
@@ -250,6 +259,7 @@ func temporaryFolder(_ name: String = "journal") -> String {
             rememberSince: rememberSince
         )
         #expect(full.openOrders == replay.openOrders && full.answered.map(\.key) == replay.answered.map(\.key))
+        #expect(full.seen.map(\.key) == replay.seen.map(\.key))
         #expect(full.ledger.lastOrder(ruleId: "r") == replay.ledger.lastOrder(ruleId: "r"))
     }
 

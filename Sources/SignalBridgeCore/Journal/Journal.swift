@@ -48,23 +48,30 @@ public actor Journal {
         clock: @escaping @Sendable () -> Date = Date.init
     ) throws(JournalError) -> (Journal, [JournalRecord]) {
         var records: [JournalRecord] = []
-        let journal = try open(directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock) { records.append($0) }
+        let journal = try open(
+            directory: directory,
+            segmentLimit: segmentLimit,
+            logger: logger,
+            clock: clock,
+            read: { line throws(JournalDamage) in try line.parsed() },
+            visit: { records.append($0) }
+        )
         return (journal, records)
     }
 
-    /// Opens (creating if needed) the journal in `directory`, truncating a torn last line or batch, and streams the
-    /// records already there to `visit`, in order, in memory bounded by one batch: every line is read and checked
-    /// (sequence numbers, the hash chain, batches), and only those `wants` accepts (from the fields every record
-    /// starts with) are parsed whole. The records of a batch reach `visit` once the whole batch is known to be on
-    /// disk; a batch only partly there never does.
+    /// Opens (creating if needed) the journal in `directory`, truncating a torn last line or batch, and streams what
+    /// is already there to `visit`, in order, in memory bounded by one batch: every line is read and checked (sequence
+    /// numbers, the hash chain, batches), and `read` makes of each what the caller needs
+    /// (``JournalReader/stream(directory:allowTornTail:read:visit:)``). What is made of a batch reaches `visit` once
+    /// the whole batch is known to be on disk; of a batch only partly there, never.
     /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or is damaged.
-    public static func open(
+    public static func open<Item>(
         directory: String,
         segmentLimit: Int = 64 << 20,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init,
-        wants: (ScannedLine) -> Bool = { _ in true },
-        visit: (JournalRecord) -> Void
+        read: (ScannedLine) throws(JournalDamage) -> Item?,
+        visit: (Item) -> Void
     ) throws(JournalError) -> Journal {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -80,7 +87,7 @@ public actor Journal {
         }
         let summary: JournalScanner.Summary
         do {
-            summary = try JournalReader.stream(directory: directory, allowTornTail: true, wants: wants, visit: visit)
+            summary = try JournalReader.stream(directory: directory, allowTornTail: true, read: read, visit: visit)
         } catch {
             Glibc.close(lockFD)
             throw JournalError(

@@ -57,38 +57,36 @@ public enum JournalReader {
         return Contents(records: records, tornTail: summary.tornTail)
     }
 
-    /// Streams the records of the journal to `visit`, in order, in memory bounded by one batch: every line is read and
-    /// checked (``JournalScanner``), and those `wants` accepts (from the fields every record starts with) are parsed
-    /// whole. The records of a batch reach `visit` once the whole batch is known to be on disk; a batch only partly
-    /// there (``JournalScanner/Summary/tornTail``) never does.
+    /// Streams the records of the journal to `visit`, in order, each parsed whole (``stream(directory:allowTornTail:read:visit:)``).
+    @discardableResult
+    public static func stream(directory: String, allowTornTail: Bool, visit: (JournalRecord) -> Void) throws(JournalDamage) -> JournalScanner.Summary
+    {
+        try stream(directory: directory, allowTornTail: allowTornTail, read: { line throws(JournalDamage) in try line.parsed() }, visit: visit)
+    }
+
+    /// Streams the journal to `visit`, in order, in memory bounded by one batch: every line is read and checked
+    /// (``JournalScanner``), and `read` makes of each what the caller needs (nil: nothing), from the fields every
+    /// record starts with or by parsing it whole. What is made of a batch reaches `visit` once the whole batch is
+    /// known to be on disk; of a batch only partly there (``JournalScanner/Summary/tornTail``), never.
     /// - Throws: ``JournalDamage`` at the first bad record.
     @discardableResult
-    public static func stream(
+    public static func stream<Item>(
         directory: String,
         allowTornTail: Bool,
-        wants: (ScannedLine) -> Bool = { _ in true },
-        visit: (JournalRecord) -> Void
+        read: (ScannedLine) throws(JournalDamage) -> Item?,
+        visit: (Item) -> Void
     ) throws(JournalDamage) -> JournalScanner.Summary {
-        var batch: (remaining: Int, records: [JournalRecord])?
+        var batch: (remaining: Int, items: [Item])?
         return try JournalScanner.scan(directory: directory, allowTornTail: allowTornTail) { line throws(JournalDamage) in
             if let size = line.batchSize { batch = (size, []) }
-            if wants(line) {
-                guard let record = line.record, record.date != nil else {
-                    throw JournalDamage(
-                        file: line.path,
-                        lineNumber: line.lineNumber,
-                        seq: line.seq,
-                        problem: "not a journal record",
-                        line: String(line.text.prefix(300))
-                    )
-                }
-                if batch != nil { batch?.records.append(record) } else { visit(record) }
+            if let item = try read(line) {
+                if batch != nil { batch?.items.append(item) } else { visit(item) }
             }
             guard let open = batch else { return }
             if open.remaining > 1 {
                 batch?.remaining -= 1
             } else {
-                open.records.forEach(visit)
+                open.items.forEach(visit)
                 batch = nil
             }
         }

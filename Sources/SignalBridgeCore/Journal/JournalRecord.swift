@@ -50,7 +50,7 @@ public struct JournalRecord: Sendable, Equatable {
     public var recordType: JournalRecordType? { JournalRecordType(rawValue: type) }
 
     /// The record time.
-    public var date: Date? { Timestamp.parse(ts) }
+    public var date: Date? { Timestamp.journalTime(ts.utf8) ?? Timestamp.parse(ts) }
 
     /// How many records the batch this record starts holds (`batch`, on the first record of a batch of two or
     /// more), nil for a record that starts no such batch.
@@ -103,7 +103,8 @@ public enum Timestamp {
     /// writes), read straight from the bytes; nil for any other text (``parse(_:)`` reads the rest).
     public static func journalTime(_ ts: some Collection<UInt8>) -> Date? {
         guard ts.count == 24 else { return nil }
-        var digits = [Int](repeating: 0, count: 24)
+        // The digits as one number per field, read in one pass without allocating.
+        var fields = (0, 0, 0, 0, 0, 0, 0)
         for (index, byte) in ts.enumerated() {
             switch index {
             case 4, 7: guard byte == 0x2D else { return nil }
@@ -113,12 +114,19 @@ public enum Timestamp {
             case 23: guard byte == 0x5A else { return nil }
             default:
                 guard byte >= 0x30, byte <= 0x39 else { return nil }
-                digits[index] = Int(byte - 0x30)
+                let digit = Int(byte - 0x30)
+                switch index {
+                case 0..<4: fields.0 = fields.0 * 10 + digit
+                case 5..<7: fields.1 = fields.1 * 10 + digit
+                case 8..<10: fields.2 = fields.2 * 10 + digit
+                case 11..<13: fields.3 = fields.3 * 10 + digit
+                case 14..<16: fields.4 = fields.4 * 10 + digit
+                case 17..<19: fields.5 = fields.5 * 10 + digit
+                default: fields.6 = fields.6 * 10 + digit
+                }
             }
         }
-        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + digits[$1] } }
-        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
-        let (hour, minute, second, millis) = (number(11..<13), number(14..<16), number(17..<19), number(20..<23))
+        let (year, month, day, hour, minute, second, millis) = fields
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
         let y = month <= 2 ? year - 1 : year

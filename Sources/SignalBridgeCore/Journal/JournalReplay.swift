@@ -38,14 +38,35 @@ public struct JournalReplay: Sendable {
         for record in records { apply(record) }
     }
 
-    /// Whether the record on `line` matters to the replay, read from the fields every record starts with: so that on
-    /// start only those are parsed whole. Order records always do, as do decisions that ordered (for cooldowns);
-    /// signals and other decisions only within the windows.
-    public func needs(_ line: ScannedLine) -> Bool {
-        if line.isType(.signal) { return (line.date ?? .distantFuture) >= rememberSince }
-        if line.isType(.decision) { return (line.date ?? .distantFuture) >= since || line.contains(#""outcome":"order""#) }
-        if line.isType(.rejected) || line.isType(.rulesLoaded) { return false }
-        return true
+    /// What the replay needs of one line of the journal.
+    public enum Item: Sendable {
+        /// The whole record.
+        case record(JournalRecord)
+        /// Only that this signal was seen then (for the replay window).
+        case seen(SignalKey, Date)
+    }
+
+    /// What the replay needs of the record on `line`, read from the fields every record starts with, so that on start
+    /// only that is parsed whole: order records, and decisions that ordered (for cooldowns), always; signals and other
+    /// decisions within the duplicate window; of older signals within the replay window, only their key.
+    public func item(_ line: ScannedLine) throws(JournalDamage) -> Item? {
+        let date = line.date ?? .distantFuture
+        if line.isType(.signal) {
+            if date < rememberSince { return nil }
+            if date < since, let key = line.signalKey { return .seen(key, date) }
+            return .record(try line.parsed())
+        }
+        if line.isType(.decision), date < since, !line.contains(#""outcome":"order""#) { return nil }
+        if line.isType(.rejected) || line.isType(.rulesLoaded) { return nil }
+        return .record(try line.parsed())
+    }
+
+    /// Replays what ``item(_:)`` made of the next line.
+    public mutating func apply(_ item: Item) {
+        switch item {
+        case .record(let record): apply(record)
+        case .seen(let key, let time): seen.append((key, time))
+        }
     }
 
     /// Replays one record, the next in journal order.

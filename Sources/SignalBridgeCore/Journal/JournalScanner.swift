@@ -52,17 +52,31 @@ public struct ScannedLine {
     }
 
     /// Whether the line holds `text` anywhere.
-    public func contains(_ text: StaticString) -> Bool {
+    public func contains(_ text: StaticString) -> Bool { firstIndex(after: text) != nil }
+
+    /// The index just after the first occurrence of `text` in the line.
+    func firstIndex(after text: StaticString) -> Int? {
         text.withUTF8Buffer { needle in
-            guard let base = bytes.baseAddress, let first = needle.first, needle.count <= bytes.count else { return false }
+            guard let base = bytes.baseAddress, let first = needle.first, needle.count <= bytes.count else { return nil }
             var start = 0
             while start + needle.count <= bytes.count, let found = memchr(base + start, Int32(first), bytes.count - needle.count + 1 - start) {
                 let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + index, needle.baseAddress!, needle.count) == 0 { return true }
+                if memcmp(base + index, needle.baseAddress!, needle.count) == 0 { return index + needle.count }
                 start = index + 1
             }
-            return false
+            return nil
         }
+    }
+
+    /// The key of a `signal` record, read straight from the bytes: `signalId` and `source` are its first fields, as
+    /// the journal writes them (``JournalEntry/signal(signalId:source:remoteAddr:bodySha256:payload:)``). Nil when
+    /// the line is not written that way or a value holds an escape (then the record is parsed whole).
+    public var signalKey: SignalKey? {
+        guard let idStart = firstIndex(after: #","signalId":""#) else { return nil }
+        var reader = ByteReader(bytes)
+        reader.index = idStart
+        guard let id = reader.string(), reader.expect(#","source":""#), let source = reader.string() else { return nil }
+        return SignalKey(source: String(decoding: source, as: UTF8.self), signalId: String(decoding: id, as: UTF8.self))
     }
 
     /// The line as text.
@@ -70,6 +84,15 @@ public struct ScannedLine {
 
     /// The whole record (a full JSON parse).
     public var record: JournalRecord? { JournalRecord.parse(line: text) }
+
+    /// The whole record, with a valid time.
+    /// - Throws: ``JournalDamage`` when the line is not a journal record.
+    public func parsed() throws(JournalDamage) -> JournalRecord {
+        guard let record, record.date != nil else {
+            throw JournalDamage(file: path, lineNumber: lineNumber, seq: seq, problem: "not a journal record", line: String(text.prefix(300)))
+        }
+        return record
+    }
 }
 
 /// Reads the segment files of a journal directory as a stream, in constant memory, and checks what `journal
@@ -326,11 +349,11 @@ private struct ChainState {
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { digits in
             hex.withUnsafeMutableBufferPointer { hex in
-                var index = 0
-                for byte in digest {
-                    hex[index] = digits[Int(byte >> 4)]
-                    hex[index + 1] = digits[Int(byte & 0x0F)]
-                    index += 2
+                digest.withUnsafeBytes { digest in
+                    for (index, byte) in digest.enumerated() {
+                        hex[2 * index] = digits[Int(byte >> 4)]
+                        hex[2 * index + 1] = digits[Int(byte & 0x0F)]
+                    }
                 }
             }
         }
