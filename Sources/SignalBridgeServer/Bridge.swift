@@ -118,7 +118,7 @@ public struct Bridge: Sendable {
     static func tickerInstruments(configuration: BridgeConfiguration, intake: SignalIntake) -> @Sendable () async -> Set<String> {
         let allowed = configuration.risk.allowedInstruments ?? []
         return {
-            await intake.ruleSet.literalInstruments.union(allowed)
+            intake.ruleSet.literalInstruments.union(allowed)
         }
     }
 

@@ -15,14 +15,23 @@ public struct SignalBatch: Sendable {
     /// - Parameters:
     ///   - request: the webhook as received, for the `signal` record's address and body digest.
     ///   - ruleSetHash: the hash of the rule set `decider` uses, for each `decision` record.
-    public init(_ signal: AdmittedSignal, request: InboundRequest, decider: Decider, ledger: RiskLedger, ruleSetHash: String) {
+    ///   - matched: the rules of the decider's set that match, when already known (``Decider/matching(_:source:payload:)``).
+    public init(
+        _ signal: AdmittedSignal,
+        request: InboundRequest,
+        decider: Decider,
+        ledger: RiskLedger,
+        ruleSetHash: String,
+        matched: [Rule]? = nil
+    ) {
         let key = signal.key
         let decisions = decider.decide(
             signalId: key.signalId,
             source: key.source,
             payload: signal.payload,
             ledger: ledger,
-            signalBot: signal.source.isOKXSignalBot
+            signalBot: signal.source.isOKXSignalBot,
+            matched: matched
         )
         let intents = decisions.filter { $0.outcome == .order }.flatMap { decision in
             decision.orders.map { OrderIntent(signalId: key.signalId, ruleId: decision.ruleId ?? "", request: $0.request) }

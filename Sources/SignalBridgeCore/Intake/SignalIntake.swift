@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The path of a webhook through the core (SPEC section 1): source, allowlist, authentication on the raw bytes,
 /// parsing, signal id, staleness and duplicates, rules and risk, the write-ahead journal, then execution.
@@ -18,7 +19,8 @@ public actor SignalIntake {
     private let logger: Logger
     private let clock: @Sendable () -> Date
 
-    private var rules: RuleSet
+    /// The rule set in force, readable outside the actor so that rules are matched before the actor is entered.
+    private let rules: Mutex<RuleSet>
     private var ledger: RiskLedger
     private var answers: [SignalKey: JSONValue] = [:]
     private var answerTimes: [(key: SignalKey, time: Date)] = []
@@ -43,7 +45,7 @@ public actor SignalIntake {
     ) {
         self.configuration = configuration
         self.admission = WebhookAdmission(configuration: configuration)
-        self.rules = rules
+        self.rules = Mutex(rules)
         self.journal = journal
         self.market = market
         self.dispatcher = dispatcher
@@ -61,22 +63,25 @@ public actor SignalIntake {
     }
 
     /// The rule set in force.
-    public var ruleSet: RuleSet { rules }
+    public nonisolated var ruleSet: RuleSet { rules.withLock { $0 } }
 
     /// Puts `newRules` in force after journaling `rules.loaded`.
     public func install(_ newRules: RuleSet) async throws(JournalError) {
         try await journal.append([.rulesLoaded(newRules)])
-        rules = newRules
+        rules.withLock { $0 = newRules }
         logger.info("rules loaded", metadata: ["ruleSetHash": "\(newRules.hash)", "rules": "\(newRules.rules.count)"])
     }
 
-    /// The answer to one webhook. Source, allowlist, authentication, parsing and the signal id are checked
-    /// outside the actor (``WebhookAdmission``), so many webhooks pass them at once; duplicates, staleness,
-    /// rules and the journal then see one signal at a time.
+    /// The answer to one webhook. Source, allowlist, authentication, parsing, the signal id and the rules' conditions
+    /// are checked outside the actor (``WebhookAdmission``, ``Decider/matching(_:source:payload:)``), so many webhooks
+    /// pass them at once; duplicates, staleness, risk guards and the journal then see one signal at a time.
     public nonisolated func handle(_ request: InboundRequest) async -> Result<WebhookAnswer, WebhookRejection> {
         let result: Result<WebhookAnswer, WebhookRejection>
         do {
-            result = .success(try await process(try admission.admit(request), request: request))
+            let signal = try admission.admit(request)
+            let rules = ruleSet
+            let matched = signal.source.isOKXSignalBot ? nil : Decider.matching(rules, source: signal.key.source, payload: signal.payload)
+            result = .success(try await process(signal, request: request, rules: rules, matched: matched))
         } catch {
             result = .failure(error)
         }
@@ -116,7 +121,15 @@ public actor SignalIntake {
         }
     }
 
-    private func process(_ signal: AdmittedSignal, request: InboundRequest) async throws(WebhookRejection) -> WebhookAnswer {
+    /// - Parameters:
+    ///   - rules: the rule set in force when the signal came in (its hash goes into each decision).
+    ///   - matched: the rules of that set whose conditions the signal meets.
+    private func process(
+        _ signal: AdmittedSignal,
+        request: InboundRequest,
+        rules: RuleSet,
+        matched: [Rule]?
+    ) async throws(WebhookRejection) -> WebhookAnswer {
         let key = signal.key
         // A resend of an acknowledged signal is a duplicate, never an error, however late it comes.
         if let answer = answers[key] { return WebhookAnswer(status: 200, body: answer, isDuplicate: true) }
@@ -134,7 +147,7 @@ public actor SignalIntake {
             return answer
         }
         inFlight[key] = []
-        let result = await decideAndJournal(signal, request: request, now: request.receivedAt)
+        let result = await decideAndJournal(signal, request: request, rules: rules, matched: matched, now: request.receivedAt)
         for waiter in inFlight.removeValue(forKey: key) ?? [] { waiter.resume(returning: result) }
         return try result.get()
     }
@@ -142,6 +155,8 @@ public actor SignalIntake {
     private func decideAndJournal(
         _ signal: AdmittedSignal,
         request: InboundRequest,
+        rules: RuleSet,
+        matched: [Rule]?,
         now: Date
     ) async -> Result<WebhookAnswer, WebhookRejection> {
         let key = signal.key
@@ -156,7 +171,7 @@ public actor SignalIntake {
             ),
             builder: OrderBuilder(market: market.snapshot, now: now, maxPriceAgeSeconds: configuration.risk.maxPriceAgeSeconds)
         )
-        let batch = SignalBatch(signal, request: request, decider: decider, ledger: ledger, ruleSetHash: rules.hash)
+        let batch = SignalBatch(signal, request: request, decider: decider, ledger: ledger, ruleSetHash: rules.hash, matched: matched)
         batch.usages.forEach { ledger.record($0) }
         do {
             try await journal.append(batch.entries)
@@ -169,7 +184,8 @@ public actor SignalIntake {
         remember(key, answer: body, at: now)
         if signal.source.auth.isReplayable { memory.insert(key, at: now) }
         dispatcher.submit(batch.intents)
-        logger.info(
+        // Every signal and its decisions are in the journal; the log line is for debugging.
+        logger.debug(
             "signal accepted",
             metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(batch.intents.count)"]
         )

@@ -18,7 +18,7 @@ struct AdminController: Sendable {
         }
         router.get("/readyz") { _, _ in
             let journalWritable = await journal.isWritable
-            let rules = await intake.ruleSet
+            let rules = intake.ruleSet
             let exchangeReachable = marketData.isReachable
             let ready = journalWritable && exchangeReachable
             let body: JSONValue = .object(

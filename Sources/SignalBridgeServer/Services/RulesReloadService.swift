@@ -40,7 +40,7 @@ struct RulesReloadService: Service {
     func reload(force: Bool) async {
         do {
             let rules = try RuleSet.load(paths: rulePaths, knownSources: knownSources)
-            let current = await intake.ruleSet.hash
+            let current = intake.ruleSet.hash
             guard force || rules.hash != current else { return }
             try await intake.install(rules)
         } catch let error as RuleFileErrors {
