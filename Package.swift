@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "signalbridge", targets: ["signalbridge"]),
         // For the libFuzzer target in Fuzz/, a package of its own so the main build never links libFuzzer.
         .library(name: "SignalBridgeFuzzing", targets: ["SignalBridgeFuzzing"]),
+        // For the benchmarks in Benchmarks/, a package of its own.
+        .library(name: "SignalBridgeCore", targets: ["SignalBridgeCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
