@@ -62,7 +62,10 @@ struct JournalCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var selection = JournalQuery.Selection(JournalQuery(signalId: signalId, clOrdId: clOrdId, types: Set(types), since: filter.sinceDate))
+            var selection = JournalQuery.Selection(
+                JournalQuery(signalId: signalId, clOrdId: clOrdId, types: Set(types), since: filter.sinceDate),
+                tracksEveryOwner: filter.format != .json
+            )
             var selected: [(record: JournalRecord, signalId: String?)] = []
             if filter.format == .json {
                 // Each record's line as it streams by: memory does not grow with the answer either.

@@ -264,13 +264,37 @@ func temporaryFolder(_ name: String = "journal") -> String {
     }
 
     @Test func theJournalsOwnTimeShapeReadsAsTheParserReadsIt() throws {
-        for text in ["2026-12-01T23:59:59.999Z", "2000-02-29T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2100-03-01T12:30:45.123Z"] {
+        var texts = ["2026-12-01T23:59:59.999Z", "2000-02-29T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2100-03-01T12:30:45.123Z"]
+        // Every millisecond of a second, where the two ways of counting could round apart.
+        texts += (0..<1000).map { "2026-11-25T12:05:44." + String(repeating: "0", count: 3 - String($0).count) + String($0) + "Z" }
+        for text in texts {
             let fast = try #require(Timestamp.journalTime(Array(text.utf8)))
             let parsed = try #require(Timestamp.parse(text))
-            #expect(abs(fast.timeIntervalSince(parsed)) < 0.000_5, "\(text)")
+            #expect(fast == parsed, "\(text)")
         }
         for text in ["2026-13-01T00:00:00.000Z", "2026-12-01T24:00:00.000Z", "2026-12-01 00:00:00.000Z", "2026-12-01T00:00:00Z"] {
             #expect(Timestamp.journalTime(Array(text.utf8)) == nil, "\(text)")
         }
+    }
+}
+
+/// The risk ledger over a long history: usages older than two days age out (their rule's last order kept for long
+/// cooldowns), and today's counts stay right across the compaction of its window.
+@Suite struct RiskLedgerHistoryTests {
+    @Test func aLongHistoryAgesOutAndTodayStaysRight() {
+        var ledger = RiskLedger()
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        // Ten days of an order every 5 minutes, alternating two rules.
+        for index in 0..<(10 * 288) {
+            let ruleId = index.isMultiple(of: 2) ? "a" : "b"
+            ledger.record(RiskLedger.Usage(ruleId: ruleId, time: start.addingTimeInterval(TimeInterval(index * 300)), orders: 1, notional: 10))
+        }
+        let last = start.addingTimeInterval(TimeInterval((10 * 288 - 1) * 300))
+        let dayStart = Date(timeIntervalSince1970: (last.timeIntervalSince1970 / 86400).rounded(.down) * 86400)
+        let today = Int(last.timeIntervalSince(dayStart) / 300) + 1
+        #expect(ledger.ordersToday(ruleId: "a", now: last) + ledger.ordersToday(ruleId: "b", now: last) == today)
+        #expect(ledger.notionalToday(now: last) == Decimal(today * 10))
+        #expect(ledger.lastOrder(ruleId: "b") == last)
+        #expect(ledger.lastOrder(ruleId: "a") == last.addingTimeInterval(-300))
     }
 }

@@ -176,3 +176,40 @@ final class SlowFirstExchange: Exchange {
         #expect(placed.firstIndex(of: "other")! < placed.firstIndex(of: "close")!)
     }
 }
+
+/// The rule index finds exactly the rules that evaluating every rule finds, in rule order: literal `eq` keys alone
+/// and inside `all`, numbers and numeric strings (which compare as decimals, so are never keys), `any`, `not`, other
+/// sources, and payloads that lack the field or hold it as another type.
+@Suite struct RuleIndexTests {
+    static let whens = [
+        #"{"pointer": "/action", "eq": "buy"}"#,
+        #"{"all": [{"pointer": "/px", "gte": "1"}, {"pointer": "/action", "eq": "sell"}]}"#,
+        #"{"pointer": "/n", "eq": "1"}"#,
+        #"{"pointer": "/n", "eq": 2}"#,
+        #"{"any": [{"pointer": "/action", "eq": "buy"}, {"pointer": "/flag", "eq": true}]}"#,
+        #"{"not": {"pointer": "/action", "eq": "buy"}}"#,
+        #"{"pointer": "/flag", "eq": true}"#,
+        #"{"pointer": "/action", "in": ["buy", "hold"]}"#,
+        #"{"pointer": "/nested/kind", "eq": "alert"}"#,
+        #"{"pointer": "/action", "eq": "buy"}"#,
+    ]
+
+    @Test func theIndexFindsWhatEvaluatingEveryRuleFinds() throws {
+        let rules = Self.whens.enumerated().map { index, when in
+            #"{"id": "r\#(index)", "source": "\#(index == 9 ? "other" : "s")", "when": \#(when), "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"base": "1"}}]}"#
+        }
+        let set = try Fixture.rules(#"{"rules": ["# + rules.joined(separator: ",") + "]}")
+        let payloads = [
+            #"{"action": "buy"}"#, #"{"action": "sell", "px": "5"}"#, #"{"action": "sell", "px": "0"}"#, #"{"n": 1}"#, #"{"n": "1.0"}"#,
+            #"{"n": 2.0}"#, #"{"n": "2"}"#, #"{"flag": true}"#, #"{"flag": "true"}"#, #"{"action": 7}"#, #"{}"#, #"[]"#,
+            #"{"nested": {"kind": "alert"}}"#, #"{"nested": "alert"}"#, #"{"action": "hold"}"#,
+        ]
+        for text in payloads {
+            let payload = try JSONParser.parse(text)
+            for source in ["s", "other", "none"] {
+                let everyRule = set.rules.filter { $0.source == source && $0.when.matches(payload) }.map(\.id)
+                #expect(Decider.matching(set, source: source, payload: payload).map(\.id) == everyRule, "\(source) \(text)")
+            }
+        }
+    }
+}

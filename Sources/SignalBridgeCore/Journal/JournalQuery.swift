@@ -32,8 +32,15 @@ public struct JournalQuery: Sendable {
         let query: JournalQuery
         /// A record's order names a signal only through the decision or intent that came before it.
         var owners: [String: String] = [:]
+        /// Whether the signal of every order record is needed (a listing shows it); otherwise only those of the
+        /// `signalId` asked for are kept, so memory does not grow with the history of orders.
+        let tracksEveryOwner: Bool
 
-        public init(_ query: JournalQuery) { self.query = query }
+        /// - Parameter tracksEveryOwner: whether each selected record's signal must be known (tables and CSV show it).
+        public init(_ query: JournalQuery, tracksEveryOwner: Bool = true) {
+            self.query = query
+            self.tracksEveryOwner = tracksEveryOwner
+        }
 
         /// `record` with the signal it belongs to, when it passes every filter.
         public mutating func consider(_ record: JournalRecord) -> (record: JournalRecord, signalId: String?)? {
@@ -41,7 +48,7 @@ public struct JournalQuery: Sendable {
             let event = JournalEvent.decode(record)
             let clOrdIds = event?.clOrdIds ?? ([record["clOrdId"]] + (record["clOrdIds"]?.arrayValue ?? [])).compactMap { $0?.stringValue }
             let named = event?.signalId ?? record["signalId"]?.stringValue
-            if let named { for id in clOrdIds { owners[id] = named } }
+            if let named, tracksEveryOwner || named == query.signalId { for id in clOrdIds { owners[id] = named } }
             let owner = named ?? clOrdIds.first.flatMap { owners[$0] }
             if let signalId = query.signalId, owner != signalId { return nil }
             if let clOrdId = query.clOrdId, !clOrdIds.contains(clOrdId) { return nil }

@@ -136,7 +136,8 @@ public enum Timestamp {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let days = era * 146_097 + dayOfEra - 719_468
         let seconds = days * 86400 + hour * 3600 + minute * 60 + second
-        return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millis) / 1000)
+        // From 2001 as Foundation's parser counts, so that both give the same Date to the last bit.
+        return Date(timeIntervalSinceReferenceDate: TimeInterval(seconds - 978_307_200) + TimeInterval(millis) / 1000)
     }
 
     /// Parses an RFC 3339 / ISO 8601 timestamp, with or without fractional seconds, `Z` or an offset.

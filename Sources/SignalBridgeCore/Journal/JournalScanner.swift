@@ -42,6 +42,8 @@ public struct ScannedLine {
     public var ts: ArraySlice<UInt8>
     /// The size of the batch this record starts (`batch`), nil for a record that starts none.
     public var batchSize: Int?
+    /// Where the fields after the leading ones begin, when those were read from the bytes.
+    var headerEnd: Int?
 
     /// Whether the record is of `type`.
     public func isType(_ type: JournalRecordType) -> Bool { self.type.elementsEqual(type.rawValue.utf8) }
@@ -72,10 +74,12 @@ public struct ScannedLine {
     /// the journal writes them (``JournalEntry/signal(signalId:source:remoteAddr:bodySha256:payload:)``). Nil when
     /// the line is not written that way or a value holds an escape (then the record is parsed whole).
     public var signalKey: SignalKey? {
-        guard let idStart = firstIndex(after: #","signalId":""#) else { return nil }
+        // Right after the leading fields, never anywhere else (the payload may hold a `signalId` of its own).
+        guard let headerEnd else { return nil }
         var reader = ByteReader(bytes)
-        reader.index = idStart
-        guard let id = reader.string(), reader.expect(#","source":""#), let source = reader.string() else { return nil }
+        reader.index = headerEnd
+        guard reader.expect(#","signalId":""#), let id = reader.string(), reader.expect(#","source":""#), let source = reader.string()
+        else { return nil }
         return SignalKey(source: String(decoding: source, as: UTF8.self), signalId: String(decoding: id, as: UTF8.self))
     }
 
@@ -296,7 +300,8 @@ private struct ChainState {
             seq: header.seq,
             type: header.type,
             ts: header.ts,
-            batchSize: header.batch
+            batchSize: header.batch,
+            headerEnd: header.end
         )
         try visit(scanned)
         records += 1
@@ -368,6 +373,8 @@ private struct LineHeader {
     var prev: ArraySlice<UInt8>
     var batch: Int?
     var hasValidTime: Bool
+    /// Where the fields after these begin, when the line was read from its bytes.
+    var end: Int?
 
     /// Reads a line as the journal writes it: `{"seq":N,"ts":"…","type":"…","prev":"…"` and perhaps `,"batch":N`.
     init?(_ line: UnsafeBufferPointer<UInt8>) {
@@ -383,6 +390,7 @@ private struct LineHeader {
             guard let size = reader.integer(), size >= 2 else { return nil }
             batch = size
         }
+        end = reader.index
         hasValidTime = Timestamp.journalTime(ts) != nil || Timestamp.parse(String(decoding: ts, as: UTF8.self)) != nil
     }
 

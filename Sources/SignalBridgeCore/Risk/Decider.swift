@@ -90,8 +90,10 @@ public struct Decider: Sendable {
     /// The rules of `source` in `rules` whose conditions `payload` meets. Pure, and most of the cost of deciding, so
     /// that the intake runs it for many signals at once, before the part that must see one signal at a time.
     public static func matching(_ rules: RuleSet, source: String, payload: JSONValue) -> [Rule] {
-        // One pass over the rules in place: only the matching ones are copied.
-        rules.rules.filter { $0.source == source && $0.when.matches(payload) }
+        // Only the rules the payload could match (``RuleIndex``) are evaluated.
+        rules.index.candidates(source: source, payload: payload).compactMap { index in
+            rules.rules[index].when.matches(payload) ? rules.rules[index] : nil
+        }
     }
 
     /// The decisions for `payload` from `source`, given what has been ordered so far.

@@ -11,8 +11,10 @@ public struct RiskLedger: Sendable {
         public var notional: Decimal
     }
 
-    /// Order decisions of the last two days (daily limits need only today, cooldowns mostly less).
+    /// Order decisions of the last two days (daily limits need only today, cooldowns mostly less); those before
+    /// `head` have aged out.
     private var recent: [Usage] = []
+    private var head = 0
     /// The last order time of rules whose usage has aged out of `recent`, for long cooldowns.
     private var olderLastOrder: [String: Date] = [:]
 
@@ -24,20 +26,26 @@ public struct RiskLedger: Sendable {
     public mutating func record(_ usage: Usage) {
         recent.append(usage)
         let horizon = usage.time.addingTimeInterval(-2 * 86400)
-        while let first = recent.first, first.time < horizon {
-            olderLastOrder[first.ruleId] = max(olderLastOrder[first.ruleId] ?? first.time, first.time)
-            recent.removeFirst()
+        while head < recent.count, recent[head].time < horizon {
+            let old = recent[head]
+            olderLastOrder[old.ruleId] = max(olderLastOrder[old.ruleId] ?? old.time, old.time)
+            head += 1
+        }
+        // Drop the aged-out prefix once it is most of the array: amortized constant time per usage.
+        if head > 1024, head * 2 > recent.count {
+            recent.removeFirst(head)
+            head = 0
         }
     }
 
     /// Takes back a usage recorded for a signal that could not be journaled.
     public mutating func remove(_ usage: Usage) {
-        if let index = recent.lastIndex(of: usage) { recent.remove(at: index) }
+        if let index = recent[head...].lastIndex(of: usage) { recent.remove(at: index) }
     }
 
     /// When `ruleId` last ordered.
     public func lastOrder(ruleId: String) -> Date? {
-        recent.last(where: { $0.ruleId == ruleId })?.time ?? olderLastOrder[ruleId]
+        recent[head...].last(where: { $0.ruleId == ruleId })?.time ?? olderLastOrder[ruleId]
     }
 
     /// Orders `ruleId` placed on the UTC day of `now`.
@@ -57,6 +65,6 @@ public struct RiskLedger: Sendable {
 
     private func today(_ now: Date) -> [Usage] {
         let day = Self.utcDay(now)
-        return recent.filter { Self.utcDay($0.time) == day }
+        return recent[head...].filter { Self.utcDay($0.time) == day }
     }
 }

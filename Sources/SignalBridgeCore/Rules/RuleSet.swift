@@ -14,13 +14,16 @@ public struct RuleSet: Sendable {
         }
     }
 
-    public var rules: [Rule]
+    public let rules: [Rule]
     public var files: [File]
     /// Hex SHA-256 over the files' paths and hashes: changes whenever any rule file changes.
     public var hash: String
+    /// Which rules a payload could match.
+    let index: RuleIndex
 
     public init(rules: [Rule], files: [File]) {
         self.rules = rules
+        self.index = RuleIndex(rules)
         self.files = files
         self.hash = Hex.sha256(files.map { "\($0.path)\u{0}\($0.sha256)\n" }.joined().utf8)
     }
