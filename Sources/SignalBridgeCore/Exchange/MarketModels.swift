@@ -180,9 +180,6 @@ public struct OrderStatus: Sendable, Equatable {
         self.feeCcy = feeCcy
     }
 
-    /// Whether nothing more will happen to this order.
-    public var isFinal: Bool { OrderState(exchangeState: state).isFinal }
-
     /// `status` as the answer to a lookup of `clOrdId`: an answer that names no `clOrdId` is taken to be about it,
     /// an answer about another order is an error (the lookup is tried again).
     public static func answering(_ clOrdId: String, _ status: OrderStatus) throws(ExchangeError) -> OrderStatus {

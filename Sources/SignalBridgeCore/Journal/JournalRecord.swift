@@ -50,7 +50,7 @@ public struct JournalRecord: Sendable, Equatable {
     public var recordType: JournalRecordType? { JournalRecordType(rawValue: type) }
 
     /// The record time.
-    public var date: Date? { Timestamp.journalTime(ts.utf8) ?? Timestamp.parse(ts) }
+    public var date: Date? { Timestamp.parse(utf8: ts.utf8) }
 
     /// How many records the batch this record starts holds (`batch`, on the first record of a batch of two or
     /// more), nil for a record that starts no such batch.
@@ -138,6 +138,11 @@ public enum Timestamp {
         let seconds = days * 86400 + hour * 3600 + minute * 60 + second
         // From 2001 as Foundation's parser counts, so that both give the same Date to the last bit.
         return Date(timeIntervalSinceReferenceDate: TimeInterval(seconds - 978_307_200) + TimeInterval(millis) / 1000)
+    }
+
+    /// The time of a journal `ts`: the journal's own shape read straight from the bytes, any other through ``parse(_:)``.
+    public static func parse(utf8 ts: some Collection<UInt8>) -> Date? {
+        journalTime(ts) ?? parse(String(decoding: ts, as: UTF8.self))
     }
 
     /// Parses an RFC 3339 / ISO 8601 timestamp, with or without fractional seconds, `Z` or an offset.

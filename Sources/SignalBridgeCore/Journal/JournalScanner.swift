@@ -50,7 +50,7 @@ public struct ScannedLine {
 
     /// The record's time, read straight from `ts` when it has the journal's own shape, else parsed.
     public var date: Date? {
-        Timestamp.journalTime(ts) ?? Timestamp.parse(String(decoding: ts, as: UTF8.self))
+        Timestamp.parse(utf8: ts)
     }
 
     /// Whether the line holds `text` anywhere.
@@ -391,7 +391,7 @@ private struct LineHeader {
             batch = size
         }
         end = reader.index
-        hasValidTime = Timestamp.journalTime(ts) != nil || Timestamp.parse(String(decoding: ts, as: UTF8.self)) != nil
+        hasValidTime = Timestamp.parse(utf8: ts) != nil
     }
 
     /// Reads a line through the JSON parser (a record not written the usual way).
