@@ -54,19 +54,16 @@ public struct ScannedLine {
     }
 
     /// Whether the line holds `text` anywhere.
-    public func contains(_ text: StaticString) -> Bool { firstIndex(after: text) != nil }
-
-    /// The index just after the first occurrence of `text` in the line.
-    func firstIndex(after text: StaticString) -> Int? {
+    public func contains(_ text: StaticString) -> Bool {
         text.withUTF8Buffer { needle in
-            guard let base = bytes.baseAddress, let first = needle.first, needle.count <= bytes.count else { return nil }
+            guard let base = bytes.baseAddress, let first = needle.first, needle.count <= bytes.count else { return false }
             var start = 0
             while start + needle.count <= bytes.count, let found = memchr(base + start, Int32(first), bytes.count - needle.count + 1 - start) {
                 let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + index, needle.baseAddress!, needle.count) == 0 { return index + needle.count }
+                if memcmp(base + index, needle.baseAddress!, needle.count) == 0 { return true }
                 start = index + 1
             }
-            return nil
+            return false
         }
     }
 

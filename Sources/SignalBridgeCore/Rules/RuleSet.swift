@@ -31,9 +31,6 @@ public struct RuleSet: Sendable {
     /// The instruments the rules name literally (not through `${…}`).
     public var literalInstruments: Set<String> { Set(rules.flatMap(\.orders).compactMap(\.instId.literal)) }
 
-    /// The rules listening to `source`.
-    public func rules(for source: String) -> [Rule] { rules.filter { $0.source == source } }
-
     /// Loads every rule file under `paths` (files, or folders whose `*.json` files are read; `schema.json` skipped).
     /// - Parameter knownSources: when given, a rule naming another source is an error.
     /// - Throws: ``RuleFileErrors`` with every mistake found across all files.
