@@ -54,6 +54,7 @@ public func buildApplication(
     app.addServices(
         admin,
         bridge.marketData,
+        JournalCheckpointService(journal: bridge.journal, configuration: configuration, logger: logger),
         OrderFollowService(exchange: bridge.exchange, book: bridge.executor.book, journal: bridge.journal, logger: logger),
         ExecutionWatchService(executor: bridge.executor, cancelsOpenOrders: configuration.risk.killSwitchCancelsOpenOrders, logger: logger),
         RulesReloadService(

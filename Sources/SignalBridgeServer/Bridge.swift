@@ -63,14 +63,17 @@ public struct Bridge: Sendable {
             throw StartupError("the rules have errors:\n" + error.errors.map { "  \($0)" }.joined(separator: "\n"))
         }
         // The journal is streamed into the replay: only what the windows and the open orders need is kept.
-        let now = Date()
-        var replay = JournalReplay(
-            since: now.addingTimeInterval(-SignalIntake.duplicateRetention),
-            rememberSince: now.addingTimeInterval(-configuration.replayWindow)
-        )
+        let windows = configuration.journalWindows(now: Date())
         let journal: Journal
+        let replay: JournalReplay
         do {
-            journal = try Journal.open(directory: configuration.journalDirectory, logger: logger, read: replay.item) { replay.apply($0) }
+            (journal, replay) = try Journal.open(
+                directory: configuration.journalDirectory,
+                segmentLimit: configuration.journalSegmentBytes,
+                logger: logger,
+                since: windows.since,
+                rememberSince: windows.rememberSince
+            )
         } catch {
             throw StartupError(error.description)
         }

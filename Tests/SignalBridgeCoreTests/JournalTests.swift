@@ -271,6 +271,7 @@ func temporaryFolder(_ name: String = "journal") -> String {
             let fast = try #require(Timestamp.journalTime(Array(text.utf8)))
             let parsed = try #require(Timestamp.parse(text))
             #expect(fast == parsed, "\(text)")
+            #expect(Timestamp.format(fast) == text)
         }
         for text in ["2026-13-01T00:00:00.000Z", "2026-12-01T24:00:00.000Z", "2026-12-01 00:00:00.000Z", "2026-12-01T00:00:00Z"] {
             #expect(Timestamp.journalTime(Array(text.utf8)) == nil, "\(text)")

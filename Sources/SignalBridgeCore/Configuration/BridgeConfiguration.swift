@@ -67,6 +67,9 @@ public struct BridgeConfiguration: Sendable {
     public var exchange: ExchangeSettings
     /// Absolute path of the journal directory.
     public var journalDirectory: String
+    /// The size at which a journal segment is closed, the next begun and a checkpoint written
+    /// (`journal.segmentBytes`).
+    public var journalSegmentBytes = Journal.defaultSegmentLimit
     /// Absolute paths of rule files or folders.
     public var rulePaths: [String]
     public var sources: [SourceSettings]
@@ -123,6 +126,12 @@ extension BridgeConfiguration {
     /// - Throws: ``DocumentError`` naming the file and the key.
     public static func load(path: String, environment: [String: String]) throws(DocumentError) -> BridgeConfiguration {
         try read(path) { document, base throws(DocumentError) in try parse(document, baseDirectory: base, environment: environment) }
+    }
+
+    /// What start and each checkpoint keep of the journal at `now`: answers of signals since `since` (the duplicate
+    /// window), ids of signals since `rememberSince` (the replay window).
+    public func journalWindows(now: Date) -> (since: Date, rememberSince: Date) {
+        (now.addingTimeInterval(-SignalIntake.duplicateRetention), now.addingTimeInterval(-replayWindow))
     }
 
     /// Only the journal directory of a configuration file: what `journal verify` needs, without any secret.
@@ -193,11 +202,12 @@ extension BridgeConfiguration {
         if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials", "webSocketURL"]) {
             configuration.exchange = try readExchange(exchange, baseDirectory: baseDirectory, environment: environment)
         }
-        if let journal = try root.object("journal", allowedKeys: ["directory"]) {
+        if let journal = try root.object("journal", allowedKeys: ["directory", "segmentBytes"]) {
             configuration.journalDirectory = ConfigurationPath.resolve(
                 try journal.requiredString("directory"),
                 against: baseDirectory
             )
+            if let bytes = try journal.integer("segmentBytes", in: 65536...(1 << 30)) { configuration.journalSegmentBytes = bytes }
         }
         if let rules = try root.stringArray("rules") {
             configuration.rulePaths = rules.map { ConfigurationPath.resolve($0, against: baseDirectory) }

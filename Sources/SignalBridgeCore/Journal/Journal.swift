@@ -11,6 +11,13 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+
+    /// The journal is damaged at `damage`: start stops, and says how to repair it.
+    public static func damaged(_ damage: JournalDamage) -> JournalError {
+        JournalError(
+            "the journal is damaged; nothing was changed. \(damage.description)\nRun `signalbridge journal verify` and restore the segment from a backup."
+        )
+    }
 }
 
 /// The append-only, hash-chained, fsynced journal (SPEC section 6).
@@ -37,13 +44,21 @@ public actor Journal {
     private var failure: JournalError?
     private var retiredFDs: [Int32] = []
     private var closed = false
+    private let segmentStarts: AsyncStream<JournalPosition>.Continuation
+
+    /// Where each new segment begins, once every segment before it is closed and on disk (the newest only, when
+    /// they come faster than they are read): where a checkpoint can be written (``JournalCheckpoint``).
+    public nonisolated let newSegments: AsyncStream<JournalPosition>
+
+    /// The size at which a segment is closed and the next begun.
+    public static let defaultSegmentLimit = 64 << 20
 
     /// Opens (creating if needed) the journal in `directory`, truncating a torn last line, and returns it with
     /// every record already there, for the caller to rebuild its state.
     /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or is damaged.
     public static func open(
         directory: String,
-        segmentLimit: Int = 64 << 20,
+        segmentLimit: Int = defaultSegmentLimit,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init
     ) throws(JournalError) -> (Journal, [JournalRecord]) {
@@ -67,11 +82,32 @@ public actor Journal {
     /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or is damaged.
     public static func open<Item>(
         directory: String,
-        segmentLimit: Int = 64 << 20,
+        segmentLimit: Int = defaultSegmentLimit,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init,
         read: (ScannedLine) throws(JournalDamage) -> Item?,
         visit: (Item) -> Void
+    ) throws(JournalError) -> Journal {
+        try open(directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock) { () throws(JournalError) in
+            do throws(JournalDamage) {
+                return try JournalReader.stream(directory: directory, allowTornTail: true, read: read, visit: visit)
+            } catch {
+                throw .damaged(error)
+            }
+        }
+    }
+
+    /// Opens (creating if needed) the journal in `directory`: takes its lock, runs `scan` (which reads and checks
+    /// the journal, allowing a torn tail, and says where it ends), truncates a torn last line or batch, and opens the
+    /// last segment for appending.
+    /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or what `scan`
+    ///   throws.
+    public static func open(
+        directory: String,
+        segmentLimit: Int = defaultSegmentLimit,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = Date.init,
+        scan: () throws(JournalError) -> JournalScanner.Summary
     ) throws(JournalError) -> Journal {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -87,12 +123,10 @@ public actor Journal {
         }
         let summary: JournalScanner.Summary
         do {
-            summary = try JournalReader.stream(directory: directory, allowTornTail: true, read: read, visit: visit)
+            summary = try scan()
         } catch {
             Glibc.close(lockFD)
-            throw JournalError(
-                "the journal is damaged; nothing was changed. \(error.description)\nRun `signalbridge journal verify` and restore the segment from a backup."
-            )
+            throw error
         }
         if let torn = summary.tornTail {
             logger.warning(
@@ -153,6 +187,7 @@ public actor Journal {
         self.lastHash = lastHash
         self.lockFD = lockFD
         self.syncedSeq = lastSeq
+        (newSegments, segmentStarts) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Whether the journal can take records (false after a failed fsync, until restart).
@@ -232,17 +267,22 @@ public actor Journal {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(JournalReader.segmentName(next)).path
         let newFD = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard newFD >= 0 else { throw JournalError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        let directoryFD = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            Glibc.close(directoryFD)
-        }
+        Self.syncDirectory(directory)
         // A sync in flight may still use the old descriptor: it is closed when that sync finishes.
         if syncing { retiredFDs.append(fd) } else { Glibc.close(fd) }
         fd = newFD
         segmentNumber = next
         offset = 0
         logger.info("journal: new segment", metadata: ["file": "\(path)"])
+        segmentStarts.yield(JournalPosition(segment: next, offset: 0, seq: lastSeq, hash: lastHash))
+    }
+
+    /// Makes the entries of `directory` (a new or renamed file) durable.
+    static func syncDirectory(_ directory: String) {
+        let directoryFD = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryFD >= 0 else { return }
+        fsync(directoryFD)
+        Glibc.close(directoryFD)
     }
 
     private func waitUntilDurable(_ seq: Int) async throws {
@@ -316,5 +356,6 @@ public actor Journal {
         retiredFDs = []
         Glibc.close(lockFD)
         failure = JournalError("the journal is closed")
+        segmentStarts.finish()
     }
 }

@@ -68,16 +68,27 @@ public enum JournalReader {
     /// (``JournalScanner``), and `read` makes of each what the caller needs (nil: nothing), from the fields every
     /// record starts with or by parsing it whole. What is made of a batch reaches `visit` once the whole batch is
     /// known to be on disk; of a batch only partly there (``JournalScanner/Summary/tornTail``), never.
+    /// `position`, `endSegment` and `segmentStart` are the scanner's
+    /// (``JournalScanner/scan(directory:from:before:allowTornTail:progress:segmentStart:visit:)``).
     /// - Throws: ``JournalDamage`` at the first bad record.
     @discardableResult
     public static func stream<Item>(
         directory: String,
+        from position: JournalPosition = .start,
+        before endSegment: Int? = nil,
         allowTornTail: Bool,
+        segmentStart: ((JournalPosition) -> Void)? = nil,
         read: (ScannedLine) throws(JournalDamage) -> Item?,
         visit: (Item) -> Void
     ) throws(JournalDamage) -> JournalScanner.Summary {
         var batch: (remaining: Int, items: [Item])?
-        return try JournalScanner.scan(directory: directory, allowTornTail: allowTornTail) { line throws(JournalDamage) in
+        return try JournalScanner.scan(
+            directory: directory,
+            from: position,
+            before: endSegment,
+            allowTornTail: allowTornTail,
+            segmentStart: segmentStart
+        ) { line throws(JournalDamage) in
             if let size = line.batchSize { batch = (size, []) }
             if let item = try read(line) {
                 if batch != nil { batch?.items.append(item) } else { visit(item) }

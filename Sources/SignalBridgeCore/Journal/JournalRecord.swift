@@ -85,9 +85,10 @@ public struct JournalRecord: Sendable, Equatable {
 
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-25T12:05:44.123Z`).
 public enum Timestamp {
-    /// Formats `date` in UTC with milliseconds.
+    /// Formats `date` in UTC with milliseconds, rounded down; a time read from a `ts` formats as that `ts` again
+    /// (one microsecond of slack covers the binary fraction it was read into).
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = Int64((date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down))
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

@@ -15,15 +15,16 @@ public struct JournalReplay: Sendable {
     public private(set) var ledger = RiskLedger()
 
     /// Answers are kept for signals at or after this time.
-    public let since: Date
+    public private(set) var since: Date
     /// Keys are kept for signals at or after this time (at most ``since``).
-    public let rememberSince: Date
+    public private(set) var rememberSince: Date
     private var signals: [SignalKey: (time: Date, decisions: [JSONValue])] = [:]
     private var signalOrder: [SignalKey] = []
     /// A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
     private var latest: [String: SignalKey] = [:]
-    /// Orders without a final record yet, with the `seq` of their intent.
-    private var orders: [String: (seq: Int, order: OpenOrder)] = [:]
+    /// Orders without a final record yet, with the `seq` of their intent and the lines of their records (for a
+    /// checkpoint).
+    private var orders: [String: (seq: Int, order: OpenOrder, lines: [String])] = [:]
 
     /// An empty replay, to be fed records in journal order (``apply(_:)``), keeping the answers of signals at or after
     /// `since` and the keys of those at or after `rememberSince` (at most `since`).
@@ -86,10 +87,11 @@ public struct JournalReplay: Sendable {
                 ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
             }
         case .intent(let intent):
-            orders[intent.clOrdId] = (record.seq, OpenOrder(intent: intent, intentTime: time))
+            orders[intent.clOrdId] = (record.seq, OpenOrder(intent: intent, intentTime: time), [record.line])
         case .order(let clOrdId, let event):
             guard var open = orders[clOrdId] else { return }
             _ = open.order.lifecycle.apply(event)
+            open.lines.append(record.line)
             // A final order is forgotten at once: what start keeps does not grow with the history of orders.
             orders[clOrdId] = open.order.state.isFinal ? nil : open
         case .rejected, .rulesLoaded:
@@ -108,6 +110,89 @@ public struct JournalReplay: Sendable {
 
     /// Orders whose outcome is not final, in journal order.
     public var openOrders: [OpenOrder] { orders.values.sorted { $0.seq < $1.seq }.map(\.order) }
+}
+
+extension JournalReplay {
+    /// The same replay with its windows moved on to `since` and `rememberSince` (never back): what is older is
+    /// forgotten.
+    public func forgetting(before since: Date, rememberSince: Date) -> JournalReplay {
+        var replay = self
+        replay.since = max(self.since, since)
+        replay.rememberSince = min(max(self.rememberSince, rememberSince), replay.since)
+        replay.seen.removeAll { $0.time < replay.rememberSince }
+        replay.signalOrder.removeAll { (replay.signals[$0]?.time ?? .distantPast) < replay.since }
+        replay.signals = replay.signals.filter { $0.value.time >= replay.since }
+        replay.latest = [:]
+        for key in replay.signalOrder { replay.latest[key.signalId] = key }
+        return replay
+    }
+
+    /// The replay's state as items of a checkpoint (``JournalCheckpoint``), each a JSON array whose first element
+    /// says what it is: `seen` (a signal's source, id and time), `answer` (source, id, time and decisions), `usage`
+    /// (a rule's order: rule, time, orders, notional), `lastOrder` (a rule's last order older than the ledger
+    /// keeps), `order` (the journal lines of an open order).
+    public var checkpointItems: [JSONValue] {
+        var items: [JSONValue] = []
+        items.reserveCapacity(seen.count + signalOrder.count + orders.count)
+        for (key, time) in seen {
+            items.append(["seen", .string(key.source), .string(key.signalId), .string(Timestamp.format(time))])
+        }
+        for key in signalOrder {
+            guard let signal = signals[key] else { continue }
+            items.append(["answer", .string(key.source), .string(key.signalId), .string(Timestamp.format(signal.time)), .array(signal.decisions)])
+        }
+        for usage in ledger.usages {
+            items.append([
+                "usage", .string(usage.ruleId), .string(Timestamp.format(usage.time)), .integer(usage.orders), .number(DecimalText.format(usage.notional)),
+            ])
+        }
+        for (ruleId, time) in ledger.agedOutLastOrders.sorted(by: { $0.key < $1.key }) {
+            items.append(["lastOrder", .string(ruleId), .string(Timestamp.format(time))])
+        }
+        for open in orders.values.sorted(by: { $0.seq < $1.seq }) {
+            items.append(.array(["order"] + open.lines.map { .string($0) }))
+        }
+        return items
+    }
+
+    /// A time of an item, read as the journal's `ts` is, so that it is the same `Date` to the last bit.
+    private static func time(_ text: String) -> Date? { Timestamp.parse(utf8: text.utf8) }
+
+    /// Restores one item of ``checkpointItems``, in their order; false when it is not one.
+    public mutating func restore(_ item: JSONValue) -> Bool {
+        guard let fields = item.arrayValue, let kind = fields.first?.stringValue else { return false }
+        let strings = fields.dropFirst().map(\.stringValue)
+        switch kind {
+        case "seen":
+            guard fields.count == 4, let source = strings[0], let id = strings[1], let time = strings[2].flatMap(Self.time) else { return false }
+            seen.append((SignalKey(source: source, signalId: id), time))
+        case "answer":
+            guard fields.count == 5, let source = strings[0], let id = strings[1], let time = strings[2].flatMap(Self.time),
+                let decisions = fields[4].arrayValue
+            else { return false }
+            let key = SignalKey(source: source, signalId: id)
+            if signals[key] == nil { signalOrder.append(key) }
+            signals[key] = (time, decisions)
+            latest[id] = key
+        case "usage":
+            guard fields.count == 5, let ruleId = strings[0], let time = strings[1].flatMap(Self.time),
+                let orders = fields[3].wholeNumber(in: 1...Int(Int32.max)), let notional = fields[4].decimalValue, notional.isFinite
+            else { return false }
+            ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: orders, notional: notional))
+        case "lastOrder":
+            guard fields.count == 3, let ruleId = strings[0], let time = strings[1].flatMap(Self.time) else { return false }
+            ledger.recordAgedOut(ruleId: ruleId, lastOrder: time)
+        case "order":
+            let records = strings.map { $0.flatMap(JournalRecord.parse(line:)) }
+            guard !records.isEmpty, records.allSatisfy({ $0 != nil }) else { return false }
+            let before = orders.count
+            for record in records { apply(record!) }
+            return orders.count == before + 1
+        default:
+            return false
+        }
+        return true
+    }
 }
 
 /// Identifies a signal for duplicate detection: its source and id.

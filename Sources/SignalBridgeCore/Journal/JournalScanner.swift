@@ -136,16 +136,21 @@ public struct JournalScanner {
     ///   - allowTornTail: whether an incomplete last line or last batch of the last segment is reported in
     ///     ``Summary/tornTail`` (on start) rather than as damage (`journal verify`). The records of a torn batch
     ///     are passed to `visit` before the tear is known; the caller drops them (``Summary/tornTail``'s `records`).
+    ///   - endSegment: the first segment not to read (nil: read to the end).
     ///   - progress: called now and then with how far the scan has come.
+    ///   - segmentStart: called where each segment begins to be read, with the position there, once every record
+    ///     before it was passed to `visit`.
     /// - Throws: ``JournalDamage`` at the first bad record, or what `visit` throws.
     public static func scan(
         directory: String,
         from position: JournalPosition = .start,
+        before endSegment: Int? = nil,
         allowTornTail: Bool,
         progress: ((Progress) -> Void)? = nil,
+        segmentStart: ((JournalPosition) -> Void)? = nil,
         visit: (ScannedLine) throws(JournalDamage) -> Void
     ) throws(JournalDamage) -> Summary {
-        let files = JournalReader.segments(in: directory).filter { $0.number >= position.segment }
+        let files = JournalReader.segments(in: directory).filter { $0.number >= position.segment && $0.number < (endSegment ?? .max) }
         let totalBytes = files.reduce(0) { $0 + fileSize($1.path) } - (files.first?.number == position.segment ? position.offset : 0)
         var state = ChainState(position: position)
         var bytesRead = 0
@@ -159,6 +164,7 @@ public struct JournalScanner {
             defer { Glibc.close(fd) }
             if startOffset > 0 { lseek(fd, off_t(startOffset), SEEK_SET) }
             state.beginSegment(segment, offset: startOffset)
+            segmentStart?(JournalPosition(segment: segment.number, offset: startOffset, seq: state.seq, hash: String(decoding: state.prev, as: UTF8.self)))
             var buffer = [UInt8](repeating: 0, count: chunkSize)
             var filled = 0
             while true {

@@ -38,6 +38,17 @@ public struct RiskLedger: Sendable {
         }
     }
 
+    /// The order decisions still counted, oldest first.
+    public var usages: ArraySlice<Usage> { recent[head...] }
+
+    /// The last order time of each rule whose orders are all older than ``usages`` holds.
+    public var agedOutLastOrders: [String: Date] { olderLastOrder }
+
+    /// Remembers that `ruleId` last ordered at `lastOrder`, before every usage counted (restoring a checkpoint).
+    public mutating func recordAgedOut(ruleId: String, lastOrder: Date) {
+        olderLastOrder[ruleId] = max(olderLastOrder[ruleId] ?? lastOrder, lastOrder)
+    }
+
     /// Takes back a usage recorded for a signal that could not be journaled.
     public mutating func remove(_ usage: Usage) {
         if let index = recent[head...].lastIndex(of: usage) { recent.remove(at: index) }
