@@ -180,7 +180,7 @@ import Testing
         var replay = JournalReplay(since: .distantPast)
         let time = try #require(Timestamp.parse("2026-11-19T08:26:40.123Z"))
         let lines = [
-            JournalRecord.make(History.signal("a"), seq: 1, ts: Timestamp.format(time), prev: JournalRecord.genesis, batch: 3),
+            JournalRecord.make(History.signal("a"), seq: 1, ts: Timestamp.format(time), prev: JournalRecord.genesis, batch: 3)
         ]
         var records = lines
         records.append(JournalRecord.make(History.decision("a", outcome: "order", clOrdId: "sba"), seq: 2, ts: lines[0].ts, prev: "x"))
@@ -190,12 +190,18 @@ import Testing
         // Times at many milliseconds: each comes back as the same Date to the last bit, as the journal reads it.
         for index in 0..<500 {
             let ts = Timestamp.format(time.addingTimeInterval(Double(index) * 7.001))
-            replay.apply(JournalRecord.make(History.decision("m\(index)", outcome: "order", clOrdId: "sbm\(index)"), seq: 5 + index, ts: ts, prev: "x"))
+            replay.apply(
+                JournalRecord.make(History.decision("m\(index)", outcome: "order", clOrdId: "sbm\(index)"), seq: 5 + index, ts: ts, prev: "x")
+            )
         }
         let restored = replay.restore(["lastOrder", "old", .string(Timestamp.format(time.addingTimeInterval(-30 * 86400)))])
         let refused = !replay.restore(["lastOrder", "old"]) && !replay.restore(["unknown"])
         #expect(restored && refused)
-        let checkpoint = JournalCheckpoint(position: JournalPosition(segment: 2, offset: 0, seq: 4, hash: String(repeating: "a", count: 64)), written: time, replay: replay)
+        let checkpoint = JournalCheckpoint(
+            position: JournalPosition(segment: 2, offset: 0, seq: 4, hash: String(repeating: "a", count: 64)),
+            written: time,
+            replay: replay
+        )
         let decoded = try JournalCheckpoint.decode(checkpoint.encoded)
         #expect(decoded.position == checkpoint.position && decoded.written == time)
         #expect(decoded.replay.checkpointItems == replay.checkpointItems)

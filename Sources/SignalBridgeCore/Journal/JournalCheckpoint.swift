@@ -218,7 +218,8 @@ extension JournalCheckpoint {
     ) throws(JournalError) {
         let previous = usable(directory: directory, since: since, rememberSince: rememberSince, logger: logger)
         guard previous?.position != position else { return }
-        var replay = previous?.replay.forgetting(before: since, rememberSince: rememberSince) ?? JournalReplay(since: since, rememberSince: rememberSince)
+        var replay =
+            previous?.replay.forgetting(before: since, rememberSince: rememberSince) ?? JournalReplay(since: since, rememberSince: rememberSince)
         let summary: JournalScanner.Summary
         do {
             summary = try JournalReader.stream(
@@ -259,7 +260,8 @@ extension Journal {
             let lastSegment = JournalReader.segments(in: directory).last?.number
             func scan(from checkpoint: JournalCheckpoint?) throws(JournalDamage) -> JournalScanner.Summary {
                 replay =
-                    checkpoint?.replay.forgetting(before: since, rememberSince: rememberSince) ?? JournalReplay(since: since, rememberSince: rememberSince)
+                    checkpoint?.replay.forgetting(before: since, rememberSince: rememberSince)
+                    ?? JournalReplay(since: since, rememberSince: rememberSince)
                 snapshot = nil
                 return try JournalReader.stream(
                     directory: directory,

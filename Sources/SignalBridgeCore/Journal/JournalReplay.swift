@@ -143,7 +143,8 @@ extension JournalReplay {
         }
         for usage in ledger.usages {
             items.append([
-                "usage", .string(usage.ruleId), .string(Timestamp.format(usage.time)), .integer(usage.orders), .number(DecimalText.format(usage.notional)),
+                "usage", .string(usage.ruleId), .string(Timestamp.format(usage.time)), .integer(usage.orders),
+                .number(DecimalText.format(usage.notional)),
             ])
         }
         for (ruleId, time) in ledger.agedOutLastOrders.sorted(by: { $0.key < $1.key }) {

@@ -164,7 +164,9 @@ public struct JournalScanner {
             defer { Glibc.close(fd) }
             if startOffset > 0 { lseek(fd, off_t(startOffset), SEEK_SET) }
             state.beginSegment(segment, offset: startOffset)
-            segmentStart?(JournalPosition(segment: segment.number, offset: startOffset, seq: state.seq, hash: String(decoding: state.prev, as: UTF8.self)))
+            segmentStart?(
+                JournalPosition(segment: segment.number, offset: startOffset, seq: state.seq, hash: String(decoding: state.prev, as: UTF8.self))
+            )
             var buffer = [UInt8](repeating: 0, count: chunkSize)
             var filled = 0
             while true {
