@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "signalbridge", targets: ["signalbridge"]),
+        .executable(name: "signalbridge-load", targets: ["signalbridge-load"]),
         // For the libFuzzer target in Fuzz/, a package of its own so the main build never links libFuzzer.
         .library(name: "SignalBridgeFuzzing", targets: ["SignalBridgeFuzzing"]),
         // For the benchmarks in Benchmarks/, a package of its own.
@@ -95,6 +96,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The load tool: the simulator and the bridge under signed webhooks, beside bare Hummingbird and a bare fsync.
+        .executableTarget(
+            name: "signalbridge-load",
+            dependencies: [
+                "SignalBridgeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,11 +1,11 @@
 """Writes a valid, hash-chained signalbridge journal of N records (signal + skip decision batches), spread over
-DAYS days ending now, in 64 MiB segments. Usage: make_journal.py DIR N [DAYS]"""
+DAYS days ending now, in 16 MiB segments (as the bridge writes them). Usage: make_journal.py DIR N [DAYS]"""
 import hashlib, json, os, sys, time
 from datetime import datetime, timezone
 d, n = sys.argv[1], int(sys.argv[2]); days = float(sys.argv[3]) if len(sys.argv) > 3 else 30
 os.makedirs(d, exist_ok=True)
 end = time.time(); start = end - days * 86400
-prev = "0" * 64; seg = 1; size = 0; limit = 64 << 20
+prev = "0" * 64; seg = 1; size = 0; limit = 16 << 20
 f = open(os.path.join(d, "journal-%06d.jsonl" % seg), "wb")
 def ts(t):
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (int(t * 1000) % 1000)

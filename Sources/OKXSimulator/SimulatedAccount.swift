@@ -94,20 +94,32 @@ public final class SimulatedAccount: Sendable {
     private let state: Mutex<State>
     private let clock: @Sendable () -> Date
 
-    /// A funded account (100 000 USDT, 1 BTC, 10 ETH) with BTC-USDT and ETH-USDT at OKX's real lot, tick and minimum sizes.
+    /// OKX's SOL-USDT spot instrument: tick 0.01, lot 0.000001, minimum 0.01 SOL.
+    static let solUSDT = Instrument(
+        instId: "SOL-USDT",
+        baseCcy: "SOL",
+        quoteCcy: "USDT",
+        tickSz: Decimal(string: "0.01")!,
+        lotSz: Decimal(string: "0.000001")!,
+        minSz: Decimal(string: "0.01")!
+    )
+
+    /// A funded account (100 000 USDT, 1 BTC, 10 ETH, 100 SOL) with BTC-USDT, ETH-USDT and SOL-USDT at OKX's real lot,
+    /// tick and minimum sizes.
     public init(clock: @escaping @Sendable () -> Date = Date.init) {
         self.clock = clock
         let now = clock()
-        let instruments = [Instrument.okxBTCUSDT, Instrument.okxETHUSDT]
+        let instruments = [Instrument.okxBTCUSDT, Instrument.okxETHUSDT, Self.solUSDT]
         let tickers = [
             Ticker(instId: "BTC-USDT", last: 60000, bid: Decimal(string: "59999.9")!, ask: Decimal(string: "60000.1")!, time: now),
             Ticker(instId: "ETH-USDT", last: 3000, bid: Decimal(string: "2999.99")!, ask: Decimal(string: "3000.01")!, time: now),
+            Ticker(instId: "SOL-USDT", last: 150, bid: Decimal(string: "149.99")!, ask: Decimal(string: "150.01")!, time: now),
         ]
         state = Mutex(
             State(
                 instruments: Dictionary(uniqueKeysWithValues: instruments.map { ($0.instId, $0) }),
                 tickers: Dictionary(uniqueKeysWithValues: tickers.map { ($0.instId, $0) }),
-                balances: ["USDT": 100_000, "BTC": 1, "ETH": 10]
+                balances: ["USDT": 100_000, "BTC": 1, "ETH": 10, "SOL": 100]
             )
         )
     }

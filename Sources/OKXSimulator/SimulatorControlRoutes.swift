@@ -5,7 +5,7 @@ import Synchronization
 
 /// `/sim/...`: routes that are not OKX's, for tests and paper trading to drive the simulator.
 ///
-/// - `GET /sim/orders`: every order ever placed, oldest first.
+/// - `GET /sim/orders`: every order ever placed, oldest first, each with `createdAtMicros` (Unix microseconds).
 /// - `GET /sim/requests`: how many authenticated requests each OKX path served.
 /// - `POST /sim/faults` `{"kind": "dropAnswer"|"serverError"|"rateLimit"|"busy", "count": N, "placed": true}`,
 ///   `{"kind": "latency", "ms": N}`, `{"kind": "wsDisconnect"}`, `{"kind": "outage", "seconds": N}` (every REST
@@ -17,7 +17,14 @@ struct SimulatorControlRoutes: Sendable {
 
     func addRoutes(to router: Router<SimulatorRequestContext>) {
         router.get("/sim/orders") { _, _ in
-            OKXEnvelope.success(simulator.account.allOrders().map(OKXEnvelope.order))
+            OKXEnvelope.success(
+                simulator.account.allOrders().map { order in
+                    // When the order arrived, to the microsecond, for measuring webhook-to-order (`signalbridge-load`).
+                    var object = OKXEnvelope.order(order).objectValue ?? JSONObject()
+                    object["createdAtMicros"] = .integer(Int((order.createdAt.timeIntervalSince1970 * 1e6).rounded(.down)))
+                    return .object(object)
+                }
+            )
         }
         router.get("/sim/requests") { _, _ in
             let counts = simulator.requestCounts.withLock { $0 }

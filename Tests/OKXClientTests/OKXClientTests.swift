@@ -79,7 +79,7 @@ import Testing
     @Test func tradesAndQueriesOverHTTP() async throws {
         try await withSimulator { okx, account in
             let instruments = try await okx.instruments()
-            #expect(instruments.map(\.instId) == ["BTC-USDT", "ETH-USDT"])
+            #expect(instruments.map(\.instId) == ["BTC-USDT", "ETH-USDT", "SOL-USDT"])
             #expect(instruments[0].tickSz == Decimal(string: "0.1"))
             #expect(try await okx.ticker(instId: "BTC-USDT").ask == Decimal(string: "60000.1"))
             #expect(try await okx.balances().first { $0.ccy == "USDT" }?.available == 100_000)

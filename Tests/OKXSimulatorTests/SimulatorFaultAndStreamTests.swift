@@ -160,7 +160,7 @@ struct LiveSimulator {
             #expect(try await client.accountLevel() == 1)
             simulator.account.accountLevel = 2
             #expect(try await client.accountLevel() == 2)
-            #expect(try await client.tickers().map(\.instId) == ["BTC-USDT", "ETH-USDT"])
+            #expect(try await client.tickers().map(\.instId) == ["BTC-USDT", "ETH-USDT", "SOL-USDT"])
             #expect(abs(try await client.serverTime().timeIntervalSinceNow) < 5)
         }
     }

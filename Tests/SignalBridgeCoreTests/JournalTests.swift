@@ -245,9 +245,9 @@ func temporaryFolder(_ name: String = "journal") -> String {
             replay.apply(item)
         }
         await journal.close()
-        // Old signals and the old decision that ordered nothing are checked but never parsed; the rest is.
-        #expect(!parsed.contains { $0.hasPrefix("signal:old") } && !parsed.contains("decision:old-skip"))
-        #expect(parsed.contains("decision:old-open") && parsed.contains("order.update:sbold-filled") && parsed.contains("signal:recent"))
+        // Signals and the old decision that ordered nothing are checked but never parsed; the rest is.
+        #expect(!parsed.contains { $0.hasPrefix("signal:") } && !parsed.contains("decision:old-skip"))
+        #expect(parsed.contains("decision:old-open") && parsed.contains("order.update:sbold-filled") && parsed.contains("decision:recent"))
         #expect(replay.openOrders.map(\.clOrdId) == ["sbold-open"])
         #expect(replay.answered.map(\.key.signalId) == ["recent"])
         // A signal older than the duplicate window but within the replay window: only its key, read from the bytes.

@@ -51,7 +51,7 @@ public actor Journal {
     public nonisolated let newSegments: AsyncStream<JournalPosition>
 
     /// The size at which a segment is closed and the next begun.
-    public static let defaultSegmentLimit = 64 << 20
+    public static let defaultSegmentLimit = 16 << 20
 
     /// Opens (creating if needed) the journal in `directory`, truncating a torn last line, and returns it with
     /// every record already there, for the caller to rebuild its state.

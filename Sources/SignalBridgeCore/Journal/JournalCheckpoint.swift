@@ -77,11 +77,12 @@ public struct JournalCheckpoint: Sendable {
         guard let first = lines.popFirst(), let header = try? JSONParser.parse(first).objectValue, header["checkpoint"] == .integer(1) else {
             throw Unusable("it is not a checkpoint of this version")
         }
+        func time(_ key: String) -> Date? { header[key]?.stringValue.flatMap { Timestamp.parse(utf8: $0.utf8) } }
         guard let segment = header["segment"]?.wholeNumber(in: 1...Int.max), let offset = header["offset"]?.wholeNumber(in: 0...Int.max),
             let seq = header["seq"]?.wholeNumber(in: 0...Int.max), let hash = header["hash"]?.stringValue, hash.utf8.count == 64,
-            let written = header["written"]?.stringValue.flatMap { Timestamp.parse(utf8: $0.utf8) },
-            let since = header["since"]?.stringValue.flatMap { Timestamp.parse(utf8: $0.utf8) },
-            let rememberSince = header["rememberSince"]?.stringValue.flatMap { Timestamp.parse(utf8: $0.utf8) },
+            let written = time("written"),
+            let since = time("since"),
+            let rememberSince = time("rememberSince"),
             header["items"]?.wholeNumber(in: 0...Int.max) == lines.count
         else { throw Unusable("its header is incomplete") }
         var replay = JournalReplay(since: since, rememberSince: rememberSince)

@@ -45,16 +45,18 @@ public struct JournalReplay: Sendable {
         case record(JournalRecord)
         /// Only that this signal was seen then (for the replay window).
         case seen(SignalKey, Date)
+        /// A signal within the duplicate window: its key and time are all its answer needs.
+        case signal(SignalKey, Date)
     }
 
     /// What the replay needs of the record on `line`, read from the fields every record starts with, so that on start
-    /// only that is parsed whole: order records, and decisions that ordered (for cooldowns), always; signals and other
-    /// decisions within the duplicate window; of older signals within the replay window, only their key.
+    /// only that is parsed whole: order records, and decisions that ordered (for cooldowns), always; other decisions
+    /// within the duplicate window. Of a signal only its key is read, from the bytes (its payload is never needed).
     public func item(_ line: ScannedLine) throws(JournalDamage) -> Item? {
         let date = line.date ?? .distantFuture
         if line.isType(.signal) {
             if date < rememberSince { return nil }
-            if date < since, let key = line.signalKey { return .seen(key, date) }
+            if let key = line.signalKey { return date < since ? .seen(key, date) : .signal(key, date) }
             return .record(try line.parsed())
         }
         if line.isType(.decision), date < since, !line.contains(#""outcome":"order""#) { return nil }
@@ -67,6 +69,7 @@ public struct JournalReplay: Sendable {
         switch item {
         case .record(let record): apply(record)
         case .seen(let key, let time): seen.append((key, time))
+        case .signal(let key, let time): applySignal(key, time: time)
         }
     }
 
@@ -75,12 +78,7 @@ public struct JournalReplay: Sendable {
         guard let time = record.date, let event = JournalEvent.decode(record) else { return }
         switch event {
         case .signal(let key):
-            guard time >= rememberSince else { return }
-            seen.append((key, time))
-            guard time >= since else { return }
-            latest[key.signalId] = key
-            if signals[key] == nil { signalOrder.append(key) }
-            signals[key] = (time, [])
+            applySignal(key, time: time)
         case .decision(let decision):
             if let key = latest[decision.signalId] { signals[key]?.decisions.append(decision.answerEntry) }
             if decision.ordered, let ruleId = decision.ruleId {
@@ -97,6 +95,15 @@ public struct JournalReplay: Sendable {
         case .rejected, .rulesLoaded:
             return
         }
+    }
+
+    private mutating func applySignal(_ key: SignalKey, time: Date) {
+        guard time >= rememberSince else { return }
+        seen.append((key, time))
+        guard time >= since else { return }
+        latest[key.signalId] = key
+        if signals[key] == nil { signalOrder.append(key) }
+        signals[key] = (time, [])
     }
 
     /// The signals answered at or after ``since``, each with its answer, oldest first.
