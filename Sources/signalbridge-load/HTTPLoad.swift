@@ -41,7 +41,7 @@ struct HTTPLoad: Sendable {
             let thread = Thread { [self] in
                 defer { done.leave() }
                 do throws(LoadError) {
-                    var connection = try Connection(port: port)
+                    let connection = try Connection(port: port)
                     while true {
                         let index = next.add(1, ordering: .relaxed).oldValue
                         guard index < requests.count else { return }
@@ -82,8 +82,8 @@ struct HTTPLoad: Sendable {
         }
     }
 
-    /// One blocking keep-alive connection.
-    struct Connection {
+    /// One blocking keep-alive connection, closed when it is released.
+    final class Connection {
         private let fd: Int32
         private var buffer = [UInt8](repeating: 0, count: 1 << 16)
         private var filled = 0
@@ -103,8 +103,10 @@ struct HTTPLoad: Sendable {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
 
+        deinit { close(fd) }
+
         /// Writes `request` and reads its answer.
-        mutating func exchange(_ request: [UInt8]) throws(LoadError) -> (status: Int, body: [UInt8]) {
+        func exchange(_ request: [UInt8]) throws(LoadError) -> (status: Int, body: [UInt8]) {
             var written = 0
             while written < request.count {
                 let count = request[written...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -122,7 +124,7 @@ struct HTTPLoad: Sendable {
         }
 
         /// The first whole answer in the buffer, removed from it; nil when it is not all there yet.
-        private mutating func parse() throws(LoadError) -> (status: Int, body: [UInt8])? {
+        private func parse() throws(LoadError) -> (status: Int, body: [UInt8])? {
             let separator: [UInt8] = [13, 10, 13, 10]
             guard filled >= 4, let end = (0...(filled - 4)).first(where: { buffer[$0..<($0 + 4)].elementsEqual(separator) }) else { return nil }
             let head = String(decoding: buffer[0..<end], as: UTF8.self)

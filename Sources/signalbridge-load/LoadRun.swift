@@ -76,9 +76,11 @@ final class LoadRun {
 
     /// When each order reached the simulator (Unix seconds), by `clOrdId`.
     private func simulatorOrders() throws -> [String: Double] {
-        guard let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(simulatorPort)/sim/orders")!),
-            let orders = (try? JSONParser.parse([UInt8](data)))?.objectValue?["data"]?.arrayValue
-        else { throw LoadError("the simulator did not list its orders") }
+        let connection = try HTTPLoad.Connection(port: simulatorPort)
+        let answer = try connection.exchange(Array("GET /sim/orders HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        guard answer.status == 200, let orders = (try? JSONParser.parse(answer.body))?.objectValue?["data"]?.arrayValue else {
+            throw LoadError("the simulator did not list its orders (HTTP \(answer.status))")
+        }
         var times: [String: Double] = [:]
         for order in orders {
             guard let object = order.objectValue, let clOrdId = object["clOrdId"]?.stringValue,
