@@ -8,7 +8,8 @@ import SignalBridgeCore
 struct LoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signalbridge-load",
-        abstract: "Starts the simulator and the bridge on 127.0.0.1, drives signed webhooks at them, and reports acks/s, latencies and webhook-to-order times beside the bare Hummingbird endpoint and a bare fsync measured in the same run.",
+        abstract:
+            "Starts the simulator and the bridge on 127.0.0.1, drives signed webhooks at them, and reports acks/s, latencies and webhook-to-order times beside the bare Hummingbird endpoint and a bare fsync measured in the same run.",
         discussion: """
             Without --orders the bridge has 100 rules none of which match (the burst case); with --orders three rules \
             order on BTC-USDT, ETH-USDT and SOL-USDT in turn, and the time from each webhook to its order at the \
@@ -37,7 +38,8 @@ struct LoadCommand: ParsableCommand {
     }
 
     func run() throws {
-        let binary = signalbridge ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("signalbridge").path
+        let binary =
+            signalbridge ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("signalbridge").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("no signalbridge executable at \(binary); build it or pass --signalbridge")
         }

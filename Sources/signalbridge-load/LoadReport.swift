@@ -95,12 +95,16 @@ struct LoadReport {
         for row in rows {
             lines.append(
                 row.enumerated().map { index, cell in
-                    index == 0 ? cell.padding(toLength: widths[0], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[index] - cell.count) + cell
+                    index == 0
+                        ? cell.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[index] - cell.count) + cell
                 }.joined(separator: "  ")
             )
         }
         for target in targets {
-            lines.append("target: \(target.name): \(Self.format(target.value)) against \(Self.format(target.limit)): \(target.met ? "met" : "NOT met")")
+            lines.append(
+                "target: \(target.name): \(Self.format(target.value)) against \(Self.format(target.limit)): \(target.met ? "met" : "NOT met")"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -137,7 +141,10 @@ struct LoadReport {
         if let toOrder = webhookToOrder { object["webhookToOrderMs"] = latencies(toOrder) }
         object["targets"] = .array(
             targets.map {
-                ["name": .string($0.name), "value": .number(Self.format($0.value, 3)), "limit": .number(Self.format($0.limit, 3)), "met": .bool($0.met)]
+                [
+                    "name": .string($0.name), "value": .number(Self.format($0.value, 3)), "limit": .number(Self.format($0.limit, 3)),
+                    "met": .bool($0.met),
+                ]
             }
         )
         return JSONValue.object(object).jsonText

@@ -131,8 +131,9 @@ final class LoadRun {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = folder + "/\(log).out"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: folder + "/\(log).log", contents: nil)
+        guard FileManager.default.createFile(atPath: out, contents: nil),
+            FileManager.default.createFile(atPath: folder + "/\(log).log", contents: nil)
+        else { throw LoadError("cannot write in \(folder)") }
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: folder + "/\(log).log")
         try process.run()

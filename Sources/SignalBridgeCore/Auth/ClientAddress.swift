@@ -14,7 +14,7 @@ public enum ClientAddress {
     public static func resolve(peer: String?, forwardedFor: [String], trustedProxies: [IPRange]) -> String? {
         guard let peer, isTrusted(peer, trustedProxies) else { return peer }
         let chain = forwardedFor.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { String($0.trimmingASCIISpaces) }
         for entry in chain.reversed() {
             guard let address = address(entry) else { return "unparsable:" + sanitized(entry) }
             if !isTrusted(address, trustedProxies) { return address }

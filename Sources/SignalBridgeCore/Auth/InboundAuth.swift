@@ -180,7 +180,7 @@ extension StripeAuth {
         var timestamp: String?
         var signatures: [[UInt8]] = []
         for item in header.split(separator: ",") {
-            let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = item.split(separator: "=", maxSplits: 1).map { String($0.trimmingASCIISpaces) }
             guard pair.count == 2 else { continue }
             if pair[0] == "t" { timestamp = pair[1] }
             if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
@@ -222,7 +222,7 @@ extension HMACAuth {
     func verify(_ request: InboundRequest) throws(AuthenticationFailure) {
         guard let value = request.header(header) else { throw AuthenticationFailure("the \(header) header is missing") }
         guard value.hasPrefix(prefix) else { throw AuthenticationFailure("the \(header) header does not start with \"\(prefix)\"") }
-        let encoded = String(value.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+        let encoded = String(value.dropFirst(prefix.count).trimmingASCIISpaces)
         let presented: [UInt8]?
         switch encoding {
         case .hex: presented = Hex.decode(encoded)

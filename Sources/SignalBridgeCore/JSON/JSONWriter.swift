@@ -10,7 +10,7 @@ extension JSONValue {
         return out
     }
 
-    private func write(to out: inout [UInt8]) {
+    func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -36,15 +36,20 @@ extension JSONValue {
     }
 
     /// Writes `s` as a JSON string: `"`, `\`, control characters and U+2028/U+2029 escaped, the rest as its UTF-8.
-    private static func writeString(_ s: String, to out: inout [UInt8]) {
+    static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let utf8 = s.utf8
-        // Most strings need no escape at all: copied in one go.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
-            out.append(contentsOf: utf8)
+        // Most strings need no escape at all: checked and copied in one go over their contiguous UTF-8.
+        var text = s
+        let copied = text.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
             out.append(UInt8(ascii: "\""))
             return
         }
+        let utf8 = s.utf8
         var index = utf8.startIndex
         while index < utf8.endIndex {
             let byte = utf8[index]

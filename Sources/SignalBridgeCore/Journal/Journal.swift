@@ -1,3 +1,4 @@
+import Crypto
 import Dispatch
 import Foundation
 import Logging
@@ -233,9 +234,9 @@ public actor Journal {
         for (index, entry) in entries.enumerated() {
             seq += 1
             let batch = index == 0 && entries.count > 1 ? entries.count : nil
-            let record = JournalRecord.make(entry, seq: seq, ts: ts, prev: hash, batch: batch)
-            hash = Hex.sha256(record.line.utf8)
-            bytes += Array(record.line.utf8)
+            let start = bytes.count
+            let record = JournalRecord.make(entry, seq: seq, ts: ts, prev: hash, batch: batch, appendingLineTo: &bytes)
+            hash = bytes[start...].withUnsafeBytes { Hex.encode(SHA256.hash(data: $0)) }
             bytes.append(0x0A)
             records.append(record)
         }

@@ -59,14 +59,40 @@ public struct JournalRecord: Sendable, Equatable {
     /// Builds the record that follows `prev` with `seq`; the first record of a batch of `batch` records (two or
     /// more) says so, so that a batch only partly on disk after a crash is recognised.
     static func make(_ entry: JournalEntry, seq: Int, ts: String, prev: String, batch: Int? = nil) -> JournalRecord {
-        var object = JSONObject([
+        var bytes: [UInt8] = []
+        return make(entry, seq: seq, ts: ts, prev: prev, batch: batch, appendingLineTo: &bytes)
+    }
+
+    /// Builds the record as ``make(_:seq:ts:prev:batch:)`` does, and appends its line's bytes to `bytes` (written
+    /// once, as bytes: the line is not encoded again).
+    static func make(
+        _ entry: JournalEntry,
+        seq: Int,
+        ts: String,
+        prev: String,
+        batch: Int?,
+        appendingLineTo bytes: inout [UInt8]
+    ) -> JournalRecord {
+        var members: [(String, JSONValue)] = [
             ("seq", .integer(seq)), ("ts", .string(ts)), ("type", .string(entry.type.rawValue)), ("prev", .string(prev)),
-        ])
-        if let batch { object["batch"] = .integer(batch) }
-        for member in entry.fields where !["seq", "ts", "type", "prev", "batch"].contains(member.key) {
-            object[member.key] = member.value
+        ]
+        if let batch { members.append(("batch", .integer(batch))) }
+        for member in entry.fields {
+            switch member.key {
+            case "seq", "ts", "type", "prev", "batch": continue
+            default:
+                if let index = members.firstIndex(where: { $0.0 == member.key }) {
+                    members[index].1 = member.value
+                } else {
+                    members.append((member.key, member.value))
+                }
+            }
         }
-        return JournalRecord(seq: seq, ts: ts, type: entry.type.rawValue, prev: prev, object: object, line: JSONValue.object(object).jsonText)
+        let object = JSONObject(members)
+        let start = bytes.count
+        JSONValue.object(object).write(to: &bytes)
+        let line = String(decoding: bytes[start...], as: UTF8.self)
+        return JournalRecord(seq: seq, ts: ts, type: entry.type.rawValue, prev: prev, object: object, line: line)
     }
 
     /// Parses one journal line; `nil` when it is not a record.
