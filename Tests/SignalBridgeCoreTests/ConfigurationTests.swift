@@ -60,6 +60,19 @@ import Testing
         }
     }
 
+    @Test func theJournalSegmentSizeIsRangeChecked() throws {
+        #expect(try parse(#"{}"#).journalSegmentBytes == 16 << 20)
+        #expect(try parse(#"{"journal": {"directory": "j", "segmentBytes": 1048576}}"#).journalSegmentBytes == 1 << 20)
+        for bad in ["1000", "2147483648", "1.5", "\"16MiB\""] {
+            do {
+                _ = try parse(#"{"journal": {"directory": "j", "segmentBytes": \#(bad)}}"#)
+                Issue.record("expected an error for \(bad)")
+            } catch let error as DocumentError {
+                #expect(error.pointer.description == "/journal/segmentBytes")
+            }
+        }
+    }
+
     @Test func noneNeedsAllowFrom() throws {
         #expect(throws: DocumentError.self) { try parse(#"{"sources": [{"name": "a", "auth": {"scheme": "none"}}]}"#) }
         let configuration = try parse(#"{"sources": [{"name": "a", "auth": {"scheme": "none"}, "allowFrom": ["10.0.0.0/8"]}]}"#)
