@@ -89,11 +89,12 @@ struct HTTPLoad: Sendable {
         private var filled = 0
 
         init(port: Int) throws(LoadError) {
+            guard let port = UInt16(exactly: port), port > 0 else { throw LoadError("\(port) is not a TCP port") }
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw LoadError("socket: \(String(cString: strerror(errno)))") }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_port = in_port_t(port.bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -137,7 +138,9 @@ struct HTTPLoad: Sendable {
                 guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
                 return Int(parts[1].trimmingCharacters(in: .whitespaces))
             }.first
-            guard let length else { throw LoadError("an answer without Content-Length: \(head.prefix(80))") }
+            guard let length, (0...(64 << 20)).contains(length) else {
+                throw LoadError("an answer without a usable Content-Length: \(head.prefix(80))")
+            }
             let total = end + 4 + length
             guard filled >= total else { return nil }
             let body = Array(buffer[(end + 4)..<total])

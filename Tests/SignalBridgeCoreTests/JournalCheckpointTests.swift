@@ -209,11 +209,111 @@ import Testing
         #expect(Set(decoded.replay.checkpointItems.map { $0.arrayValue?.first?.stringValue }) == ["seen", "answer", "usage", "lastOrder", "order"])
         #expect(decoded.replay.openOrders == replay.openOrders && decoded.replay.openOrders.first?.ordId == "7")
 
-        // A notional that is not a finite number, re-signed so that only the item is wrong.
-        let text = String(decoding: checkpoint.encoded, as: UTF8.self).replacingOccurrences(of: #",10]"#, with: #","NaN"]"#)
-        var body = text.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
-        body += #"{"sha256":"\#(Hex.sha256(body.utf8))"}"# + "\n"
-        #expect(body != text)
-        #expect(throws: JournalCheckpoint.Unusable.self) { try JournalCheckpoint.decode(Array(body.utf8)) }
+        // A notional that is not a finite number, a header at an offset inside a segment, and a sequence number near
+        // overflow, each re-signed so that only that is wrong.
+        let text = String(decoding: checkpoint.encoded, as: UTF8.self)
+        for (from, to) in [(#",10]"#, #","NaN"]"#), (#""offset":0"#, #""offset":10"#), (#""seq":4,"#, #""seq":9223372036854775807,"#)] {
+            #expect(text.contains(from))
+            #expect(throws: JournalCheckpoint.Unusable.self) {
+                try JournalCheckpoint.decode(Self.resigned(text.replacingOccurrences(of: from, with: to)))
+            }
+        }
+        #expect(try JournalCheckpoint.decode(Self.resigned(text)).replay.checkpointItems == replay.checkpointItems)
+    }
+
+    /// `text` with its trailer written again for its (changed) contents.
+    static func resigned(_ text: String) -> [UInt8] {
+        let lines = text.split(separator: "\n").dropLast()
+        let body = lines.joined(separator: "\n") + "\n"
+        return Array((body + #"{"items":\#(lines.count - 1),"sha256":"\#(Hex.sha256(body.utf8))"}"# + "\n").utf8)
+    }
+
+    /// A key holding a quote or a backslash takes the escaped path; one without, the one read from the bytes.
+    @Test func seenKeysWithAndWithoutEscapesRoundTrip() throws {
+        var replay = JournalReplay(since: .distantFuture, rememberSince: .distantPast)
+        let ts = Timestamp.format(Date(timeIntervalSince1970: 1_795_000_000))
+        for (seq, id) in ["plain", #"quo"te"#, #"back\slash"#, "ünï", "a,b"].enumerated() {
+            let entry = JournalEntry.signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject()))
+            replay.apply(JournalRecord.make(entry, seq: seq + 1, ts: ts, prev: "x"))
+        }
+        let checkpoint = JournalCheckpoint(
+            position: JournalPosition(segment: 1, offset: 0, seq: 0, hash: JournalRecord.genesis),
+            written: Date(),
+            replay: replay
+        )
+        let decoded = try JournalCheckpoint.decode(checkpoint.encoded)
+        #expect(decoded.replay.seen.map(\.key.signalId) == ["plain", #"quo"te"#, #"back\slash"#, "ünï", "a,b"])
+        #expect(decoded.replay.seen.map(\.time) == replay.seen.map(\.time))
+    }
+
+    /// The checkpoint file is outside data: a FIFO or a link in its place is not followed, and a planted temporary
+    /// file is replaced, not written through.
+    @Test func aCheckpointThatIsNotARegularFileIsRefusedAndTheTemporaryFileIsNeverFollowed() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await Self.writeHistory(in: directory)
+        let path = directory + "/" + JournalCheckpoint.fileName
+        #expect(mkfifo(path, 0o600) == 0)
+        #expect(throws: JournalCheckpoint.Unusable.self) { try JournalCheckpoint.read(directory: directory) }
+        try FileManager.default.removeItem(atPath: path)
+        let target = directory + "/elsewhere"
+        try "keep".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+        #expect(throws: JournalCheckpoint.Unusable.self) { try JournalCheckpoint.read(directory: directory) }
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createSymbolicLink(atPath: path + ".tmp", withDestinationPath: target)
+        let windows = Self.windows()
+        _ = try await Self.open(directory, logger: Logger(label: "test"), windows: windows)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
+        #expect(try JournalCheckpoint.read(directory: directory) != nil)
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+    }
+
+    /// A clock that stepped back, and a signal key journaled again: the start from the checkpoint keeps the same
+    /// answers as a full read (each decision belongs to the signal of its own batch; a key's newest batch is its
+    /// answer).
+    @Test func aClockThatSteppedBackAndAReusedKeyRebuildTheSameAnswers() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let now = Date()
+        // Ages in hours, not in order: the clock goes back twice; ids repeat across batches.
+        let steps: [(age: Double, id: String, outcome: String)] = [
+            (60, "a", "order"), (10, "b", "skip"), (70, "a", "order"), (5, "a", "skip"), (30, "c", "order"), (50, "c", "skip"), (1, "b", "order"),
+            (80, "b", "order"), (2, "d", "skip"), (3, "a", "order"), (20, "a", "skip"),
+        ]
+        let windows = Self.windows(now)
+        for (index, step) in steps.enumerated() {
+            // Each start leaves a checkpoint at the start of the last segment: checkpoints all through the history.
+            let (journal, _) = try Journal.open(
+                directory: directory,
+                segmentLimit: 400,
+                logger: Logger(label: "test"),
+                clock: { now.addingTimeInterval(-step.age * 3600) },
+                since: windows.since,
+                rememberSince: windows.rememberSince
+            )
+            try await journal.append([
+                History.signal(step.id), History.decision(step.id, outcome: step.outcome, clOrdId: step.outcome == "order" ? "sb\(index)" : nil),
+            ])
+            await journal.close()
+        }
+        let full = try Self.fullReplay(directory, since: windows.since, rememberSince: windows.rememberSince)
+        #expect(JournalReader.segments(in: directory).count > 3)
+        let first = try await Self.open(directory, logger: Logger(label: "test"), windows: windows)
+        let again = try await Self.open(directory, logger: Logger(label: "test"), windows: windows)
+        for replay in [first, again] {
+            #expect(replay.answered.map(\.answer) == full.answered.map(\.answer))
+            #expect(replay.checkpointItems == full.checkpointItems)
+        }
+        // "b" keeps only the decision of its own batch (1 h ago), not the one of its older batch journaled later.
+        let b = try #require(full.answered.first { $0.key.signalId == "b" })
+        #expect(b.answer.objectValue?["decisions"]?.arrayValue?.count == 1)
+        // "a" answered from its newest batch (3 h ago: one order), not from the older one journaled after it.
+        let a = try #require(full.answered.first { $0.key.signalId == "a" })
+        #expect(
+            a.answer.objectValue?["decisions"]?.arrayValue?.count == 1
+                && a.time == Timestamp.parse(utf8: Timestamp.format(now.addingTimeInterval(-3 * 3600)).utf8)
+        )
     }
 }

@@ -225,6 +225,7 @@ public actor Journal {
                 )
             }
         }
+        guard lastSeq <= Int.max - entries.count else { throw JournalError("the journal's sequence numbers are exhausted") }
         if offset >= segmentLimit { try rotate() }
         let ts = Timestamp.format(clock())
         var records: [JournalRecord] = []

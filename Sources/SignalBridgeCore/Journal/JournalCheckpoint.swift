@@ -15,9 +15,10 @@ import Glibc
 /// windows need, or does not match the journal is ignored, and start reads the whole journal.
 ///
 /// The file `checkpoint.jsonl` is JSON lines: a header object (`checkpoint`: 1, the position's `segment`, `offset`,
-/// `seq` and `hash`, `written`, the replay's `since` and `rememberSince`, `items`), one line per item of
-/// ``JournalReplay/checkpointItems``, and a last line `{"sha256": ...}` over every byte before it. It is replaced
-/// atomically (a temporary file, fsync, rename, fsync of the directory).
+/// `seq` and `hash`, `written`, the replay's `since` and `rememberSince`), one line per item of
+/// ``JournalReplay/forEachCheckpointItem(_:)``, and a last line `{"items": N, "sha256": ...}` (the count, and the
+/// SHA-256 of every byte before it). It is replaced atomically (a temporary file, fsync, rename, fsync of the
+/// directory).
 public struct JournalCheckpoint: Sendable {
     /// The checkpoint's file name in the journal directory.
     public static let fileName = "checkpoint.jsonl"
@@ -41,24 +42,28 @@ public struct JournalCheckpoint: Sendable {
         init(_ description: String) { self.description = description }
     }
 
+    /// The largest checkpoint file start reads; a larger one is ignored (and the whole journal read).
+    public static let maxFileBytes = 1 << 30
+
     /// The file's bytes.
     public var encoded: [UInt8] {
-        let items = replay.checkpointItems
         let header: JSONValue = .object(
             JSONObject([
                 ("checkpoint", .integer(1)), ("segment", .integer(position.segment)), ("offset", .integer(position.offset)),
                 ("seq", .integer(position.seq)), ("hash", .string(position.hash)), ("written", .string(Timestamp.format(written))),
                 ("since", .string(Timestamp.format(replay.since))), ("rememberSince", .string(Timestamp.format(replay.rememberSince))),
-                ("items", .integer(items.count)),
             ])
         )
         var bytes = header.jsonBytes
         bytes.append(0x0A)
-        for item in items {
-            bytes += item.jsonBytes
+        var count = 0
+        replay.forEachCheckpointItem { item in
+            item.write(to: &bytes)
             bytes.append(0x0A)
+            count += 1
         }
-        bytes += JSONValue.object(JSONObject([("sha256", .string(Hex.sha256(bytes)))])).jsonBytes
+        let trailer = JSONObject([("items", .integer(count)), ("sha256", .string(bytes.withUnsafeBytes { Hex.encode(SHA256.hash(data: $0)) }))])
+        JSONValue.object(trailer).write(to: &bytes)
         bytes.append(0x0A)
         return bytes
     }
@@ -69,36 +74,54 @@ public struct JournalCheckpoint: Sendable {
         guard bytes.last == 0x0A else { throw Unusable("it does not end with a newline") }
         let body = bytes.dropLast()
         let lastStart = body.lastIndex(of: 0x0A).map { $0 + 1 } ?? body.startIndex
-        guard let trailer = try? JSONParser.parse(body[lastStart...]).objectValue, let sha256 = trailer["sha256"]?.stringValue else {
-            throw Unusable("its last line is not its checksum")
+        guard let trailer = try? JSONParser.parse(body[lastStart...]).objectValue, let sha256 = trailer["sha256"]?.stringValue,
+            let count = trailer["items"]?.wholeNumber(in: 0...Int.max)
+        else { throw Unusable("its last line is not its checksum") }
+        guard bytes[..<lastStart].withUnsafeBytes({ Hex.encode(SHA256.hash(data: $0)) }) == sha256 else {
+            throw Unusable("its checksum does not match its contents")
         }
-        guard Hex.sha256(bytes[..<lastStart]) == sha256 else { throw Unusable("its checksum does not match its contents") }
         var lines = bytes[..<lastStart].split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
         guard let first = lines.popFirst(), let header = try? JSONParser.parse(first).objectValue, header["checkpoint"] == .integer(1) else {
             throw Unusable("it is not a checkpoint of this version")
         }
         func time(_ key: String) -> Date? { header[key]?.stringValue.flatMap { Timestamp.parse(utf8: $0.utf8) } }
-        guard let segment = header["segment"]?.wholeNumber(in: 1...Int.max), let offset = header["offset"]?.wholeNumber(in: 0...Int.max),
-            let seq = header["seq"]?.wholeNumber(in: 0...Int.max), let hash = header["hash"]?.stringValue, hash.utf8.count == 64,
-            let written = time("written"),
-            let since = time("since"),
-            let rememberSince = time("rememberSince"),
-            header["items"]?.wholeNumber(in: 0...Int.max) == lines.count
+        // The writer only ever checkpoints at the start of a segment; sequence numbers stay far from overflowing.
+        guard let segment = header["segment"]?.wholeNumber(in: 1...99_999_999), header["offset"] == .integer(0),
+            let seq = header["seq"]?.wholeNumber(in: 0...(1 << 53)), let hash = header["hash"]?.stringValue,
+            hash.utf8.count == 64, hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let written = time("written"), let since = time("since"), let rememberSince = time("rememberSince"), count == lines.count
         else { throw Unusable("its header is incomplete") }
         var replay = JournalReplay(since: since, rememberSince: rememberSince)
         for (index, line) in lines.enumerated() {
+            if replay.restoreSeen(line: line) { continue }
             guard let item = try? JSONParser.parse(line), replay.restore(item) else { throw Unusable("item \(index + 1) cannot be read") }
         }
-        return JournalCheckpoint(position: JournalPosition(segment: segment, offset: offset, seq: seq, hash: hash), written: written, replay: replay)
+        return JournalCheckpoint(position: JournalPosition(segment: segment, offset: 0, seq: seq, hash: hash), written: written, replay: replay)
     }
 
     /// The checkpoint in `directory`; nil when there is none.
-    /// - Throws: ``Unusable`` when it cannot be read or does not match the journal beside it.
+    /// - Throws: ``Unusable`` when it cannot be read (not a regular file, larger than ``maxFileBytes``) or does not
+    ///   match the journal beside it.
     public static func read(directory: String) throws(Unusable) -> JournalCheckpoint? {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw Unusable("\(path) cannot be read") }
-        let checkpoint = try decode([UInt8](data))
+        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw Unusable("\(path) cannot be opened: \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Unusable("\(path) is not a regular file") }
+        guard status.st_size <= maxFileBytes else { throw Unusable("\(path) is larger than \(maxFileBytes) bytes") }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw Unusable("\(path) cannot be read") }
+            filled += count
+        }
+        let checkpoint = try decode(bytes)
         try checkpoint.check(against: directory)
         return checkpoint
     }
@@ -145,14 +168,17 @@ public struct JournalCheckpoint: Sendable {
         }
     }
 
-    /// Replaces the checkpoint in `directory` atomically and durably.
+    /// Replaces the checkpoint in `directory` atomically and durably, readable by its owner only.
     /// - Throws: ``JournalError`` when it cannot be written; the previous checkpoint, if any, stays.
     public func write(directory: String) throws(JournalError) {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
         let temporary = path + ".tmp"
         let bytes = encoded
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // A leftover (or planted) temporary file is removed, never followed or reused with its mode.
+        unlink(temporary)
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw JournalError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o600)
         var written = 0
         while written < bytes.count {
             let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

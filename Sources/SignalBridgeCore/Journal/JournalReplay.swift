@@ -20,8 +20,9 @@ public struct JournalReplay: Sendable {
     public private(set) var rememberSince: Date
     private var signals: [SignalKey: (time: Date, decisions: [JSONValue])] = [:]
     private var signalOrder: [SignalKey] = []
-    /// A signal's decisions follow it in its batch, so a decision belongs to the latest signal of its id.
-    private var latest: [String: SignalKey] = [:]
+    /// The signal whose batch is being read, when its answer is kept: its decisions follow it in that batch, with
+    /// its time, and belong to it alone.
+    private var batchSignal: (key: SignalKey, time: Date)?
     /// Orders without a final record yet, with the `seq` of their intent and the lines of their records (for a
     /// checkpoint).
     private var orders: [String: (seq: Int, order: OpenOrder, lines: [String])] = [:]
@@ -47,6 +48,8 @@ public struct JournalReplay: Sendable {
         case seen(SignalKey, Date)
         /// A signal within the duplicate window: its key and time are all its answer needs.
         case signal(SignalKey, Date)
+        /// A signal older than both windows: only that its batch's decisions belong to no kept answer.
+        case forgottenSignal
     }
 
     /// What the replay needs of the record on `line`, read from the fields every record starts with, so that on start
@@ -55,7 +58,7 @@ public struct JournalReplay: Sendable {
     public func item(_ line: ScannedLine) throws(JournalDamage) -> Item? {
         let date = line.date ?? .distantFuture
         if line.isType(.signal) {
-            if date < rememberSince { return nil }
+            if date < rememberSince { return .forgottenSignal }
             if let key = line.signalKey { return date < since ? .seen(key, date) : .signal(key, date) }
             return .record(try line.parsed())
         }
@@ -70,6 +73,7 @@ public struct JournalReplay: Sendable {
         case .record(let record): apply(record)
         case .seen(let key, let time): seen.append((key, time))
         case .signal(let key, let time): applySignal(key, time: time)
+        case .forgottenSignal: batchSignal = nil
         }
     }
 
@@ -80,7 +84,9 @@ public struct JournalReplay: Sendable {
         case .signal(let key):
             applySignal(key, time: time)
         case .decision(let decision):
-            if let key = latest[decision.signalId] { signals[key]?.decisions.append(decision.answerEntry) }
+            if let batch = batchSignal, batch.key.signalId == decision.signalId, batch.time == time {
+                signals[batch.key]?.decisions.append(decision.answerEntry)
+            }
             if decision.ordered, let ruleId = decision.ruleId {
                 ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
             }
@@ -98,12 +104,16 @@ public struct JournalReplay: Sendable {
     }
 
     private mutating func applySignal(_ key: SignalKey, time: Date) {
+        batchSignal = nil
         guard time >= rememberSince else { return }
         seen.append((key, time))
         guard time >= since else { return }
-        latest[key.signalId] = key
+        // A key's newest batch is its answer: one journaled again with an earlier time changes nothing, so what is
+        // kept does not depend on the order in which windows were applied (a checkpoint, then the rest).
+        if let kept = signals[key], kept.time > time { return }
         if signals[key] == nil { signalOrder.append(key) }
         signals[key] = (time, [])
+        batchSignal = (key, time)
     }
 
     /// The signals answered at or after ``since``, each with its answer, oldest first.
@@ -129,38 +139,57 @@ extension JournalReplay {
         replay.seen.removeAll { $0.time < replay.rememberSince }
         replay.signalOrder.removeAll { (replay.signals[$0]?.time ?? .distantPast) < replay.since }
         replay.signals = replay.signals.filter { $0.value.time >= replay.since }
-        replay.latest = [:]
-        for key in replay.signalOrder { replay.latest[key.signalId] = key }
+        replay.batchSignal = nil
         return replay
     }
 
     /// The replay's state as items of a checkpoint (``JournalCheckpoint``), each a JSON array whose first element
     /// says what it is: `seen` (a signal's source, id and time), `answer` (source, id, time and decisions), `usage`
     /// (a rule's order: rule, time, orders, notional), `lastOrder` (a rule's last order older than the ledger
-    /// keeps), `order` (the journal lines of an open order).
-    public var checkpointItems: [JSONValue] {
-        var items: [JSONValue] = []
-        items.reserveCapacity(seen.count + signalOrder.count + orders.count)
+    /// keeps), `order` (the journal lines of an open order). Passed one at a time, so that none is held longer.
+    public func forEachCheckpointItem(_ body: (JSONValue) -> Void) {
         for (key, time) in seen {
-            items.append(["seen", .string(key.source), .string(key.signalId), .string(Timestamp.format(time))])
+            body(["seen", .string(key.source), .string(key.signalId), .string(Timestamp.format(time))])
         }
         for key in signalOrder {
             guard let signal = signals[key] else { continue }
-            items.append(["answer", .string(key.source), .string(key.signalId), .string(Timestamp.format(signal.time)), .array(signal.decisions)])
+            body(["answer", .string(key.source), .string(key.signalId), .string(Timestamp.format(signal.time)), .array(signal.decisions)])
         }
         for usage in ledger.usages {
-            items.append([
+            body([
                 "usage", .string(usage.ruleId), .string(Timestamp.format(usage.time)), .integer(usage.orders),
                 .number(DecimalText.format(usage.notional)),
             ])
         }
         for (ruleId, time) in ledger.agedOutLastOrders.sorted(by: { $0.key < $1.key }) {
-            items.append(["lastOrder", .string(ruleId), .string(Timestamp.format(time))])
+            body(["lastOrder", .string(ruleId), .string(Timestamp.format(time))])
         }
         for open in orders.values.sorted(by: { $0.seq < $1.seq }) {
-            items.append(.array(["order"] + open.lines.map { .string($0) }))
+            body(.array(["order"] + open.lines.map { .string($0) }))
         }
+    }
+
+    /// Every item of ``forEachCheckpointItem(_:)``, in order.
+    public var checkpointItems: [JSONValue] {
+        var items: [JSONValue] = []
+        forEachCheckpointItem { items.append($0) }
         return items
+    }
+
+    /// Restores a `seen` item written the way ``forEachCheckpointItem(_:)`` writes it, straight from its bytes
+    /// (`["seen","SOURCE","ID","TS"]`, no escapes); false for any other line, which is then parsed as JSON.
+    mutating func restoreSeen(line: ArraySlice<UInt8>) -> Bool {
+        let prefix = Array(#"["seen",""#.utf8)
+        guard line.count > prefix.count, line.prefix(prefix.count).elementsEqual(prefix), line.last == UInt8(ascii: "]") else { return false }
+        // The three strings between the prefix and the closing `"]`, separated by `","`, none holding a `"` or `\`.
+        let body = line.dropFirst(prefix.count).dropLast(2)
+        guard line.dropLast().last == UInt8(ascii: "\""), !body.contains(UInt8(ascii: "\\")) else { return false }
+        let parts = body.split(separator: UInt8(ascii: "\""), omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[1].elementsEqual(Array(",".utf8)), parts[3].elementsEqual(Array(",".utf8)),
+            let time = Timestamp.parse(utf8: parts[4])
+        else { return false }
+        seen.append((SignalKey(source: String(decoding: parts[0], as: UTF8.self), signalId: String(decoding: parts[2], as: UTF8.self)), time))
+        return true
     }
 
     /// A time of an item, read as the journal's `ts` is, so that it is the same `Date` to the last bit.
@@ -181,7 +210,6 @@ extension JournalReplay {
             let key = SignalKey(source: source, signalId: id)
             if signals[key] == nil { signalOrder.append(key) }
             signals[key] = (time, decisions)
-            latest[id] = key
         case "usage":
             guard fields.count == 5, let ruleId = strings[0], let time = strings[1].flatMap(Self.time),
                 let orders = fields[3].wholeNumber(in: 1...Int(Int32.max)), let notional = fields[4].decimalValue, notional.isFinite

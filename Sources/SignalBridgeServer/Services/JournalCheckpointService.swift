@@ -4,16 +4,24 @@ import Logging
 import ServiceLifecycle
 import SignalBridgeCore
 
-/// Writes a journal checkpoint each time a segment fills (``JournalCheckpoint``), so that start reads at most the
-/// last segment. The closed segments are read on a Dispatch thread, never on the cooperative pool the webhooks use;
-/// a checkpoint that cannot be written is logged, and start then reads from the previous one.
+/// Writes a journal checkpoint each time a segment fills (``JournalCheckpoint``), at most once every
+/// ``minimumInterval`` (segments that fill meanwhile are covered by the next one), so that start reads little more
+/// than the last segment. The closed segments are read on a Dispatch thread, never on the cooperative pool the
+/// webhooks use; a checkpoint that cannot be written is logged, and start then reads from the previous one.
 struct JournalCheckpointService: Service {
     let journal: Journal
     let configuration: BridgeConfiguration
     let logger: Logger
+    var minimumInterval: Duration = .seconds(10)
 
     func run() async {
+        let clock = ContinuousClock()
+        var last: ContinuousClock.Instant?
         for await position in journal.newSegments.cancelOnGracefulShutdown() {
+            if let last, last + minimumInterval > clock.now {
+                await cancelWhenGracefulShutdown { try? await Task.sleep(until: last + minimumInterval, clock: clock) }
+            }
+            last = clock.now
             let windows = configuration.journalWindows(now: Date())
             let directory = journal.directory
             let logger = logger
