@@ -73,6 +73,56 @@ import Testing
         }
     }
 
+    /// SPEC 3a: a secret file that group or others can read is refused at start, naming the file.
+    @Test(arguments: [(0o600, true), (0o400, true), (0o640, false), (0o644, false), (0o604, false)])
+    func aSecretFileOthersCanReadIsRefused(mode: Int, accepted: Bool) throws {
+        let folder = temporaryFolder("secret")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/tv-token"
+        try "token-0123456789\n".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(chmod(path, mode_t(mode)) == 0)
+        let json = #"{"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "header", "secretFile": "\#(path)"}}]}"#
+        if accepted {
+            guard case .token(let token) = try parse(json).sources[0].auth else {
+                Issue.record("expected a token source")
+                return
+            }
+            #expect(token.secret == Secret("token-0123456789"))
+        } else {
+            do {
+                _ = try parse(json)
+                Issue.record("expected an error for mode \(String(mode, radix: 8))")
+            } catch let error as DocumentError {
+                #expect(error.pointer.description == "/sources/0/auth/secretFile")
+                #expect(error.message.contains(path) && error.message.contains("group or others") && !error.message.contains("token-0123456789"))
+            }
+        }
+    }
+
+    /// SPEC 3a: the API key and passphrase travel in clear only to this machine.
+    @Test(arguments: [
+        ("http://127.0.0.1:18080", true), ("http://localhost:8080", true), ("http://[::1]:8080", true), ("https://www.okx.com", true),
+        ("http://www.okx.com", false), ("http://10.0.0.5:8080", false), ("http://127.0.0.1.example.com", false),
+    ])
+    func anHTTPBaseURLIsRefusedUnlessLoopback(baseURL: String, accepted: Bool) throws {
+        let environment = ["K": "key", "S": "secret", "P": "pass"]
+        let json =
+            #"{"exchange": {"kind": "okx", "baseURL": "\#(baseURL)", "credentials": {"apiKeyEnv": "K", "secretKeyEnv": "S", "passphraseEnv": "P"}}}"#
+        if accepted {
+            #expect(try parse(json, environment: environment).exchange.baseURL == baseURL)
+        } else {
+            do {
+                _ = try parse(json, environment: environment)
+                Issue.record("expected an error for \(baseURL)")
+            } catch let error as DocumentError {
+                #expect(error.pointer.description == "/exchange/baseURL" && error.message.contains("in clear"))
+            }
+        }
+        let socket =
+            #"{"exchange": {"kind": "okx", "webSocketURL": "ws://ws.example.com/ws/v5/private", "credentials": {"apiKeyEnv": "K", "secretKeyEnv": "S", "passphraseEnv": "P"}}}"#
+        #expect(throws: DocumentError.self) { try parse(socket, environment: environment) }
+    }
+
     @Test func noneNeedsAllowFrom() throws {
         #expect(throws: DocumentError.self) { try parse(#"{"sources": [{"name": "a", "auth": {"scheme": "none"}}]}"#) }
         let configuration = try parse(#"{"sources": [{"name": "a", "auth": {"scheme": "none"}, "allowFrom": ["10.0.0.0/8"]}]}"#)

@@ -128,6 +128,12 @@ extension BridgeConfiguration {
         try read(path) { document, base throws(DocumentError) in try parse(document, baseDirectory: base, environment: environment) }
     }
 
+    /// Whether `host` (of a URL) is this machine: `localhost`, an address in 127.0.0.0/8, or `::1`.
+    static func isLoopback(host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare.lowercased() == "localhost" || IPRange.loopbackV4.contains(bare) || IPRange.loopbackV6.contains(bare)
+    }
+
     /// What start and each checkpoint keep of the journal at `now`: answers of signals since `since` (the duplicate
     /// window), ids of signals since `rememberSince` (the replay window).
     public func journalWindows(now: Date) -> (since: Date, rememberSince: Date) {
@@ -264,8 +270,15 @@ extension BridgeConfiguration {
             return ExchangeSettings(kind: .sim, baseURL: try reader.string("baseURL") ?? "", demo: demo, credentials: nil)
         }
         let baseURL = try reader.string("baseURL") ?? "https://www.okx.com"
-        guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+        guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", let host = url.host, !host.isEmpty else {
             throw reader.error("baseURL", "expected an http(s) URL such as https://www.okx.com")
+        }
+        // Every request carries the API key and passphrase: in clear only to this machine (the simulator in tests).
+        guard url.scheme == "https" || Self.isLoopback(host: host) else {
+            throw reader.error(
+                "baseURL",
+                "http:// would send the API key and passphrase in clear; use https:// (http:// only to 127.0.0.1, ::1 or localhost)"
+            )
         }
         guard
             let credentials = try reader.object(
@@ -281,8 +294,15 @@ extension BridgeConfiguration {
             return try source.resolve(environment: environment, pointer: credentials.pointer.appending(key))
         }
         if let webSocketURL = try reader.string("webSocketURL") {
-            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", url.host != nil else {
+            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", let host = url.host, !host.isEmpty else {
                 throw reader.error("webSocketURL", "expected a ws(s) URL such as wss://ws.okx.com:8443/ws/v5/private")
+            }
+            // The login message carries the API key and passphrase.
+            guard url.scheme == "wss" || Self.isLoopback(host: host) else {
+                throw reader.error(
+                    "webSocketURL",
+                    "ws:// would send the API key and passphrase in clear; use wss:// (ws:// only to 127.0.0.1, ::1 or localhost)"
+                )
             }
         }
         return ExchangeSettings(

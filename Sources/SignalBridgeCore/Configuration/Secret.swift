@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A secret value (key, passphrase, token). It never prints itself: logs, errors and `dump` show `<redacted>`.
 public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The secret's bytes. Read it only to sign or compare.
@@ -43,6 +47,18 @@ public enum SecretSource: Sendable, Equatable {
             }
             return Secret(value)
         case .file(let path):
+            // A secret others can read is no longer a secret: refused, naming the file (SPEC 3a).
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                throw DocumentError(pointer: pointer, message: "cannot read secret file \(path): \(String(cString: strerror(errno)))")
+            }
+            guard status.st_mode & 0o077 == 0 else {
+                let mode = String(status.st_mode & 0o777, radix: 8)
+                throw DocumentError(
+                    pointer: pointer,
+                    message: "secret file \(path) can be read or changed by group or others (mode \(mode)); run chmod 600 \(path)"
+                )
+            }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw DocumentError(pointer: pointer, message: "cannot read secret file \(path)")
             }
