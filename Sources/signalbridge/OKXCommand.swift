@@ -15,13 +15,7 @@ struct OKXCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let logger = Console.bootstrap()
-            let configuration: BridgeConfiguration
-            do {
-                configuration = try options.load()
-            } catch let failure as CommandFailure {
-                throw failure.exit()
-            }
+            let (configuration, logger) = try options.loadAndLog()
             guard let client = Bridge.okxClient(for: configuration, logger: logger) else {
                 print("ok       exchange: the built-in OKX simulator (paper trading); there is no OKX account to check")
                 return

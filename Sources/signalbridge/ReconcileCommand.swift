@@ -12,9 +12,9 @@ struct ReconcileCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let logger = Console.bootstrap()
+        let (configuration, logger) = try options.loadAndLog()
         // A command that must end: an exchange that does not answer five lookups leaves the order for later.
-        let bridge = try await options.assembleBridge(logger: logger, lookupAttempts: 5)
+        let bridge = try await options.assembleBridge(configuration: configuration, logger: logger, lookupAttempts: 5)
         let report = await bridge.reconcileOpenOrders(logger: logger)
         print(
             "reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved"

@@ -14,9 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let logger = Console.bootstrap()
-        let bridge = try await options.assembleBridge(logger: logger)
-        let configuration = bridge.configuration
+        let (configuration, logger) = try options.loadAndLog()
+        let bridge = try await options.assembleBridge(configuration: configuration, logger: logger)
         let embedded = options.config == nil
         logger.info(
             "journal ready",

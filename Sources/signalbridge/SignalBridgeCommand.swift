@@ -32,21 +32,29 @@ struct ConfigOption: ParsableArguments {
 }
 
 extension ConfigOption {
-    /// The bridge of this configuration: rules loaded, journal opened and replayed. Exits 1 saying why it cannot.
-    /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up; nil: until the
-    ///   exchange answers.
-    func assembleBridge(logger: Logger, lookupAttempts: Int? = nil) async throws -> Bridge {
+    /// The configuration (exits 1 naming the file and key on a mistake), and logging set up as it says
+    /// (`logging.format`).
+    func loadAndLog() throws -> (BridgeConfiguration, Logger) {
         do {
             let configuration = try load()
+            return (configuration, Console.bootstrap(format: configuration.logFormat))
+        } catch let failure as CommandFailure {
+            throw failure.exit()
+        }
+    }
+
+    /// The bridge of `configuration`: rules loaded, journal opened and replayed. Exits 1 saying why it cannot.
+    /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up; nil: until the
+    ///   exchange answers.
+    func assembleBridge(configuration: BridgeConfiguration, logger: Logger, lookupAttempts: Int? = nil) async throws -> Bridge {
+        do {
             return try await Bridge.assemble(
                 configuration: configuration,
                 exchange: Bridge.makeExchange(for: configuration, logger: logger),
                 logger: logger,
                 lookupAttempts: lookupAttempts
             )
-        } catch let failure as CommandFailure {
-            throw failure.exit()
-        } catch let error as StartupError {
+        } catch {
             throw Console.fail("signalbridge cannot start: \(error)")
         }
     }
@@ -58,12 +66,17 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Logging to stderr, at `LOG_LEVEL` (default info); standard output stays for what the user asked for.
+/// Logging to stderr, at `LOG_LEVEL` (default info), as text or JSON lines; standard output stays for what the user
+/// asked for.
 enum Console {
-    static func bootstrap() -> Logger {
+    static func bootstrap(format: BridgeConfiguration.LogFormat = .text) -> Logger {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                switch format {
+                case .text: StreamLogHandler.standardError(label: label)
+                case .json: JSONLogHandler(label: label)
+                }
             handler.logLevel = level
             return handler
         }

@@ -76,6 +76,13 @@ public struct BridgeConfiguration: Sendable {
     public var risk: RiskSettings
     /// Proxies whose `X-Forwarded-For` is believed (a TLS terminator in front of the bridge).
     public var trustedProxies: [IPRange] = []
+    /// How log lines are written on standard error (`logging.format`).
+    public var logFormat: LogFormat = .text
+
+    /// `text` (one readable line each) or `json` (one JSON object a line).
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
 
     /// Sources whose captured requests could still be replayed once the replay window has forgotten their ids: the
     /// signature covers no timestamp and no payload time within the window is required. One sentence each.
@@ -117,7 +124,7 @@ public struct BridgeConfiguration: Sendable {
 }
 
 extension BridgeConfiguration {
-    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk", "trustedProxies"]
+    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk", "trustedProxies", "logging"]
 
     /// Loads and checks a configuration file, resolving every secret.
     /// - Parameters:
@@ -214,6 +221,12 @@ extension BridgeConfiguration {
                 against: baseDirectory
             )
             if let bytes = try journal.integer("segmentBytes", in: 65536...(1 << 30)) { configuration.journalSegmentBytes = bytes }
+        }
+        if let logging = try root.object("logging", allowedKeys: ["format"]), let format = try logging.string("format") {
+            guard let logFormat = LogFormat(rawValue: format) else {
+                throw logging.error("format", "expected \"text\" or \"json\"")
+            }
+            configuration.logFormat = logFormat
         }
         if let rules = try root.stringArray("rules") {
             configuration.rulePaths = rules.map { ConfigurationPath.resolve($0, against: baseDirectory) }

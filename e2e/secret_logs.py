@@ -1,0 +1,127 @@
+"""Secrets never reach the log: `signalbridge serve` runs with every kind of secret set (OKX key, secret and
+passphrase, a body token, a header token from a 0600 file, an HMAC key, a Standard Webhooks secret), at LOG_LEVEL=debug,
+once with `logging.format` text and once json, against `signalbridge sim`; it takes valid signals that order, forged
+ones, and a stop. No line of its standard error or output holds any secret, json lines all parse, and the body token
+is not in the journal either. Usage: secret_logs.py PATH/TO/signalbridge"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from harness import Checks, base_of, journal_records, sim_orders, start, stop, wait_until
+
+OKX = {"OKX_API_KEY": "okx-api-key-4f3a9c", "OKX_SECRET_KEY": "OKXSECRET7D1E0B2A", "OKX_PASSPHRASE": "Okx-Pass-93kd"}
+TV_TOKEN = "tv-body-token-8a7sd6f5"
+HEADER_TOKEN = "header-file-token-2k3j4h"
+ALCHEMY_KEY = "alchemy-hmac-key-9s8d7f"
+WHSEC_KEY = base64.b64encode(b"standard-webhooks-key-bytes-1234").decode()
+WHSEC = "whsec_" + WHSEC_KEY
+SECRETS = list(OKX.values()) + [TV_TOKEN, HEADER_TOKEN, ALCHEMY_KEY, WHSEC, WHSEC_KEY]
+
+
+def post(base, source, body, headers=None):
+    request = urllib.request.Request(f"{base}/webhooks/{source}", data=body, method="POST",
+                                     headers=dict({"Content-Type": "application/json"}, **(headers or {})))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def run(c, binary, sim_base, folder, log_format):
+    os.makedirs(os.path.join(folder, "rules"))
+    token_file = os.path.join(folder, "header-token")
+    with open(token_file, "w") as f:
+        f.write(HEADER_TOKEN + "\n")
+    os.chmod(token_file, 0o600)
+    rules = [{"id": f"{source}-buy", "source": source, "when": {"pointer": "/action", "eq": "buy"},
+              "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "15"}}]}
+             for source in ("tv", "hdr", "alchemy", "onchain")]
+    with open(os.path.join(folder, "rules", "buy.json"), "w") as f:
+        json.dump({"rules": rules}, f)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
+                   "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
+                                "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
+                   "journal": {"directory": "journal"}, "rules": ["rules"], "logging": {"format": log_format},
+                   "sources": [
+                       {"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"}, "idPointer": "/id"},
+                       {"name": "hdr", "auth": {"scheme": "token", "in": "header", "header": "X-Token", "secretFile": token_file}, "idPointer": "/id"},
+                       {"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"},
+                        "idPointer": "/id"},
+                       {"name": "onchain", "auth": {"scheme": "standard-webhooks", "secretEnv": "ONCHAIN_SECRET", "toleranceSeconds": 300}}],
+                   "risk": {"allowedInstruments": ["BTC-USDT"]}}, f)
+    env = dict(OKX, TV_TOKEN=TV_TOKEN, ALCHEMY_KEY=ALCHEMY_KEY, ONCHAIN_SECRET=WHSEC, LOG_LEVEL="debug")
+    log_path = os.path.join(folder, "stderr.log")
+    with open(log_path, "w") as log:
+        proc, base, lines = start(binary, ["serve", "--config", "config.json"], env=env, cwd=folder,
+                                  announce="signalbridge listening on", also=("signalbridge admin on",), stderr=log, timeout=60)
+    admin = base_of(lines, "signalbridge admin on")
+    try:
+        statuses = []
+        body = json.dumps({"id": f"{log_format}-tv", "action": "buy", "token": TV_TOKEN}).encode()
+        statuses.append(post(base, "tv", body))
+        statuses.append(post(base, "tv", json.dumps({"id": f"{log_format}-tv-forged", "action": "buy", "token": TV_TOKEN[:-1] + "x"}).encode()))
+        body = json.dumps({"id": f"{log_format}-hdr", "action": "buy"}).encode()
+        statuses.append(post(base, "hdr", body, {"X-Token": HEADER_TOKEN}))
+        statuses.append(post(base, "hdr", body, {"X-Token": HEADER_TOKEN + "x"}))
+        body = json.dumps({"id": f"{log_format}-alchemy", "action": "buy"}).encode()
+        statuses.append(post(base, "alchemy", body, {"X-Alchemy-Signature": hmac.new(ALCHEMY_KEY.encode(), body, hashlib.sha256).hexdigest()}))
+        statuses.append(post(base, "alchemy", body, {"X-Alchemy-Signature": "00" * 32}))
+        body = json.dumps({"action": "buy"}).encode()
+        msg_id, ts = f"msg_{log_format}_onchain", str(int(time.time()))
+        signature = base64.b64encode(hmac.new(base64.b64decode(WHSEC_KEY), f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+        statuses.append(post(base, "onchain", body, {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": "v1," + signature}))
+        statuses.append(post(base, "onchain", body, {"webhook-id": msg_id + "b", "webhook-timestamp": ts, "webhook-signature": "v1," + "A" * 44}))
+        c.check(f"{log_format}: genuine signals are accepted, forged ones refused", statuses == [202, 401, 202, 401, 202, 401, 202, 401], statuses)
+        placed = wait_until(lambda: len([o for o in sim_orders(sim_base) if o["clOrdId"]]) >= 4 * (2 if log_format == "json" else 1), timeout=30)
+        c.check(f"{log_format}: the genuine signals ordered at the exchange", placed)
+        for path in ("/metrics", "/readyz", "/healthz"):
+            try:
+                urllib.request.urlopen(admin + path, timeout=5).read()
+            except urllib.error.HTTPError:
+                pass
+    finally:
+        stop(proc)
+    with open(log_path) as f:
+        log_text = f.read()
+    output = "\n".join(lines)
+    leaked = [s for s in SECRETS if s in log_text or s in output]
+    c.check(f"{log_format}: the debug log is not empty", log_text.count("\n") > 10, log_text[-500:])
+    c.check(f"{log_format}: no secret in the log or the output", not leaked, leaked)
+    if log_format == "json":
+        bad = [line for line in log_text.splitlines() if line.strip() and not is_json_object(line)]
+        c.check("json: every log line is one JSON object", not bad, bad[:3])
+    journal = json.dumps(journal_records(os.path.join(folder, "journal")))
+    c.check(f"{log_format}: the body token is not journaled", TV_TOKEN not in journal and f"{log_format}-tv" in journal)
+
+
+def is_json_object(line):
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    c = Checks()
+    with tempfile.TemporaryDirectory() as folder:
+        sim, sim_base, _ = start(binary, ["sim", "--port", "0"], env=OKX, announce="OKX simulator listening on")
+        try:
+            for log_format in ("text", "json"):
+                run(c, binary, sim_base, os.path.join(folder, log_format), log_format)
+        finally:
+            stop(sim)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
