@@ -147,6 +147,7 @@ import Testing
         )
         var starts = journal.newSegments.makeAsyncIterator()
         var positions: [JournalPosition] = []
+        var previous: JournalCheckpoint?
         var index = 0
         while positions.count < 3 {
             let id = "s\(index)"
@@ -157,8 +158,10 @@ import Testing
             try await journal.append([.ack(clOrdId: "sb\(id)", ordId: id)])
             guard JournalReader.segments(in: directory).count > before, let position = await starts.next() else { continue }
             positions.append(position)
-            try JournalCheckpoint.advance(
+            // The first from the file (none yet: the journal's start), the later ones from the one kept in memory.
+            previous = try JournalCheckpoint.advance(
                 directory: directory,
+                from: previous,
                 to: position,
                 since: windows.since,
                 rememberSince: windows.rememberSince,
@@ -166,7 +169,7 @@ import Testing
                 logger: Logger(label: "test")
             )
             let checkpoint = try #require(try JournalCheckpoint.read(directory: directory))
-            #expect(checkpoint.position == position)
+            #expect(checkpoint.position == position && previous?.replay.checkpointItems == checkpoint.replay.checkpointItems)
             let full = try Self.fullReplay(directory, since: windows.since, rememberSince: windows.rememberSince, through: position.seq)
             #expect(checkpoint.replay.checkpointItems == full.checkpointItems)
             #expect(!checkpoint.replay.openOrders.isEmpty)

@@ -232,19 +232,22 @@ extension JournalCheckpoint {
         return checkpoint
     }
 
-    /// Writes the checkpoint at `position` (the start of a segment, every segment before it closed): the previous
-    /// checkpoint, or the journal's start, brought forward by reading the segments between.
+    /// Writes the checkpoint at `position` (the start of a segment, every segment before it closed) and returns it:
+    /// `previous` (the last one written, kept in memory so that it is not read back each time) or else the one in
+    /// the directory, or the journal's start, brought forward by reading the segments between.
     /// - Throws: ``JournalError`` when the segments cannot be read or do not end where `position` says.
+    @discardableResult
     public static func advance(
         directory: String,
+        from previous: JournalCheckpoint? = nil,
         to position: JournalPosition,
         since: Date,
         rememberSince: Date,
         written: Date,
         logger: Logger
-    ) throws(JournalError) {
-        let previous = usable(directory: directory, since: since, rememberSince: rememberSince, logger: logger)
-        guard previous?.position != position else { return }
+    ) throws(JournalError) -> JournalCheckpoint {
+        let previous = previous ?? usable(directory: directory, since: since, rememberSince: rememberSince, logger: logger)
+        if let previous, previous.position == position { return previous }
         var replay =
             previous?.replay.forgetting(before: since, rememberSince: rememberSince) ?? JournalReplay(since: since, rememberSince: rememberSince)
         let summary: JournalScanner.Summary
@@ -263,7 +266,9 @@ extension JournalCheckpoint {
         guard summary.end.seq == position.seq, summary.end.hash == position.hash else {
             throw JournalError("the segments before \(position.segment) end at record \(summary.end.seq), not \(position.seq)")
         }
-        try JournalCheckpoint(position: position, written: written, replay: replay).write(directory: directory)
+        let checkpoint = JournalCheckpoint(position: position, written: written, replay: replay)
+        try checkpoint.write(directory: directory)
+        return checkpoint
     }
 }
 

@@ -17,6 +17,8 @@ struct JournalCheckpointService: Service {
     func run() async {
         let clock = ContinuousClock()
         var last: ContinuousClock.Instant?
+        // The last checkpoint written, so that each is brought forward from memory, not read back from its file.
+        var previous: JournalCheckpoint?
         for await position in journal.newSegments.cancelOnGracefulShutdown() {
             if let last, last + minimumInterval > clock.now {
                 await cancelWhenGracefulShutdown { try? await Task.sleep(until: last + minimumInterval, clock: clock) }
@@ -25,12 +27,14 @@ struct JournalCheckpointService: Service {
             let windows = configuration.journalWindows(now: Date())
             let directory = journal.directory
             let logger = logger
-            let outcome: Result<Void, JournalError> = await withCheckedContinuation { continuation in
+            let from = previous
+            let outcome: Result<JournalCheckpoint, JournalError> = await withCheckedContinuation { continuation in
                 DispatchQueue.global(qos: .utility).async {
                     continuation.resume(
                         returning: Result { () throws(JournalError) in
                             try JournalCheckpoint.advance(
                                 directory: directory,
+                                from: from,
                                 to: position,
                                 since: windows.since,
                                 rememberSince: windows.rememberSince,
@@ -42,9 +46,11 @@ struct JournalCheckpointService: Service {
                 }
             }
             switch outcome {
-            case .success:
+            case .success(let checkpoint):
+                previous = checkpoint
                 logger.info("journal: checkpoint written", metadata: ["segment": "\(position.segment)", "seq": "\(position.seq)"])
             case .failure(let error):
+                previous = nil
                 logger.error("journal: cannot write the checkpoint; the next start reads more of the journal", metadata: ["reason": "\(error)"])
             }
         }
