@@ -19,7 +19,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from harness import Checks, journal_records, sim_fault, sim_orders, start, stop
+from harness import Checks, journal_records, sim_fault, sim_orders, start, stop, write_bridge_config
 
 OKX = {"OKX_API_KEY": "crash-key", "OKX_SECRET_KEY": "CRASH0123456789", "OKX_PASSPHRASE": "Crash-Pass"}
 KEY = "crash-test-signing-key"
@@ -54,17 +54,11 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         sim, sim_base, _ = start(binary, ["sim", "--port", "0"], env=OKX, announce="OKX simulator listening on")
         try:
-            os.makedirs(os.path.join(folder, "rules"))
-            with open(os.path.join(folder, "rules", "load.json"), "w") as f:
-                json.dump({"rules": [{"id": "load-buy", "source": "load", "when": {"pointer": "/action", "eq": "buy"},
-                                      "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}]}, f)
-            with open(os.path.join(folder, "config.json"), "w") as f:
-                json.dump({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
-                           "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
-                                        "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
-                           "journal": {"directory": "journal"}, "rules": ["rules"],
-                           "sources": [{"name": "load", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "LOAD_KEY"}, "idPointer": "/id"}],
-                           "risk": {"allowedInstruments": ["BTC-USDT"]}}, f)
+            write_bridge_config(folder, sim_base,
+                                [{"id": "load-buy", "source": "load", "when": {"pointer": "/action", "eq": "buy"},
+                                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}],
+                                [{"name": "load", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "LOAD_KEY"}, "idPointer": "/id"}],
+                                risk={"allowedInstruments": ["BTC-USDT"]})
             env = dict(OKX, LOAD_KEY=KEY)
 
             # The first order gets a 5xx before it is placed (outcome unknown): after its expTime it is looked up,

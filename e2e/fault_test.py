@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Checks, base_of, journal_records, sim_fault, sim_orders, start, stop, wait_until
+from harness import Checks, base_of, journal_records, sim_fault, sim_orders, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "fault-key", "OKX_SECRET_KEY": "FAULT0123456789", "OKX_PASSPHRASE": "Fault-Pass"}
 KEYS = {"alpha": "alpha-signing-key", "beta": "beta-signing-key"}
@@ -59,23 +59,16 @@ class Bridge:
 
     def __init__(self, binary, folder, sim_base, risk=None):
         self.binary, self.folder = binary, folder
-        os.makedirs(os.path.join(folder, "rules"), exist_ok=True)
         rules = [{"id": f"{source}-buy", "source": source, "when": {"pointer": "/action", "eq": "buy"},
                   "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}
                  for source in KEYS]
         rules.append({"id": "alpha-rest", "source": "alpha", "when": {"pointer": "/action", "eq": "rest"},
                       "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"},
                                   "price": {"from": "bid", "offsetBps": -2000}}]})
-        with open(os.path.join(folder, "rules", "fault.json"), "w") as f:
-            json.dump({"rules": rules}, f)
-        with open(os.path.join(folder, "config.json"), "w") as f:
-            json.dump({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
-                       "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
-                                    "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
-                       "journal": {"directory": "journal"}, "rules": ["rules"],
-                       "sources": [{"name": name, "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": f"{name.upper()}_KEY"},
-                                    "idPointer": "/id"} for name in KEYS],
-                       "risk": dict({"allowedInstruments": ["BTC-USDT"]}, **(risk or {}))}, f)
+        write_bridge_config(folder, sim_base, rules,
+                            [{"name": name, "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": f"{name.upper()}_KEY"},
+                              "idPointer": "/id"} for name in KEYS],
+                            risk=dict({"allowedInstruments": ["BTC-USDT"]}, **(risk or {})))
         self.journal = os.path.join(folder, "journal")
         self.log_path = os.path.join(folder, "bridge.log")
         self.proc = None

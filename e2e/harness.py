@@ -29,6 +29,20 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
+def write_bridge_config(folder, sim_base, rules, sources, **extra):
+    """Writes `folder`/config.json for `signalbridge serve` (listeners on free loopback ports, `signalbridge sim` at
+    `sim_base` as the exchange with the OKX_* credentials from the environment, a journal, `rules` in
+    rules/rules.json, `sources`) with the further top-level keys `extra` (risk, logging, ...)."""
+    os.makedirs(os.path.join(folder, "rules"), exist_ok=True)
+    with open(os.path.join(folder, "rules", "rules.json"), "w") as f:
+        json.dump({"rules": rules}, f)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(dict({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
+                        "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
+                                     "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
+                        "journal": {"directory": "journal"}, "rules": ["rules"], "sources": sources}, **extra), f)
+
+
 def start(binary, args, env=None, announce="listening on", cwd=None, timeout=30, also=(), stderr=None):
     """Starts `signalbridge ARGS`, waits for the line containing `announce` (and one containing each of `also`),
     returns (process, base URL of `announce`, lines). The rest of stdout is drained into `lines` meanwhile, so a

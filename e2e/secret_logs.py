@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import Checks, base_of, journal_records, sim_orders, start, stop, wait_until
+from harness import Checks, base_of, journal_records, sim_orders, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "okx-api-key-4f3a9c", "OKX_SECRET_KEY": "OKXSECRET7D1E0B2A", "OKX_PASSPHRASE": "Okx-Pass-93kd"}
 TV_TOKEN = "tv-body-token-8a7sd6f5"
@@ -36,7 +36,7 @@ def post(base, source, body, headers=None):
 
 
 def run(c, binary, sim_base, folder, log_format):
-    os.makedirs(os.path.join(folder, "rules"))
+    os.makedirs(folder)
     token_file = os.path.join(folder, "header-token")
     with open(token_file, "w") as f:
         f.write(HEADER_TOKEN + "\n")
@@ -44,20 +44,13 @@ def run(c, binary, sim_base, folder, log_format):
     rules = [{"id": f"{source}-buy", "source": source, "when": {"pointer": "/action", "eq": "buy"},
               "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "15"}}]}
              for source in ("tv", "hdr", "alchemy", "onchain")]
-    with open(os.path.join(folder, "rules", "buy.json"), "w") as f:
-        json.dump({"rules": rules}, f)
-    with open(os.path.join(folder, "config.json"), "w") as f:
-        json.dump({"listen": {"host": "127.0.0.1", "port": 0}, "admin": {"host": "127.0.0.1", "port": 0},
-                   "exchange": {"kind": "okx", "baseURL": sim_base, "demo": True,
-                                "credentials": {"apiKeyEnv": "OKX_API_KEY", "secretKeyEnv": "OKX_SECRET_KEY", "passphraseEnv": "OKX_PASSPHRASE"}},
-                   "journal": {"directory": "journal"}, "rules": ["rules"], "logging": {"format": log_format},
-                   "sources": [
-                       {"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"}, "idPointer": "/id"},
-                       {"name": "hdr", "auth": {"scheme": "token", "in": "header", "header": "X-Token", "secretFile": token_file}, "idPointer": "/id"},
-                       {"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"},
-                        "idPointer": "/id"},
-                       {"name": "onchain", "auth": {"scheme": "standard-webhooks", "secretEnv": "ONCHAIN_SECRET", "toleranceSeconds": 300}}],
-                   "risk": {"allowedInstruments": ["BTC-USDT"]}}, f)
+    write_bridge_config(folder, sim_base, rules, [
+        {"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"}, "idPointer": "/id"},
+        {"name": "hdr", "auth": {"scheme": "token", "in": "header", "header": "X-Token", "secretFile": token_file}, "idPointer": "/id"},
+        {"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"},
+         "idPointer": "/id"},
+        {"name": "onchain", "auth": {"scheme": "standard-webhooks", "secretEnv": "ONCHAIN_SECRET", "toleranceSeconds": 300}}],
+        logging={"format": log_format}, risk={"allowedInstruments": ["BTC-USDT"]})
     env = dict(OKX, TV_TOKEN=TV_TOKEN, ALCHEMY_KEY=ALCHEMY_KEY, ONCHAIN_SECRET=WHSEC, LOG_LEVEL="debug")
     log_path = os.path.join(folder, "stderr.log")
     with open(log_path, "w") as log:
