@@ -19,17 +19,24 @@ public struct OKXRestClient: Exchange {
     let demo: Bool
     let httpClient: HTTPClient
     let logger: Logger
+
+    /// The process's client for OKX: it follows no redirect, since a redirected request would carry the API key,
+    /// passphrase and signature (and an order's body) to wherever the redirect points, perhaps in clear.
+    public static let okxHTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
+    )
     let clock: @Sendable () -> Date
 
     /// - Parameters:
     ///   - baseURL: `https://www.okx.com`, a regional host, or `http://127.0.0.1:PORT` for the simulator.
     ///   - demo: adds `x-simulated-trading: 1`.
-    ///   - httpClient: the one pooled client of the process.
+    ///   - httpClient: the pooled client (by default ``okxHTTPClient``, which never follows a redirect).
     public init(
         baseURL: String,
         credentials: OKXCredentials,
         demo: Bool,
-        httpClient: HTTPClient = .shared,
+        httpClient: HTTPClient = okxHTTPClient,
         requestTimeout: TimeAmount = .seconds(10),
         webSocketURL: String? = nil,
         logger: Logger,

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import OKXClient
@@ -231,5 +232,32 @@ extension OKXRestClient {
         let order = OrderRequest(instId: "BTC-USDT", clOrdId: "sbpending", side: .buy, ordType: .limit, sz: Decimal(string: "0.001")!, px: 1000)
         #expect(Self.kind(await exchange.place(order, expiresAt: Date().addingTimeInterval(10))) == "accepted")
         #expect(Self.kind(await exchange.place(order, expiresAt: Date().addingTimeInterval(10))) == "unknown")
+    }
+}
+
+/// A redirect is never followed: it would carry the API key, passphrase and signature (and an order's body) to
+/// wherever it points.
+@Suite struct OKXRedirectTests {
+    @Test func aRedirectIsNotFollowedAndTheCredentialsStayHome() async throws {
+        let reached = Mutex<[String]>([])
+        let router = Router()
+        router.get("/api/v5/public/instruments") { _, _ in
+            Response(status: .found, headers: [.location: "/elsewhere"])
+        }
+        router.get("/elsewhere") { request, _ in
+            reached.withLock { $0.append(request.uri.path) }
+            return #"{"code":"0","msg":"","data":[]}"#
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            let okx = OKXRestClient(
+                baseURL: "http://127.0.0.1:\(port)",
+                credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+                demo: true,
+                logger: Logger(label: "test")
+            )
+            await #expect(throws: ExchangeError.self) { try await okx.instruments() }
+        }
+        #expect(reached.withLock { $0 }.isEmpty)
     }
 }

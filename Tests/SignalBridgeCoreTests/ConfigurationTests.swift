@@ -99,10 +99,39 @@ import Testing
         }
     }
 
+    /// A secret file is read from the descriptor that was checked: a FIFO is refused (never waited on), so is a
+    /// file over 64 KiB; a secret pasted where the variable's name belongs is never repeated in the error.
+    @Test func secretFilesAreRegularAndSmallAndPastedSecretsAreNotRepeated() throws {
+        let folder = temporaryFolder("secret")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let fifo = folder + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let big = folder + "/big"
+        try String(repeating: "x", count: 70000).write(toFile: big, atomically: false, encoding: .utf8)
+        #expect(chmod(big, 0o600) == 0)
+        for (path, words) in [(fifo, "not a regular file"), (big, "larger than")] {
+            do {
+                _ = try parse(#"{"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "header", "secretFile": "\#(path)"}}]}"#)
+                Issue.record("expected an error for \(path)")
+            } catch let error as DocumentError {
+                #expect(error.message.contains(words) && error.message.contains(path))
+            }
+        }
+        do {
+            _ = try parse(#"{"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "header", "secretEnv": "s3cr3t-t0ken/value"}}]}"#)
+            Issue.record("expected an error")
+        } catch let error as DocumentError {
+            #expect(error.pointer.description == "/sources/0/auth/secretEnv" && !error.message.contains("s3cr3t"))
+        }
+    }
+
     /// SPEC 3a: the API key and passphrase travel in clear only to this machine.
     @Test(arguments: [
         ("http://127.0.0.1:18080", true), ("http://localhost:8080", true), ("http://[::1]:8080", true), ("https://www.okx.com", true),
         ("http://www.okx.com", false), ("http://10.0.0.5:8080", false), ("http://127.0.0.1.example.com", false),
+        // User info, backslashes and percent-encoding: what another URL parser may read as another host.
+        ("http://evil.example:80@127.0.0.1:9", false), ("https://evil.example:443@www.okx.com", false), ("http://127.0.0.1\\\\@evil.example", false),
+        ("http://127.0.0.%31:9", false), ("HTTP://evil.example", false),
     ])
     func anHTTPBaseURLIsRefusedUnlessLoopback(baseURL: String, accepted: Bool) throws {
         let environment = ["K": "key", "S": "secret", "P": "pass"]
@@ -115,12 +144,18 @@ import Testing
                 _ = try parse(json, environment: environment)
                 Issue.record("expected an error for \(baseURL)")
             } catch let error as DocumentError {
-                #expect(error.pointer.description == "/exchange/baseURL" && error.message.contains("in clear"))
+                #expect(
+                    error.pointer.description == "/exchange/baseURL" && (error.message.contains("in clear") || error.message.contains("user info"))
+                )
             }
         }
-        let socket =
-            #"{"exchange": {"kind": "okx", "webSocketURL": "ws://ws.example.com/ws/v5/private", "credentials": {"apiKeyEnv": "K", "secretKeyEnv": "S", "passphraseEnv": "P"}}}"#
-        #expect(throws: DocumentError.self) { try parse(socket, environment: environment) }
+        for socketURL in [
+            "ws://ws.example.com/ws/v5/private", "ws://evil.example:80@127.0.0.1/ws/v5/private", "wss://evil.example:443@ws.okx.com:8443/x",
+        ] {
+            let socket =
+                #"{"exchange": {"kind": "okx", "webSocketURL": "\#(socketURL)", "credentials": {"apiKeyEnv": "K", "secretKeyEnv": "S", "passphraseEnv": "P"}}}"#
+            #expect(throws: DocumentError.self, "\(socketURL)") { try parse(socket, environment: environment) }
+        }
     }
 
     @Test func noneNeedsAllowFrom() throws {

@@ -135,6 +135,15 @@ extension BridgeConfiguration {
         try read(path) { document, base throws(DocumentError) in try parse(document, baseDirectory: base, environment: environment) }
     }
 
+    /// Whether `text` holds what URL parsers disagree about (user info, a backslash, percent-encoding): the host
+    /// another parser connects to could differ from the one checked, so such an exchange URL is refused.
+    static func hasAmbiguousAuthority(_ url: URL, text: String) -> Bool {
+        let afterScheme = text.range(of: "://").map { text[$0.upperBound...] } ?? text[...]
+        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return url.user != nil || url.password != nil || authority.contains { $0 == "@" || $0 == "\\" || $0 == "%" }
+            || afterScheme.contains("\\")
+    }
+
     /// Whether `host` (of a URL) is this machine: `localhost`, an address in 127.0.0.0/8, or `::1`.
     static func isLoopback(host: String) -> Bool {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
@@ -283,8 +292,10 @@ extension BridgeConfiguration {
             return ExchangeSettings(kind: .sim, baseURL: try reader.string("baseURL") ?? "", demo: demo, credentials: nil)
         }
         let baseURL = try reader.string("baseURL") ?? "https://www.okx.com"
-        guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", let host = url.host, !host.isEmpty else {
-            throw reader.error("baseURL", "expected an http(s) URL such as https://www.okx.com")
+        guard let url = URL(string: baseURL), url.scheme == "https" || url.scheme == "http", let host = url.host, !host.isEmpty,
+            !Self.hasAmbiguousAuthority(url, text: baseURL)
+        else {
+            throw reader.error("baseURL", "expected an http(s) URL such as https://www.okx.com (no user info, backslash or percent-encoding)")
         }
         // Every request carries the API key and passphrase: in clear only to this machine (the simulator in tests).
         guard url.scheme == "https" || Self.isLoopback(host: host) else {
@@ -307,8 +318,13 @@ extension BridgeConfiguration {
             return try source.resolve(environment: environment, pointer: credentials.pointer.appending(key))
         }
         if let webSocketURL = try reader.string("webSocketURL") {
-            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", let host = url.host, !host.isEmpty else {
-                throw reader.error("webSocketURL", "expected a ws(s) URL such as wss://ws.okx.com:8443/ws/v5/private")
+            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", let host = url.host, !host.isEmpty,
+                !Self.hasAmbiguousAuthority(url, text: webSocketURL)
+            else {
+                throw reader.error(
+                    "webSocketURL",
+                    "expected a ws(s) URL such as wss://ws.okx.com:8443/ws/v5/private (no user info, backslash or percent-encoding)"
+                )
             }
             // The login message carries the API key and passphrase.
             guard url.scheme == "wss" || Self.isLoopback(host: host) else {

@@ -42,31 +42,67 @@ public enum SecretSource: Sendable, Equatable {
     public func resolve(environment: [String: String], pointer: JSONPointer) throws(DocumentError) -> Secret {
         switch self {
         case .environment(let name):
+            // A name that is no variable name may be the secret itself, pasted in the wrong place: never repeated.
+            guard name.utf8.count <= 256, let first = name.utf8.first, first == UInt8(ascii: "_") || isASCIILetter(first),
+                name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || isASCIILetter($0) || (0x30...0x39).contains($0) })
+            else {
+                throw DocumentError(
+                    pointer: pointer,
+                    message: "expected the name of an environment variable (letters, digits and _), not the secret itself"
+                )
+            }
             guard let value = environment[name], !value.isEmpty else {
                 throw DocumentError(pointer: pointer, message: "environment variable \(name) is not set or empty")
             }
             return Secret(value)
         case .file(let path):
-            // A secret others can read is no longer a secret: refused, naming the file (SPEC 3a).
-            var status = stat()
-            guard stat(path, &status) == 0 else {
-                throw DocumentError(pointer: pointer, message: "cannot read secret file \(path): \(String(cString: strerror(errno)))")
-            }
-            guard status.st_mode & 0o077 == 0 else {
-                let mode = String(status.st_mode & 0o777, radix: 8)
-                throw DocumentError(
-                    pointer: pointer,
-                    message: "secret file \(path) can be read or changed by group or others (mode \(mode)); run chmod 600 \(path)"
-                )
-            }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DocumentError(pointer: pointer, message: "cannot read secret file \(path)")
-            }
+            let data = try Self.readSecretFile(path, pointer: pointer)
             var text = String(decoding: data, as: UTF8.self)
             while text.last == "\n" || text.last == "\r" { text.removeLast() }
             guard !text.isEmpty else { throw DocumentError(pointer: pointer, message: "secret file \(path) is empty") }
             return Secret(text)
         }
+    }
+}
+
+private func isASCIILetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+
+extension SecretSource {
+    /// The largest secret file read.
+    static let maxSecretFileBytes = 65536
+
+    /// The bytes of the secret file at `path`, checked on the descriptor that is read (so it cannot be swapped in
+    /// between): a regular file of at most ``maxSecretFileBytes`` that neither group nor others can read or change
+    /// (SPEC 3a); refused otherwise, naming the file.
+    static func readSecretFile(_ path: String, pointer: JSONPointer) throws(DocumentError) -> [UInt8] {
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DocumentError(pointer: pointer, message: "cannot read secret file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw DocumentError(pointer: pointer, message: "secret file \(path) is not a regular file")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            let mode = String(status.st_mode & 0o777, radix: 8)
+            throw DocumentError(
+                pointer: pointer,
+                message: "secret file \(path) can be read or changed by group or others (mode \(mode)); run chmod 600 \(path)"
+            )
+        }
+        guard status.st_size <= maxSecretFileBytes else {
+            throw DocumentError(pointer: pointer, message: "secret file \(path) is larger than \(maxSecretFileBytes) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return Array(bytes[..<filled])
     }
 }
 

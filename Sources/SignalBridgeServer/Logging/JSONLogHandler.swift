@@ -1,10 +1,16 @@
 import Foundation
 import Logging
 import SignalBridgeCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Log lines as JSON (`logging.format: "json"`): one object a line, `{"ts", "level", "label", "message",
-/// "metadata"}`, the time in UTC with milliseconds, metadata values as strings, arrays and objects. Each line is one
-/// `write`, so lines from several threads never interleave.
+/// "metadata"}`, the time in UTC with milliseconds, metadata values as strings, arrays and objects. Lines are
+/// written whole under one lock, so lines from several threads never interleave; a failed write (a full disk, a
+/// closed pipe) loses the line, never the process.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -12,7 +18,7 @@ public struct JSONLogHandler: LogHandler {
     private let write: @Sendable ([UInt8]) -> Void
 
     /// A handler writing to `write` (standard error by default).
-    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = { FileHandle.standardError.write(Data($0)) }) {
+    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = JSONLogHandler.writeToStandardError) {
         self.label = label
         self.write = write
     }
@@ -34,6 +40,21 @@ public struct JSONLogHandler: LogHandler {
         var line = JSONValue.object(object).jsonBytes
         line.append(0x0A)
         write(line)
+    }
+
+    private static let standardErrorLock = Mutex(())
+
+    /// Writes `line` to standard error whole (retrying partial and interrupted writes), dropping it on any error.
+    @Sendable public static func writeToStandardError(_ line: [UInt8]) {
+        standardErrorLock.withLock { _ in
+            var written = 0
+            while written < line.count {
+                let count = line[written...].withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return }
+                written += count
+            }
+        }
     }
 
     private static func json(_ value: Logger.Metadata.Value) -> JSONValue {
