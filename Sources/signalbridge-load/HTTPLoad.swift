@@ -102,6 +102,9 @@ struct HTTPLoad: Sendable {
             guard connected == 0 else { throw LoadError("cannot connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            // An answer that never comes ends the run with an error, not a hang.
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
 
         deinit { close(fd) }
@@ -119,7 +122,9 @@ struct HTTPLoad: Sendable {
                 if filled == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + filled, $0.count - filled, 0) }
                 if count < 0, errno == EINTR { continue }
-                guard count > 0 else { throw LoadError("the server closed the connection before answering") }
+                guard count > 0 else {
+                    throw LoadError(count == 0 ? "the server closed the connection before answering" : "no answer within 30 s")
+                }
                 filled += count
             }
         }

@@ -153,10 +153,14 @@ final class LoadRun {
         throw LoadError("signalbridge \(arguments.joined(separator: " ")) did not start:\n\(logged.suffix(2000))")
     }
 
-    /// Stops every process and removes the folder.
+    /// Stops every process, the last started first (the bridge holds connections to the simulator, which waits for
+    /// them when it stops), each given 10 s before it is killed, and removes the folder.
     func stop() {
-        for process in processes where process.isRunning {
+        for process in processes.reversed() where process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: folder)
