@@ -19,13 +19,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Checks, base_of, journal_records, sim_fault, sim_orders, start, stop, wait_until, write_bridge_config
+from harness import Checks, base_of, journal_records, sim_fault, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "fault-key", "OKX_SECRET_KEY": "FAULT0123456789", "OKX_PASSPHRASE": "Fault-Pass"}
 KEYS = {"alpha": "alpha-signing-key", "beta": "beta-signing-key"}
@@ -261,15 +260,11 @@ def torn_batch(c, binary, sim_base, folder):
 def main():
     binary = os.path.abspath(sys.argv[1])
     c = Checks()
-    with tempfile.TemporaryDirectory() as folder:
-        sim, sim_base, _ = start(binary, ["sim", "--port", "0"], env=OKX, announce="OKX simulator listening on")
-        try:
-            for case in (two_sources, torn_batch, kill_switch, outage):
-                case_folder = os.path.join(folder, case.__name__)
-                os.makedirs(case_folder)
-                case(c, binary, sim_base, case_folder)
-        finally:
-            stop(sim)
+    with simulator(binary, OKX) as (sim_base, folder):
+        for case in (two_sources, torn_batch, kill_switch, outage):
+            case_folder = os.path.join(folder, case.__name__)
+            os.makedirs(case_folder)
+            case(c, binary, sim_base, case_folder)
     c.finish()
 
 

@@ -1,9 +1,11 @@
 """Shared helpers for the end-to-end scripts: start signalbridge processes on 127.0.0.1 and check things."""
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -27,6 +29,18 @@ class Checks:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+@contextlib.contextmanager
+def simulator(binary, env):
+    """A temporary folder and a `signalbridge sim` on a free loopback port that accepts the OKX_* credentials of `env`:
+    yields (its base URL, the folder), and stops it afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        sim, base, _ = start(binary, ["sim", "--port", "0"], env=env, announce="OKX simulator listening on")
+        try:
+            yield base, folder
+        finally:
+            stop(sim)
 
 
 def write_bridge_config(folder, sim_base, rules, sources, **extra):

@@ -9,12 +9,11 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
-from harness import Checks, base_of, journal_records, sim_orders, start, stop, wait_until, write_bridge_config
+from harness import Checks, base_of, journal_records, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "Qk4f3a9cXw71Lp", "OKX_SECRET_KEY": "Zs7D1E0B2AqR5m", "OKX_PASSPHRASE": "Vp93kdT6yH2w"}
 TV_TOKEN = "Bt8a7sd6f5Xq2R"
@@ -124,13 +123,9 @@ def is_json_object(line):
 def main():
     binary = os.path.abspath(sys.argv[1])
     c = Checks()
-    with tempfile.TemporaryDirectory() as folder:
-        sim, sim_base, _ = start(binary, ["sim", "--port", "0"], env=OKX, announce="OKX simulator listening on")
-        try:
-            for log_format in ("text", "json"):
-                run(c, binary, sim_base, os.path.join(folder, log_format), log_format)
-        finally:
-            stop(sim)
+    with simulator(binary, OKX) as (sim_base, folder):
+        for log_format in ("text", "json"):
+            run(c, binary, sim_base, os.path.join(folder, log_format), log_format)
     c.finish()
 
 
