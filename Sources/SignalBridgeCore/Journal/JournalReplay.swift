@@ -195,7 +195,7 @@ extension JournalReplay {
     /// A time of an item, read as the journal's `ts` is, so that it is the same `Date` to the last bit.
     private static func time(_ text: String) -> Date? { Timestamp.parse(utf8: text.utf8) }
 
-    /// Restores one item of ``checkpointItems``, in their order; false when it is not one.
+    /// Restores one item of ``forEachCheckpointItem(_:)``, in their order; false when it is not one.
     public mutating func restore(_ item: JSONValue) -> Bool {
         guard let fields = item.arrayValue, let kind = fields.first?.stringValue else { return false }
         let strings = fields.dropFirst().map(\.stringValue)
