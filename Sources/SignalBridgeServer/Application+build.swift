@@ -24,17 +24,8 @@ public func buildApplication(
     )
     .addRoutes(to: webhookRouter)
 
-    let adminRouter = Router()
-    AdminController(
-        journal: bridge.journal,
-        intake: bridge.intake,
-        marketData: bridge.marketData,
-        executor: bridge.executor,
-        metrics: bridge.metrics
-    )
-    .addRoutes(to: adminRouter)
     let admin = Application(
-        router: adminRouter,
+        router: buildAdminRouter(bridge: bridge),
         configuration: .init(address: .hostname(configuration.admin.host, port: configuration.admin.port), serverName: "signalbridge-admin"),
         onServerRunning: { channel in
             await onListening("admin", configuration.admin.host, channel.localAddress?.port ?? configuration.admin.port)

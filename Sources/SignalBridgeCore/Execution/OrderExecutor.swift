@@ -177,6 +177,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// How many orders have an unknown outcome and are being looked up now (later orders of their instruments wait).
     public var unresolvedOrders: Int { unresolved.withLock { $0.count } }
 
+    /// How many journaled orders wait for their turn to be sent.
+    public var queuedOrders: Int { sendStates.withLock { $0.values.count { $0 == .queued } } }
+
     private func markUnresolved(_ clOrdId: String) { unresolved.withLock { $0[clOrdId, default: 0] += 1 } }
 
     private func clearUnresolved(_ clOrdId: String) {
