@@ -15,14 +15,6 @@ public func buildApplication(
     onListening: @escaping @Sendable (_ listener: String, _ host: String, _ port: Int) async -> Void = { _, _, _ in }
 ) -> some ApplicationProtocol {
     let configuration = bridge.configuration
-    let webhookRouter = Router(context: WebhookContext.self)
-    WebhookController(
-        intake: bridge.intake,
-        maxBodyBytes: configuration.maxBodyBytes,
-        trustedProxies: configuration.trustedProxies,
-        metrics: bridge.metrics
-    )
-    .addRoutes(to: webhookRouter)
 
     let admin = Application(
         router: buildAdminRouter(bridge: bridge),
@@ -34,7 +26,7 @@ public func buildApplication(
     )
 
     var app = Application(
-        router: webhookRouter,
+        router: buildWebhookRouter(bridge: bridge),
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "signalbridge"),
         onServerRunning: { channel in
@@ -62,4 +54,18 @@ public func buildApplication(
         bridge.enqueueReconciliation(logger: logger)
     }
     return app
+}
+
+/// The webhook listener's router (`POST /webhooks/{source}`), apart from the application, so that it can be tested
+/// on its own.
+public func buildWebhookRouter(bridge: Bridge) -> Router<WebhookContext> {
+    let router = Router(context: WebhookContext.self)
+    WebhookController(
+        intake: bridge.intake,
+        maxBodyBytes: bridge.configuration.maxBodyBytes,
+        trustedProxies: bridge.configuration.trustedProxies,
+        metrics: bridge.metrics
+    )
+    .addRoutes(to: router)
+    return router
 }

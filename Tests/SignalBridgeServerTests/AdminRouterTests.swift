@@ -1,11 +1,47 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import SignalBridgeCore
 import Testing
 
 @testable import SignalBridgeServer
+
+/// The webhook router on its own (`buildWebhookRouter`), through HummingbirdTesting: an unknown source, a bad
+/// signature and a genuine signal.
+@Suite struct WebhookRouterTests {
+    @Test func theRouterAloneRefusesAndAccepts() async throws {
+        let test = try await TestBridge.make()
+        defer { try? FileManager.default.removeItem(atPath: test.directory) }
+        await test.bridge.marketData.refresh(instrumentsToo: true)
+        try await Application(router: buildWebhookRouter(bridge: test.bridge)).test(.router) { client in
+            let body = ByteBuffer(string: #"{"id":"router-1","event":{"amount":"5"}}"#)
+            try await client.execute(uri: "/webhooks/nobody", method: .post, body: body) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/webhooks/alchemy", method: .post, headers: [HTTPField.Name("X-Alchemy-Signature")!: "00"], body: body) {
+                response in
+                #expect(response.status == .unauthorized)
+            }
+            let signature = Hex.encode(
+                HMAC<SHA256>.authenticationCode(for: Array(body.readableBytesView), using: SymmetricKey(data: Array(TestBridge.secret.utf8)))
+            )
+            try await client.execute(
+                uri: "/webhooks/alchemy",
+                method: .post,
+                headers: [HTTPField.Name("X-Alchemy-Signature")!: signature],
+                body: body
+            ) {
+                response in
+                #expect(response.status == .accepted)
+                #expect(String(buffer: response.body).contains(#""signalId":"router-1""#))
+            }
+        }
+    }
+}
 
 /// The admin router on its own (`buildAdminRouter`), through HummingbirdTesting: `/healthz`, `/readyz` with its
 /// reasons when not ready, `/metrics`.
