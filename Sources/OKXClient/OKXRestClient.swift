@@ -19,6 +19,7 @@ public struct OKXRestClient: Exchange {
     let demo: Bool
     let httpClient: HTTPClient
     let logger: Logger
+    let metrics: BridgeMetrics
 
     /// The process's client for OKX: it follows no redirect, since a redirected request would carry the API key,
     /// passphrase and signature (and an order's body) to wherever the redirect points, perhaps in clear.
@@ -32,6 +33,7 @@ public struct OKXRestClient: Exchange {
     ///   - baseURL: `https://www.okx.com`, a regional host, or `http://127.0.0.1:PORT` for the simulator.
     ///   - demo: adds `x-simulated-trading: 1`.
     ///   - httpClient: the pooled client (by default ``okxHTTPClient``, which never follows a redirect).
+    ///   - metrics: where each request's duration is recorded, by endpoint (its path without the query).
     public init(
         baseURL: String,
         credentials: OKXCredentials,
@@ -40,8 +42,10 @@ public struct OKXRestClient: Exchange {
         requestTimeout: TimeAmount = .seconds(10),
         webSocketURL: String? = nil,
         logger: Logger,
+        metrics: BridgeMetrics = BridgeMetrics(),
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.metrics = metrics
         self.requestTimeout = requestTimeout
         self.webSocketURL = webSocketURL
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -302,6 +306,8 @@ public struct OKXRestClient: Exchange {
 
         let status: UInt
         let bytes: [UInt8]
+        let started = ContinuousClock.now
+        defer { metrics.exchangeRequest(endpoint: path, ContinuousClock.now - started) }
         do {
             let response = try await httpClient.execute(request, timeout: requestTimeout)
             status = response.status.code

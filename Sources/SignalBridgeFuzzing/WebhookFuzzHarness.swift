@@ -118,8 +118,8 @@ public struct WebhookFuzzHarness: Sendable {
 
     /// What one input led to.
     public enum Outcome: Sendable, Equatable {
-        /// Refused with this status.
-        case refused(status: Int)
+        /// Refused, for this reason.
+        case refused(WebhookRejection.Kind)
         /// Refused as stale (422) or accepted, with the decisions' outcomes.
         case accepted(outcomes: [Decision.Outcome])
     }
@@ -140,7 +140,7 @@ public struct WebhookFuzzHarness: Sendable {
             try admission.checkLag(signal, now: now)
         } catch {
             try check(error)
-            return .refused(status: error.kind.status)
+            return .refused(error.kind)
         }
         var snapshot = market
         for (instId, last) in [("BTC-USDT", Decimal(60000)), ("ETH-USDT", Decimal(3000))] {
@@ -159,8 +159,9 @@ public struct WebhookFuzzHarness: Sendable {
     }
 
     private func check(_ rejection: WebhookRejection) throws(Violation) {
-        guard [400, 401, 403, 404, 422].contains(rejection.kind.status), !rejection.message.isEmpty else {
-            throw Violation(description: "unexpected refusal \(rejection.kind.status): \(rejection.message)")
+        let expected: Set<WebhookRejection.Kind> = [.badRequest, .unauthorized, .forbidden, .unknownSource, .staleSignal]
+        guard expected.contains(rejection.kind), !rejection.message.isEmpty else {
+            throw Violation(description: "unexpected refusal \(rejection.kind.rawValue): \(rejection.message)")
         }
         for secret in Self.secrets.values where rejection.message.contains(secret) {
             throw Violation(description: "a refusal names a secret: \(rejection.message)")

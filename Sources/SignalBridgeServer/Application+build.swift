@@ -44,7 +44,8 @@ public func buildApplication(
             rulePaths: configuration.rulePaths,
             knownSources: Set(configuration.sources.map(\.name)),
             intake: bridge.intake,
-            logger: logger
+            logger: logger,
+            metrics: bridge.metrics.metrics
         )
     )
     app.beforeServerStarts {
@@ -64,7 +65,8 @@ public func buildWebhookRouter(bridge: Bridge) -> Router<WebhookContext> {
         intake: bridge.intake,
         maxBodyBytes: bridge.configuration.maxBodyBytes,
         trustedProxies: bridge.configuration.trustedProxies,
-        metrics: bridge.metrics
+        sourceNames: Set(bridge.configuration.sources.map(\.name)),
+        metrics: bridge.metrics.metrics
     )
     .addRoutes(to: router)
     return router

@@ -24,16 +24,19 @@ public struct Bridge: Sendable {
     public let marketData: MarketDataService
     /// Orders the journal leaves without a final record; resolved before new signals are executed.
     public let openOrders: [OpenOrder]
-    public let metrics: BridgeMetrics
+    /// The metrics every component reports to, and `/metrics` renders.
+    public let metrics: PrometheusMetrics
     public let startedAt: Date
 
     /// The exchange a configuration names: the OKX REST client, or a simulator in this process.
-    public static func makeExchange(for configuration: BridgeConfiguration, logger: Logger) -> any Exchange {
-        okxClient(for: configuration, logger: logger) ?? SimulatorExchange()
+    /// - Parameter metrics: where the OKX client records each request's duration.
+    public static func makeExchange(for configuration: BridgeConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics()) -> any Exchange
+    {
+        okxClient(for: configuration, logger: logger, metrics: metrics) ?? SimulatorExchange()
     }
 
     /// The OKX client of an `okx` exchange; `nil` for the simulator in process.
-    public static func okxClient(for configuration: BridgeConfiguration, logger: Logger) -> OKXRestClient? {
+    public static func okxClient(for configuration: BridgeConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics()) -> OKXRestClient? {
         // `load` guarantees credentials for `okx`.
         guard configuration.exchange.kind == .okx, let credentials = configuration.exchange.credentials else { return nil }
         return OKXRestClient(
@@ -41,19 +44,23 @@ public struct Bridge: Sendable {
             credentials: credentials,
             demo: configuration.exchange.demo,
             webSocketURL: configuration.exchange.webSocketURL,
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
     }
 
     /// Loads the rules, opens and replays the journal, and journals `rules.loaded`.
     /// - Throws: ``StartupError`` listing every rule mistake, or why the journal cannot be used.
-    /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up (`signalbridge
-    ///   reconcile`); nil: until the exchange answers (`serve`).
+    /// - Parameters:
+    ///   - lookupAttempts: how many lookups of an unknown outcome before giving up (`signalbridge reconcile`); nil:
+    ///     until the exchange answers (`serve`).
+    ///   - metrics: where the journal, the executor and the webhooks report (give the exchange the same).
     public static func assemble(
         configuration: BridgeConfiguration,
         exchange: any Exchange,
         logger: Logger,
-        lookupAttempts: Int? = nil
+        lookupAttempts: Int? = nil,
+        metrics: PrometheusMetrics = PrometheusMetrics()
     ) async throws(StartupError) -> Bridge {
         for warning in configuration.replayWarnings { logger.warning("replay protection: \(warning)") }
         let rules: RuleSet
@@ -72,7 +79,8 @@ public struct Bridge: Sendable {
                 segmentLimit: configuration.journalSegmentBytes,
                 logger: logger,
                 since: windows.since,
-                rememberSince: windows.rememberSince
+                rememberSince: windows.rememberSince,
+                metrics: metrics.metrics
             )
         } catch {
             throw StartupError(error.description)
@@ -86,7 +94,8 @@ public struct Bridge: Sendable {
             journal: journal,
             logger: logger,
             lookupAttempts: lookupAttempts,
-            killSwitch: KillSwitch(file: configuration.risk.killSwitchFile)
+            killSwitch: KillSwitch(file: configuration.risk.killSwitchFile),
+            metrics: metrics.metrics
         )
         let intake = SignalIntake(
             configuration: configuration,
@@ -112,7 +121,7 @@ public struct Bridge: Sendable {
             market: market,
             marketData: MarketDataService(exchange: exchange, market: market, instruments: tickerInstruments, logger: logger),
             openOrders: replay.openOrders,
-            metrics: BridgeMetrics(),
+            metrics: metrics,
             startedAt: startedAt
         )
     }

@@ -47,12 +47,14 @@ extension ConfigOption {
     /// - Parameter lookupAttempts: how many lookups of an unknown outcome before giving up; nil: until the
     ///   exchange answers.
     func assembleBridge(configuration: BridgeConfiguration, logger: Logger, lookupAttempts: Int? = nil) async throws -> Bridge {
+        let metrics = PrometheusMetrics()
         do {
             return try await Bridge.assemble(
                 configuration: configuration,
-                exchange: Bridge.makeExchange(for: configuration, logger: logger),
+                exchange: Bridge.makeExchange(for: configuration, logger: logger, metrics: metrics.metrics),
                 logger: logger,
-                lookupAttempts: lookupAttempts
+                lookupAttempts: lookupAttempts,
+                metrics: metrics
             )
         } catch {
             throw Console.fail("signalbridge cannot start: \(error)")

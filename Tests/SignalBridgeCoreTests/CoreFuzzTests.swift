@@ -32,7 +32,7 @@ import Testing
         // Unsigned, the same request is refused by every scheme that authenticates.
         let unsigned = seed.input.replacingOccurrences(of: " st\n", with: " t\n", options: [], range: seed.input.range(of: " st\n"))
         let refused = try Self.harness.run(Array(unsigned.utf8), now: Self.now)
-        #expect(name == "none-allowlisted" || refused == .refused(status: 401), "\(name) unsigned: \(refused)")
+        #expect(name == "none-allowlisted" || refused == .refused(.unauthorized), "\(name) unsigned: \(refused)")
     }
 
     /// The committed corpus is exactly the seeds (`SIGNALBRIDGE_WRITE_FUZZ_CORPUS=1` writes it).
@@ -57,7 +57,7 @@ import Testing
             let input = WebhookFuzzHarness.mutant(&rng)
             do {
                 switch try Self.harness.run(input, now: Self.now) {
-                case .refused(let status): statuses["\(status)", default: 0] += 1
+                case .refused(let kind): statuses[kind.rawValue, default: 0] += 1
                 case .accepted(let outcomes): statuses[outcomes.map(\.rawValue).joined(separator: ","), default: 0] += 1
                 }
             } catch {
@@ -65,7 +65,7 @@ import Testing
             }
         }
         // The run reached every layer: refusals of authentication, parsing and lag, and blocked and placed orders.
-        #expect(statuses["401", default: 0] > 0 && statuses["400", default: 0] > 0, "\(statuses)")
+        #expect(statuses["unauthorized", default: 0] > 0 && statuses["bad_request", default: 0] > 0, "\(statuses)")
         #expect(statuses.keys.contains { $0.contains("blocked") } && statuses.keys.contains { $0.contains("order") }, "\(statuses)")
     }
 }

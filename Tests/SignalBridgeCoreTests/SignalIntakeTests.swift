@@ -65,7 +65,7 @@ final class RecordingDispatcher: OrderDispatcher {
         let h = try await harness()
         defer { try? FileManager.default.removeItem(atPath: h.directory) }
         let answer = try await h.intake.handle(webhook(#"{"id":"s1","token":"t0ken","action":"buy","time":"\#(now)"}"#)).get()
-        #expect(answer.status == 202 && !answer.isDuplicate)
+        #expect(!answer.isDuplicate)
         let clOrdId = ClOrdId.make(source: "tv", signalId: "s1", ruleId: "buy", orderIndex: 0)
         #expect(
             answer.body.jsonText
@@ -78,28 +78,29 @@ final class RecordingDispatcher: OrderDispatcher {
         #expect(h.dispatcher.intents.withLock { $0.map(\.clOrdId) } == [clOrdId])
     }
 
-    @Test func refusalsHaveTheirStatus() async throws {
+    @Test func refusalsHaveTheirKindAndAreJournaledWithTheStatusTheServerGives() async throws {
         let h = try await harness()
         defer { try? FileManager.default.removeItem(atPath: h.directory) }
-        func status(_ request: InboundRequest) async -> Int {
-            switch await h.intake.handle(request) {
-            case .success(let answer): return answer.status
-            case .failure(let rejection): return rejection.kind.status
-            }
+        func kind(_ request: InboundRequest) async -> WebhookRejection.Kind? {
+            guard case .failure(let rejection) = await h.intake.handle(request) else { return nil }
+            return rejection.kind
         }
         let old = Timestamp.format(Date().addingTimeInterval(-120))
-        #expect(await status(webhook(#"{"id":"a","token":"t0ken","time":"\#(now)"}"#, from: "10.0.0.1")) == 403)
-        #expect(await status(webhook(#"{"id":"a","token":"wrong","time":"\#(now)"}"#)) == 401)
-        #expect(await status(webhook(#"not json"#)) == 401)
-        #expect(await status(webhook(#"{"token":"t0ken","time":"\#(now)"}"#)) == 400)
-        #expect(await status(webhook(#"{"id":"a","token":"t0ken"}"#)) == 400)
-        #expect(await status(webhook(#"{"id":"a","token":"t0ken","time":"\#(old)"}"#)) == 422)
+        #expect(await kind(webhook(#"{"id":"a","token":"t0ken","time":"\#(now)"}"#, from: "10.0.0.1")) == .forbidden)
+        #expect(await kind(webhook(#"{"id":"a","token":"wrong","time":"\#(now)"}"#)) == .unauthorized)
+        #expect(await kind(webhook(#"not json"#)) == .unauthorized)
+        #expect(await kind(webhook(#"{"token":"t0ken","time":"\#(now)"}"#)) == .badRequest)
+        #expect(await kind(webhook(#"{"id":"a","token":"t0ken"}"#)) == .badRequest)
+        #expect(await kind(webhook(#"{"id":"a","token":"t0ken","time":"\#(old)"}"#)) == .staleSignal)
         var unknown = webhook("{}")
         unknown.sourceName = "nope"
-        #expect(await status(unknown) == 404)
+        #expect(await kind(unknown) == .unknownSource)
         #expect(h.dispatcher.intents.withLock { $0.isEmpty })
-        let types = try JournalReader.read(directory: h.directory, allowTornTail: false).records.map(\.type)
-        #expect(types == Array(repeating: "rejected", count: 7))
+        // The core answers; journaling a refusal is the server's, with the status it sent.
+        #expect(try JournalReader.read(directory: h.directory, allowTornTail: false).records.map(\.type) == [])
+        await h.intake.recordRejection(WebhookRejection(.unknownSource, "no source nope"), status: 404, request: unknown)
+        let records = try JournalReader.read(directory: h.directory, allowTornTail: false).records
+        #expect(records.map(\.type) == ["rejected"] && records[0]["status"] == .integer(404))
     }
 
     @Test func concurrentResendsMakeOneOrderAndRestartsRemember() async throws {
@@ -111,15 +112,15 @@ final class RecordingDispatcher: OrderDispatcher {
             for _ in 0..<20 { group.addTask { await h.intake.handle(self.webhook(body)) } }
             return await group.reduce(into: []) { $0.append($1) }
         }
-        let statuses = try answers.map { try $0.get().status }.sorted()
-        #expect(statuses == [200] * 19 + [202])
+        let duplicates = try answers.map { try $0.get().isDuplicate }
+        #expect(duplicates.count { $0 } == 19 && duplicates.count == 20)
         #expect(Set(try answers.map { try $0.get().body }).count == 1)
         #expect(h.dispatcher.intents.withLock { $0.count } == 1)
         await h.journal.close()
 
         let again = try await harness(directory: directory)
         let resent = try await again.intake.handle(webhook(body)).get()
-        #expect(resent.status == 200 && resent.isDuplicate)
+        #expect(resent.isDuplicate)
         #expect(resent.body == (try answers[0].get().body))
         #expect(again.dispatcher.intents.withLock { $0.isEmpty })
     }
@@ -131,7 +132,7 @@ final class RecordingDispatcher: OrderDispatcher {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let h = try await harness(directory: directory)
         let body = #"{"id":"torn","token":"t0ken","action":"buy","time":"\#(now)"}"#
-        #expect(try await h.intake.handle(webhook(body)).get().status == 202)
+        #expect(!(try await h.intake.handle(webhook(body)).get()).isDuplicate)
         await h.journal.close()
         let path = directory + "/journal-000001.jsonl"
         let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
@@ -139,7 +140,7 @@ final class RecordingDispatcher: OrderDispatcher {
 
         let again = try await harness(directory: directory)
         let resent = try await again.intake.handle(webhook(body)).get()
-        #expect(resent.status == 202 && !resent.isDuplicate)
+        #expect(!resent.isDuplicate)
         #expect(again.dispatcher.intents.withLock { $0.count } == 1)
         await again.journal.close()
         let types = try JournalReader.read(directory: directory, allowTornTail: false).records.map(\.type)
@@ -151,7 +152,7 @@ final class RecordingDispatcher: OrderDispatcher {
         defer { try? FileManager.default.removeItem(atPath: h.directory) }
         let time = Timestamp.format(Date().addingTimeInterval(-50))
         let body = #"{"id":"late","token":"t0ken","action":"buy","time":"\#(time)"}"#
-        #expect(try await h.intake.handle(webhook(body)).get().status == 202)
+        #expect(!(try await h.intake.handle(webhook(body)).get()).isDuplicate)
         // 50 s later than its time plus the resend delay: past maxLagSeconds (60), still a duplicate.
         let resend = InboundRequest(
             sourceName: "tv",
@@ -160,7 +161,7 @@ final class RecordingDispatcher: OrderDispatcher {
             remoteAddress: "127.0.0.1",
             receivedAt: Date().addingTimeInterval(30)
         )
-        #expect(try await h.intake.handle(resend).get().status == 200)
+        #expect((try await h.intake.handle(resend).get()).isDuplicate)
     }
 
     @Test func aJournalThatCannotWriteAnswers503AndAcknowledgesNothing() async throws {

@@ -21,7 +21,8 @@ import Testing
             resubmitWindow: TimeInterval = 60,
             maxLookupBackoff: TimeInterval = 30,
             maxQueueAge: TimeInterval = 60,
-            killSwitchFile: String? = nil
+            killSwitchFile: String? = nil,
+            metrics: BridgeMetrics = BridgeMetrics()
         ) throws {
             self.directory = directory
             self.simulator = simulator
@@ -37,7 +38,8 @@ import Testing
                 throttleRetries: 3,
                 backoff: .milliseconds(20),
                 maxLookupBackoff: maxLookupBackoff,
-                killSwitch: KillSwitch(file: killSwitchFile)
+                killSwitch: KillSwitch(file: killSwitchFile),
+                metrics: metrics
             )
         }
 

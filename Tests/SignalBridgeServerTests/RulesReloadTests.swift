@@ -10,7 +10,13 @@ import Testing
         let test = try await TestBridge.make()
         defer { try? FileManager.default.removeItem(atPath: test.directory) }
         let rules = test.directory + "/rules"
-        let service = RulesReloadService(rulePaths: [rules], knownSources: ["alchemy"], intake: test.bridge.intake, logger: Logger(label: "test"))
+        let service = RulesReloadService(
+            rulePaths: [rules],
+            knownSources: ["alchemy"],
+            intake: test.bridge.intake,
+            logger: Logger(label: "test"),
+            metrics: test.bridge.metrics.metrics
+        )
         let before = test.bridge.intake.ruleSet.hash
         let fingerprint = RulesReloadService.fingerprint(of: [rules])
 

@@ -172,7 +172,13 @@ struct TestBridge {
     @Test func aBodyThatNeverArrivesIsCutOff() async throws {
         let test = try await TestBridge.make()
         defer { try? FileManager.default.removeItem(atPath: test.directory) }
-        var controller = WebhookController(intake: test.bridge.intake, maxBodyBytes: 1024, trustedProxies: [], metrics: BridgeMetrics())
+        var controller = WebhookController(
+            intake: test.bridge.intake,
+            maxBodyBytes: 1024,
+            trustedProxies: [],
+            sourceNames: [],
+            metrics: BridgeMetrics()
+        )
         controller.bodyTimeout = .milliseconds(200)
         let (stream, source) = RequestBody.makeStream()
         await source.yield(ByteBuffer(string: "{\"id\":"))

@@ -66,6 +66,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private let journal: Journal
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    private let metrics: BridgeMetrics
     private let lanes = Mutex<[String: AsyncStream<Work>.Continuation]>([:])
     private let queued = Mutex<[String: Int]>([:])
     private let idleWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
@@ -100,6 +101,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         lookupAttempts: Int? = nil,
         maxLookupBackoff: TimeInterval = 30,
         killSwitch: KillSwitch = KillSwitch(file: nil),
+        metrics: BridgeMetrics = BridgeMetrics(),
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.exchange = exchange
@@ -115,7 +117,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         self.lookupAttempts = lookupAttempts
         self.maxLookupBackoff = maxLookupBackoff
         self.killSwitch = killSwitch
+        self.metrics = metrics
         self.clock = clock
+        metrics.unknownOrders(0)
     }
 
     // MARK: - The exchange's clock
@@ -180,12 +184,23 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     /// How many journaled orders wait for their turn to be sent.
     public var queuedOrders: Int { sendStates.withLock { $0.values.count { $0 == .queued } } }
 
-    private func markUnresolved(_ clOrdId: String) { unresolved.withLock { $0[clOrdId, default: 0] += 1 } }
+    // The gauges are set under the lock, so that they never show an older count after a newer one.
+    /// Per instrument with any, how many orders (and lookups of orders a previous run left) its lane has waiting or
+    /// in hand.
+    public var queueDepths: [String: Int] { queued.withLock { $0.filter { $0.value > 0 } } }
+
+    private func markUnresolved(_ clOrdId: String) {
+        unresolved.withLock { counts in
+            counts[clOrdId, default: 0] += 1
+            metrics.unknownOrders(counts.count)
+        }
+    }
 
     private func clearUnresolved(_ clOrdId: String) {
         unresolved.withLock { counts in
             let left = (counts[clOrdId] ?? 1) - 1
             counts[clOrdId] = left > 0 ? left : nil
+            metrics.unknownOrders(counts.count)
         }
     }
 
@@ -263,7 +278,10 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     }
 
     private func enqueue(_ work: Work, instId: String) {
-        queued.withLock { $0[instId, default: 0] += 1 }
+        queued.withLock { counts in
+            counts[instId, default: 0] += 1
+            metrics.queueDepth(instrument: instId, counts[instId, default: 0])
+        }
         lane(for: instId).yield(work)
     }
 
@@ -290,6 +308,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private func finished(_ instId: String) {
         let waiters = queued.withLock { counts -> [CheckedContinuation<Void, Never>] in
             counts[instId, default: 1] -= 1
+            metrics.queueDepth(instrument: instId, counts[instId, default: 0])
             guard counts.values.allSatisfy({ $0 == 0 }) else { return [] }
             return idleWaiters.withLock { waiters in
                 defer { waiters = [] }

@@ -75,29 +75,27 @@ public actor SignalIntake {
     /// The answer to one webhook. Source, allowlist, authentication, parsing, the signal id and the rules' conditions
     /// are checked outside the actor (``WebhookAdmission``, ``Decider/matching(_:source:payload:)``), so many webhooks
     /// pass them at once; duplicates, staleness, risk guards and the journal then see one signal at a time.
+    ///
+    /// A refusal is returned, not journaled: the server journals it with the status it answered
+    /// (``recordRejection(_:status:request:)``), except `journalUnavailable`, which the journal cannot take.
     public nonisolated func handle(_ request: InboundRequest) async -> Result<WebhookAnswer, WebhookRejection> {
-        let result: Result<WebhookAnswer, WebhookRejection>
         do {
             let signal = try admission.admit(request)
             let rules = ruleSet
             let matched = signal.source.isOKXSignalBot ? nil : Decider.matching(rules, source: signal.key.source, payload: signal.payload)
-            result = .success(try await process(signal, request: request, rules: rules, matched: matched))
+            return .success(try await process(signal, request: request, rules: rules, matched: matched))
         } catch {
-            result = .failure(error)
+            return .failure(error)
         }
-        if case .failure(let error) = result {
-            if error.kind == .journalUnavailable {
-                logger.error("webhook refused", metadata: ["source": "\(request.sourceName)", "status": "503", "reason": "\(error.message)"])
-            } else {
-                await recordRejection(error, request: request)
-            }
-        }
-        return result
     }
 
-    /// Journals and logs a refusal, including those made before the core saw the request (such as a body over the
-    /// limit). At most 60 a minute are written; the rest are counted in one log line a minute.
-    public func recordRejection(_ rejection: WebhookRejection, request: InboundRequest) async {
+    /// Journals and logs a refusal with the status it was answered with. At most 60 a minute are written; the rest
+    /// are counted in one log line a minute.
+    public func recordRejection(_ rejection: WebhookRejection, status: Int, request: InboundRequest) async {
+        if rejection.kind == .journalUnavailable {
+            logger.error("webhook refused", metadata: ["source": "\(request.sourceName)", "status": "\(status)", "reason": "\(rejection.message)"])
+            return
+        }
         let (admitted, suppressedLastMinute) = rejectionSampler.admit(now: clock())
         if suppressedLastMinute > 0 {
             logger.warning("refused webhooks not journaled last minute (over 60 a minute)", metadata: ["count": "\(suppressedLastMinute)"])
@@ -105,11 +103,11 @@ public actor SignalIntake {
         guard admitted else { return }
         logger.notice(
             "webhook refused",
-            metadata: ["source": "\(request.sourceName)", "status": "\(rejection.kind.status)", "reason": "\(rejection.message)"]
+            metadata: ["source": "\(request.sourceName)", "status": "\(status)", "reason": "\(rejection.message)"]
         )
         let entry = JournalEntry.rejected(
             source: request.sourceName,
-            status: rejection.kind.status,
+            status: status,
             error: rejection.message,
             remoteAddr: request.remoteAddress,
             bodySha256: request.body.isEmpty ? nil : Hex.sha256(request.body)
@@ -132,17 +130,16 @@ public actor SignalIntake {
     ) async throws(WebhookRejection) -> WebhookAnswer {
         let key = signal.key
         // A resend of an acknowledged signal is a duplicate, never an error, however late it comes.
-        if let answer = answers[key] { return WebhookAnswer(status: 200, body: answer, isDuplicate: true) }
+        if let answer = answers[key] { return WebhookAnswer(body: answer, isDuplicate: true) }
         if memory.contains(key) {
             let note = "answered more than \(Int64(Self.duplicateRetention / 3600)) h ago; nothing new is ordered (its decisions are in the journal)"
             let body = Self.answerBody(signalId: key.signalId, decisions: [], message: note)
-            return WebhookAnswer(status: 200, body: body, isDuplicate: true)
+            return WebhookAnswer(body: body, isDuplicate: true)
         }
         try admission.checkLag(signal, now: request.receivedAt)
         if inFlight[key] != nil {
             let first = await withCheckedContinuation { inFlight[key, default: []].append($0) }
             var answer = try first.get()
-            answer.status = 200
             answer.isDuplicate = true
             return answer
         }
@@ -189,7 +186,7 @@ public actor SignalIntake {
             "signal accepted",
             metadata: ["source": "\(key.source)", "signalId": "\(key.signalId)", "orders": "\(batch.intents.count)"]
         )
-        return .success(WebhookAnswer(status: 202, body: body, isDuplicate: false))
+        return .success(WebhookAnswer(body: body, isDuplicate: false))
     }
 
     private func remember(_ key: SignalKey, answer: JSONValue, at time: Date) {

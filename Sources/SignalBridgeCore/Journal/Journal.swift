@@ -31,6 +31,7 @@ public actor Journal {
     private let segmentLimit: Int
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    private let metrics: BridgeMetrics
 
     private var segmentNumber: Int
     private var fd: Int32
@@ -101,6 +102,8 @@ public actor Journal {
     /// Opens (creating if needed) the journal in `directory`: takes its lock, runs `scan` (which reads and checks
     /// the journal, allowing a torn tail, and says where it ends), truncates a torn last line or batch, and opens the
     /// last segment for appending.
+    /// - Parameter metrics: where each fsync's duration and batch, and the decisions and order records made durable,
+    ///   are counted.
     /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or what `scan`
     ///   throws.
     public static func open(
@@ -108,6 +111,7 @@ public actor Journal {
         segmentLimit: Int = defaultSegmentLimit,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init,
+        metrics: BridgeMetrics = BridgeMetrics(),
         scan: () throws(JournalError) -> JournalScanner.Summary
     ) throws(JournalError) -> Journal {
         do {
@@ -155,6 +159,7 @@ public actor Journal {
             segmentLimit: segmentLimit,
             logger: logger,
             clock: clock,
+            metrics: metrics,
             segmentNumber: segment,
             fd: fd,
             offset: Int(status.st_size),
@@ -170,6 +175,7 @@ public actor Journal {
         segmentLimit: Int,
         logger: Logger,
         clock: @escaping @Sendable () -> Date,
+        metrics: BridgeMetrics,
         segmentNumber: Int,
         fd: Int32,
         offset: Int,
@@ -181,6 +187,7 @@ public actor Journal {
         self.segmentLimit = segmentLimit
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
         self.segmentNumber = segmentNumber
         self.fd = fd
         self.offset = offset
@@ -207,6 +214,7 @@ public actor Journal {
         } catch {
             throw JournalError("\(error)")
         }
+        metrics.journaled(entries)
         return records
     }
 
@@ -300,9 +308,13 @@ public actor Journal {
         guard !syncing, !waiters.isEmpty else { return }
         syncing = true
         let target = lastSeq
+        let records = target - syncedSeq
         let fd = self.fd
+        let metrics = self.metrics
         Task {
+            let started = ContinuousClock.now
             let result = await Self.fsyncOffThread(fd)
+            metrics.journalSync(ContinuousClock.now - started, records: records)
             self.syncFinished(target: target, errorNumber: result)
         }
     }

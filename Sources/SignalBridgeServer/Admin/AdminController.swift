@@ -10,7 +10,7 @@ struct AdminController: Sendable {
     let intake: SignalIntake
     let marketData: MarketDataService
     let executor: OrderExecutor
-    let metrics: BridgeMetrics
+    let metrics: PrometheusMetrics
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in
@@ -23,13 +23,14 @@ struct AdminController: Sendable {
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
     }
 
     /// Whether the bridge can take signals and trade, and its state: the journal writable, the rules in force (count
-    /// and hash), the exchange reachable, orders of unknown outcome, orders waiting to be sent, the kill switch, the
-    /// exchange's clock offset, and when not ready, `reasons` saying why.
+    /// and hash), the exchange reachable, orders of unknown outcome, orders waiting to be sent (in all, and per
+    /// instrument what each lane has waiting or in hand), the kill switch, the exchange's clock offset, and when not
+    /// ready, `reasons` saying why.
     func readiness() async -> (ready: Bool, body: JSONValue) {
         let journalWritable = await journal.isWritable
         let rules = intake.ruleSet
@@ -41,6 +42,7 @@ struct AdminController: Sendable {
             ("ready", .bool(reasons.isEmpty)), ("journalWritable", .bool(journalWritable)), ("rules", .integer(rules.rules.count)),
             ("ruleSetHash", .string(rules.hash)), ("exchangeReachable", .bool(exchangeReachable)),
             ("unresolvedOrders", .integer(executor.unresolvedOrders)), ("queuedOrders", .integer(executor.queuedOrders)),
+            ("queueDepth", .object(JSONObject(executor.queueDepths.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) }))),
             ("killSwitchEngaged", .bool(executor.killSwitch.isEngaged)),
             ("exchangeClockOffsetMs", .number(String((executor.exchangeClockOffset * 1000).rounded().wholeSeconds))),
         ])

@@ -11,6 +11,7 @@ struct RulesReloadService: Service {
     let knownSources: Set<String>
     let intake: SignalIntake
     let logger: Logger
+    let metrics: BridgeMetrics
     var pollInterval: Duration = .seconds(3)
 
     func run() async throws {
@@ -43,11 +44,14 @@ struct RulesReloadService: Service {
             let current = intake.ruleSet.hash
             guard force || rules.hash != current else { return }
             try await intake.install(rules)
+            metrics.ruleReload("loaded")
         } catch let error as RuleFileErrors {
+            metrics.ruleReload("refused")
             for problem in error.errors {
                 logger.error("rules reload refused; the previous rules stay in force", metadata: ["problem": "\(problem)"])
             }
         } catch {
+            metrics.ruleReload("refused")
             logger.error("rules reload failed; the previous rules stay in force", metadata: ["error": "\(error)"])
         }
     }

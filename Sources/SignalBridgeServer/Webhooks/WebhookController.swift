@@ -8,6 +8,8 @@ struct WebhookController: Sendable {
     let intake: SignalIntake
     let maxBodyBytes: Int
     let trustedProxies: [IPRange]
+    /// The configured source names: only these are metric labels.
+    let sourceNames: Set<String>
     let metrics: BridgeMetrics
     /// How long a sender may take to send its body.
     var bodyTimeout: Duration = .seconds(10)
@@ -34,18 +36,16 @@ struct WebhookController: Sendable {
         let tooLarge = WebhookRejection(.payloadTooLarge, "the body is larger than \(maxBodyBytes) bytes")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             context.stopReading()
-            await intake.recordRejection(tooLarge, request: inbound)
-            return answer(.failure(tooLarge))
+            return await answer(.failure(tooLarge), to: inbound)
         }
         switch await readBody(request) {
         case .success(let body):
             inbound.body = body
         case .failure(let rejection):
             context.stopReading()
-            await intake.recordRejection(rejection, request: inbound)
-            return answer(.failure(rejection))
+            return await answer(.failure(rejection), to: inbound)
         }
-        return answer(await intake.handle(inbound))
+        return await answer(await intake.handle(inbound), to: inbound)
     }
 
     /// The raw body, refused past `maxBodyBytes` (without reading the rest) or past ``bodyTimeout``.
@@ -73,18 +73,39 @@ struct WebhookController: Sendable {
         }
     }
 
-    func answer(_ result: Result<WebhookAnswer, WebhookRejection>) -> Response {
+    /// The HTTP answer to the core's answer or refusal (SPEC section 4); a refusal is journaled with its status.
+    func answer(_ result: Result<WebhookAnswer, WebhookRejection>, to request: InboundRequest) async -> Response {
+        let source = sourceNames.contains(request.sourceName) ? request.sourceName : nil
         switch result {
         case .success(let answer):
-            metrics.webhook(answer.isDuplicate ? "duplicate" : "accepted")
+            metrics.signal(source: source, outcome: answer.isDuplicate ? "duplicate" : "accepted")
             var headers: HTTPFields = [:]
-            if answer.isDuplicate { headers[HTTPField.Name("Signalbridge-Duplicate")!] = "true" }
-            return JSONResponse.make(status: .init(code: answer.status), body: answer.body, headers: headers)
+            if answer.isDuplicate { headers[.signalbridgeDuplicate] = "true" }
+            return JSONResponse.make(status: answer.isDuplicate ? .ok : .accepted, body: answer.body, headers: headers)
         case .failure(let rejection):
-            metrics.webhook(rejection.kind.rawValue)
+            metrics.signal(source: source, outcome: rejection.kind.rawValue)
+            let status = rejection.kind.status
+            await intake.recordRejection(rejection, status: Int(status.code), request: request)
             var headers: HTTPFields = [:]
             if rejection.kind == .journalUnavailable { headers[.retryAfter] = "5" }
-            return JSONResponse.make(status: .init(code: rejection.kind.status), body: rejection.body, headers: headers)
+            let body = JSONValue.object(JSONObject([("error", .string(rejection.kind.rawValue)), ("message", .string(rejection.message))]))
+            return JSONResponse.make(status: status, body: body, headers: headers)
+        }
+    }
+}
+
+extension WebhookRejection.Kind {
+    /// The status SPEC section 4 gives this refusal.
+    var status: HTTPResponse.Status {
+        switch self {
+        case .unknownSource: return .notFound
+        case .forbidden: return .forbidden
+        case .unauthorized: return .unauthorized
+        case .payloadTooLarge: return .contentTooLarge
+        case .requestTimeout: return .requestTimeout
+        case .badRequest: return .badRequest
+        case .staleSignal: return .unprocessableContent
+        case .journalUnavailable: return .serviceUnavailable
         }
     }
 }
@@ -100,4 +121,5 @@ enum JSONResponse {
 
 extension HTTPField.Name {
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let signalbridgeDuplicate = HTTPField.Name("Signalbridge-Duplicate")!
 }
