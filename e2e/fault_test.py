@@ -8,7 +8,10 @@
 4. two sources sending the same signal id: two signals, two orders, and after a SIGKILL and a restart both
    resends are duplicates;
 5. a crash that leaves a signal's batch only partly on disk: on start it is discarded with a log line, and the
-   sender's resend is a new signal that orders once.
+   sender's resend is a new signal that orders once;
+6. SIGTERM with one order being sent and seven queued behind it: the webhook listener stops accepting, the order
+   being sent finishes, nothing queued is sent, the bridge exits 0; after the next start each queued order is sent,
+   exactly once.
 
 Usage: python e2e/fault_test.py PATH/TO/signalbridge
 """
@@ -257,11 +260,53 @@ def torn_batch(c, binary, sim_base, folder):
         sim_fault(sim_base, None, method="DELETE")
 
 
+def sigterm(c, binary, sim_base, folder):
+    """Case 6: SIGTERM with one order being sent (the exchange takes 1.5 s per request) and seven queued behind it."""
+    bridge = Bridge(binary, folder, sim_base)
+    bridge.start()
+    try:
+        ids = [f"term-{i}" for i in range(8)]
+        sim_fault(sim_base, {"kind": "latency", "ms": 1500})
+        with ThreadPoolExecutor(len(ids)) as pool:
+            statuses = list(pool.map(lambda signal_id: send(bridge.base, "alpha", signal_id)[0], ids))
+        c.check("sigterm: every signal is acknowledged", statuses == [202] * len(ids), statuses)
+        orders = [intent_of(bridge, signal_id) for signal_id in ids]
+        in_flight = wait_until(lambda: readyz(bridge.admin).get("queuedOrders") == len(ids) - 1, timeout=15)
+        c.check("sigterm: one order is being sent while the others wait", in_flight, readyz(bridge.admin))
+        os.kill(bridge.proc.pid, signal.SIGTERM)
+        late_status, _ = send(bridge.base, "alpha", "term-late")
+        try:
+            code = bridge.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+        c.check("sigterm: the bridge exits 0 within the 10 s grace", code == 0, code)
+        c.check("sigterm: a signal sent after SIGTERM is not acknowledged", late_status is None, late_status)
+        records = bridge.records()
+        acked = [r["clOrdId"] for r in records if r["type"] == "order.ack"]
+        c.check("sigterm: the order being sent finished: its ack is journaled, no outcome is unknown",
+                len(acked) >= 1 and not any(r["type"] == "order.unknown" for r in records), [(r["type"], r.get("clOrdId")) for r in records[-12:]])
+        sent = sorted(o["clOrdId"] for o in at_exchange(sim_base, orders))
+        c.check("sigterm: nothing queued was sent after SIGTERM", sent == sorted(acked) and len(sent) < len(orders), (sent, acked))
+        c.check("sigterm: the log says what was left for the next start",
+                "orders left queued are journaled and are sent after the next start" in bridge.log() and "signalbridge stopped" in bridge.log())
+        sim_fault(sim_base, None, method="DELETE")
+        bridge.start()
+        done = wait_until(lambda: all(bridge.final(clord_id) for clord_id in orders), timeout=90, interval=0.2)
+        at_exchange_now = [o["clOrdId"] for o in at_exchange(sim_base, orders)]
+        c.check("sigterm: after the next start every queued order is sent, each exactly once",
+                done and sorted(at_exchange_now) == sorted(orders), at_exchange_now)
+        c.check("sigterm: the signal sent during shutdown was never journaled",
+                not any(r.get("signalId") == "term-late" for r in bridge.records()))
+    finally:
+        bridge.stop()
+        sim_fault(sim_base, None, method="DELETE")
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     c = Checks()
     with simulator(binary, OKX) as (sim_base, folder):
-        for case in (two_sources, torn_batch, kill_switch, outage):
+        for case in (two_sources, torn_batch, kill_switch, outage, sigterm):
             case_folder = os.path.join(folder, case.__name__)
             os.makedirs(case_folder)
             case(c, binary, sim_base, case_folder)

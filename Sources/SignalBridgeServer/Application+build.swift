@@ -3,9 +3,13 @@ import Logging
 import NIOCore
 import SignalBridgeCore
 
-/// Builds the bridge's server: the webhook listener, with the admin listener, market data refresh and
-/// `SIGHUP` rule reload as services. Orders left open by a previous run are queued for reconciliation ahead of any new
-/// order before it listens.
+/// Builds the bridge's server: the webhook listener, with the admin listener, market data refresh, the journal
+/// checkpoint, the order feed, the execution watch, `SIGHUP` rule reload and the order executor as services. Orders
+/// left open by a previous run are queued for reconciliation ahead of any new order before it listens.
+///
+/// On `SIGTERM` or `SIGINT` the webhook listener stops accepting first and answers what it has; then the executor
+/// finishes the orders being sent (10 s at most); then the other services stop, the admin listener last. The caller
+/// closes the journal once this returns.
 /// - Parameters:
 ///   - bridge: the assembled components.
 ///   - onListening: called with the listener's kind (`webhooks` or `admin`), host and actual port once each listens.
@@ -46,7 +50,10 @@ public func buildApplication(
             intake: bridge.intake,
             logger: logger,
             metrics: bridge.metrics.metrics
-        )
+        ),
+        // Last, so that it is the first to shut down after the webhook listener (services stop in reverse order, and
+        // the listener before them all).
+        OrderExecutionService(executor: bridge.executor, logger: logger)
     )
     app.beforeServerStarts {
         await bridge.marketData.refresh(instrumentsToo: true)

@@ -25,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
             Self.announce(listener: listener, host: host, port: port, embedded: embedded, configuration: configuration)
         }
         try await app.runService()
+        // Every record was fsynced before it was acknowledged; closing makes sure and lets go of the lock.
+        await bridge.journal.close()
+        logger.notice("signalbridge stopped")
     }
 
     static func announce(listener: String, host: String, port: Int, embedded: Bool, configuration: BridgeConfiguration) {

@@ -68,6 +68,10 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private let clock: @Sendable () -> Date
     private let metrics: BridgeMetrics
     private let lanes = Mutex<[String: AsyncStream<Work>.Continuation]>([:])
+    /// Each lane's task, for ``shutdown(grace:)`` to wait for.
+    private let laneTasks = Mutex<[Task<Void, Never>]>([])
+    /// Set by ``shutdown(grace:)``: nothing more is sent; what is queued stays journaled for the next start.
+    private let stopping = Mutex(false)
     private let queued = Mutex<[String: Int]>([:])
     private let idleWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let rate = Mutex(RateWindow(limit: 60, window: 2))
@@ -290,8 +294,17 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             if let lane = lanes[instId] { return lane }
             let (stream, continuation) = AsyncStream<Work>.makeStream()
             lanes[instId] = continuation
-            Task {
+            // After shutdown began the lane is closed at once: its work stays journaled for the next start.
+            if isStopping {
+                continuation.finish()
+                return continuation
+            }
+            let task = Task {
                 for await work in stream {
+                    if self.isStopping {
+                        self.finished(instId)
+                        continue
+                    }
                     switch work {
                     case .place(let intent, let time): await self.place(intent, intentTime: time)
                     case .resolve(let order, let restartedAt):
@@ -301,8 +314,42 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                     self.finished(instId)
                 }
             }
+            laneTasks.withLock { $0.append(task) }
             return continuation
         }
+    }
+
+    // MARK: - Shutdown
+
+    /// Whether ``shutdown(grace:)`` has begun.
+    public var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Stops sending: each lane finishes the order it has in hand (its request answered and journaled, a lookup
+    /// answered), for at most `grace`; then what is left is cancelled, and whatever it was doing stays in the journal
+    /// as it stands (an intent without an outcome, an `order.unknown`), to be resolved after the next start as after
+    /// a crash. Orders still queued are not sent; the next start finds them journaled without an outcome, looks each
+    /// up once no request of this run can still reach the exchange, and sends it then, with the same `clOrdId`.
+    /// - Returns: how many orders were still queued.
+    @discardableResult
+    public func shutdown(grace: Duration) async -> Int {
+        let left = queuedOrders
+        stopping.withLock { $0 = true }
+        lanes.withLock { lanes in lanes.values.forEach { $0.finish() } }
+        let tasks = laneTasks.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for task in tasks { await task.value }
+            }
+            group.addTask { [logger] in
+                guard (try? await Task.sleep(for: grace)) != nil else { return }
+                logger.warning("shutdown: orders still in hand after \(grace) are left to the next start", metadata: ["lanes": "\(tasks.count)"])
+                tasks.forEach { $0.cancel() }
+            }
+            // The lanes ended (the timer is then cancelled), or the timer cancelled them and they end now.
+            await group.next()
+            group.cancelAll()
+        }
+        return left
     }
 
     private func finished(_ instId: String) {
@@ -337,6 +384,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         // Found missing after its expTime: nothing of it can reach the exchange now, so the kill switch may end it.
         if resend != nil { sendStates.withLock { $0[intent.clOrdId] = $0[intent.clOrdId] ?? .queued } }
         for attempt in 0...throttleRetries {
+            if isStopping || Task.isCancelled { return }
             // Asked before and after the wait for rate room, so that queued orders end at once when it is engaged.
             if !killSwitch.isEngaged { await waitForRateRoom(intent.request.instId) }
             if await abandonedByKillSwitch(intent, metadata: metadata) { return }
@@ -356,6 +404,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                     continue
                 }
             }
+            // Shutting down: it stays journaled as it is, and the next start sends it (after a lookup).
+            if isStopping || Task.isCancelled { return }
             // From here the request may reach the exchange: the kill switch can no longer end it unsent.
             guard claimSend(intent.clOrdId) else { return }
             let outcome = await exchange.place(intent.request, expiresAt: expiresAt)
@@ -542,9 +592,12 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         var attempt = 0
         var delay = Self.seconds(backoff)
         while true {
+            // Shutting down (the grace is over): the order stays as the journal has it, for the next start.
+            if Task.isCancelled { return nil }
             do {
                 return LookupAnswer(status: try await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId))
             } catch {
+                if Task.isCancelled { return nil }
                 attempt += 1
                 if let lookupAttempts, attempt >= lookupAttempts {
                     logger.error(
@@ -602,7 +655,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     }
 
     private func waitForRateRoom(_ instId: String) async {
-        while true {
+        while !isStopping, !Task.isCancelled {
             let now = clock()
             let wait = rate.withLock { window -> TimeInterval in window.admit(instId, now: now) ? 0 : max(0.01, window.wait(instId, now: now)) }
             if wait == 0 { return }
