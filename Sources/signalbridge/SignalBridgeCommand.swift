@@ -9,7 +9,9 @@ struct SignalBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signalbridge",
         abstract: "Turns webhook signals into OKX spot orders, journaling every decision.",
-        subcommands: [ServeCommand.self, RulesCommand.self, JournalCommand.self, ReconcileCommand.self, SimCommand.self, OKXCommand.self]
+        subcommands: [
+            ServeCommand.self, RulesCommand.self, JournalCommand.self, ReconcileCommand.self, SimCommand.self, OKXCommand.self, ConfigCommand.self,
+        ]
     )
 }
 

@@ -74,10 +74,16 @@ final class ChildProcess: Sendable {
         return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
-    /// Runs a short command to its end and returns its exit status and standard output.
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL) async throws -> (status: Int32, output: String) {
+    /// Runs a short command to its end and returns its exit status and standard output (and standard error, with
+    /// `withStandardError`).
+    static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        directory: URL,
+        withStandardError: Bool = false
+    ) async throws -> (status: Int32, output: String) {
         let (process, output) = Self.process(arguments, environment: environment, directory: directory)
-        process.standardError = FileHandle.nullDevice
+        process.standardError = withStandardError ? output : FileHandle.nullDevice
         try process.run()
         let data = await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }

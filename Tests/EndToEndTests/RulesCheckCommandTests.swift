@@ -34,3 +34,40 @@ struct RulesCheckCommandTests {
         #expect(goodStatus == 0 && goodOutput.hasPrefix("rules OK: "), "\(goodOutput)")
     }
 }
+
+/// `signalbridge config check`: loads a configuration as `serve` would, secrets included, and never prints one.
+@Suite(.timeLimit(.minutes(1)))
+struct ConfigCheckCommandTests {
+    @Test func aGoodConfigurationPassesAndASecretFileOthersCanReadIsRefused() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("config-check-\(UUID())")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let secret = "config-check-secret-\(UUID())"
+        let secretFile = folder.appendingPathComponent("token")
+        try secret.write(to: secretFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretFile.path)
+        try #"""
+        {"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretFile": "token"}}],
+         "rules": ["rules"], "journal": {"directory": "journal"}}
+        """#.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try
+            #"{"rules": [{"id": "buy", "source": "tv", "when": {"pointer": "/a", "exists": true}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "10"}}]}]}"#
+            .write(to: folder.appendingPathComponent("rules/buy.json"), atomically: true, encoding: .utf8)
+
+        let (status, output) = try await ChildProcess.run(["config", "check", "--config", "config.json"], directory: folder, withStandardError: true)
+        #expect(
+            status == 0 && output.hasPrefix("configuration OK") && output.contains("sources: tv") && output.contains("rules: 1 in 1 files"),
+            "\(output)"
+        )
+        #expect(!output.contains(secret))
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secretFile.path)
+        let (refused, refusal) = try await ChildProcess.run(
+            ["config", "check", "--config", "config.json"],
+            directory: folder,
+            withStandardError: true
+        )
+        #expect(refused == 1 && refusal.contains("token") && refusal.contains("config.json"), "\(refusal)")
+        #expect(!refusal.contains(secret))
+    }
+}
