@@ -168,24 +168,65 @@ struct TestBridge {
     }
 }
 
-@Suite struct SlowSenderTests {
-    @Test func aBodyThatNeverArrivesIsCutOff() async throws {
+/// A sender that starts a body and never finishes it, against a real listener: cut off with a 408.
+@Suite(.timeLimit(.minutes(1))) struct SlowSenderTests {
+    /// Sends `request` on a new connection to 127.0.0.1:`port` and returns everything read until the server closes
+    /// it (or 20 s pass).
+    static func exchange(port: Int, _ request: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                var timeout = timeval(tv_sec: 20, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard connected == 0 else { return continuation.resume(throwing: CocoaError(.fileReadUnknown)) }
+                let bytes = Array(request.utf8)
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                var answer: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    if n <= 0 { break }
+                    answer += buffer[0..<n]
+                }
+                continuation.resume(returning: String(decoding: answer, as: UTF8.self))
+            }
+        }
+    }
+
+    @Test func aBodyThatNeverArrivesIsCutOffWith408AndJournaled() async throws {
         let test = try await TestBridge.make()
         defer { try? FileManager.default.removeItem(atPath: test.directory) }
         var controller = WebhookController(
             intake: test.bridge.intake,
             maxBodyBytes: 1024,
             trustedProxies: [],
-            sourceNames: [],
+            sourceNames: ["alchemy"],
             metrics: BridgeMetrics()
         )
-        controller.bodyTimeout = .milliseconds(200)
-        let (stream, source) = RequestBody.makeStream()
-        await source.yield(ByteBuffer(string: "{\"id\":"))
-        let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/webhooks/alchemy"), body: stream)
-        let result = await controller.readBody(request)
-        #expect(result == .failure(WebhookRejection(.requestTimeout, "the body did not arrive within 0.2 seconds")))
-        source.finish()
+        controller.bodyTimeout = .milliseconds(300)
+        let router = Router(context: WebhookContext.self)
+        controller.addRoutes(to: router)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let answer = try await Self.exchange(
+                port: port,
+                "POST /webhooks/alchemy HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":"
+            )
+            #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+            #expect(answer.contains(#""error":"request_timeout""#), "\(answer)")
+        }
+        let records = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records
+        #expect(records.contains { $0.type == "rejected" && $0["status"] == .integer(408) })
+        #expect(!records.contains { $0.type == "signal" })
     }
 }
 

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SignalBridgeCore
+import Synchronization
 
 /// `POST /webhooks/{source}`: reads the raw body within the size limit and hands it to the core.
 struct WebhookController: Sendable {
@@ -38,7 +39,7 @@ struct WebhookController: Sendable {
             context.stopReading()
             return await answer(.failure(tooLarge), to: inbound)
         }
-        switch await readBody(request) {
+        switch await readBody(request, context: context) {
         case .success(let body):
             inbound.body = body
         case .failure(let rejection):
@@ -48,29 +49,30 @@ struct WebhookController: Sendable {
         return await answer(await intake.handle(inbound), to: inbound)
     }
 
-    /// The raw body, refused past `maxBodyBytes` (without reading the rest) or past ``bodyTimeout``.
-    func readBody(_ request: Request) async -> Result<[UInt8], WebhookRejection> {
-        let body = request.body
+    /// The raw body, refused past `maxBodyBytes` (without reading the rest) or past ``bodyTimeout``. The timeout is a
+    /// task scheduled on the connection's event loop that closes its input, which ends the body; no task or timer of
+    /// Swift concurrency is made per request.
+    func readBody(_ request: Request, context: WebhookContext) async -> Result<[UInt8], WebhookRejection> {
         let limit = maxBodyBytes
         let timeout = bodyTimeout
-        return await withTaskGroup(of: Result<[UInt8], WebhookRejection>.self) { group in
-            group.addTask {
-                do {
-                    return .success(Array(try await body.collect(upTo: limit).readableBytesView))
-                } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-                    return .failure(WebhookRejection(.payloadTooLarge, "the body is larger than \(limit) bytes"))
-                } catch {
-                    return .failure(WebhookRejection(.badRequest, "the body could not be read"))
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(timeout)"))
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
+        let timer = BodyTimer()
+        let channel = context.channel
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            timer.fire()
+            channel.close(mode: .input, promise: nil)
         }
+        defer { deadline.cancel() }
+        let result: Result<[UInt8], WebhookRejection>
+        do {
+            result = .success(Array(try await request.body.collect(upTo: limit).readableBytesView))
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            result = .failure(WebhookRejection(.payloadTooLarge, "the body is larger than \(limit) bytes"))
+        } catch {
+            result = .failure(WebhookRejection(.badRequest, "the body could not be read"))
+        }
+        // Cut off, the body may look complete but is not.
+        if timer.fired { return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(timeout)")) }
+        return result
     }
 
     /// The HTTP answer to the core's answer or refusal (SPEC section 4); a refusal is journaled with its status.
@@ -108,6 +110,15 @@ extension WebhookRejection.Kind {
         case .journalUnavailable: return .serviceUnavailable
         }
     }
+}
+
+/// Whether a body's deadline passed.
+final class BodyTimer: Sendable {
+    private let state = Atomic(false)
+
+    func fire() { state.store(true, ordering: .sequentiallyConsistent) }
+
+    var fired: Bool { state.load(ordering: .sequentiallyConsistent) }
 }
 
 /// JSON responses from ``JSONValue``.
