@@ -40,6 +40,10 @@ import Testing
                 #expect(String(buffer: response.body).contains(#""signalId":"router-1""#))
             }
         }
+        // Each refusal is journaled with the status it was answered with (the core only names the kind).
+        let records = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records
+        let refusals = records.filter { $0.type == "rejected" }.map { [$0["source"], $0["status"]] }
+        #expect(refusals == [[.string("nobody"), .integer(404)], [.string("alchemy"), .integer(401)]], "\(refusals)")
     }
 }
 

@@ -18,6 +18,13 @@ import Testing
         return intents
     }
 
+    /// The order intent of signal `name` on `instId`.
+    static func intent(_ name: String, instId: String) -> OrderIntent {
+        var intent = ExactlyOnceTests.intent(name)
+        intent.request.instId = instId
+        return intent
+    }
+
     /// A restart on the same journal and exchange: the open orders resolved as `serve` does on start.
     static func restart(_ previous: Setup) async throws -> Setup {
         let restarted = try Setup(directory: previous.directory, simulator: previous.simulator)
@@ -38,16 +45,20 @@ import Testing
         #expect(s.placed(intents[0].clOrdId) == 1)
         #expect(s.records.contains { $0.type == "order.ack" && $0["clOrdId"] == .string(intents[0].clOrdId) })
         #expect(intents.dropFirst().allSatisfy { s.placed($0.clOrdId) == 0 })
-        // Submitted after shutdown began: not sent in this run.
-        s.executor.submit(try await Self.journaled(["late"], in: s))
-        #expect(s.placed(ExactlyOnceTests.intent("late").clOrdId) == 0)
+        // Submitted after shutdown began, on an instrument without a lane yet: not queued, no lane started (a second
+        // shutdown waits for every lane there is), not sent in this run.
+        let late = Self.intent("late", instId: "ETH-USDT")
+        try await s.journal.append([.intent(late)])
+        s.executor.submit([late])
+        await s.executor.shutdown(grace: .seconds(10))
+        #expect(s.placed(late.clOrdId) == 0 && s.executor.queueDepths.isEmpty)
+        await s.executor.waitUntilIdle()
         await s.journal.close()
 
         s.simulator.faults.reset()
         let restarted = try await Self.restart(s)
-        for name in ["a", "b", "c", "d", "late"] {
-            let clOrdId = ExactlyOnceTests.intent(name).clOrdId
-            #expect(s.placed(clOrdId) == 1, "\(name)")
+        for intent in intents + [late] {
+            #expect(s.placed(intent.clOrdId) == 1, "\(intent.signalId)")
         }
         #expect(JournalReplay(records: restarted.records, since: .distantPast).openOrders.isEmpty)
     }
@@ -73,5 +84,22 @@ import Testing
         // Found, not sent again; the one behind it sent once.
         #expect(s.placed(intents[0].clOrdId) == 1 && s.placed(intents[1].clOrdId) == 1)
         #expect(JournalReplay(records: restarted.records, since: .distantPast).openOrders.isEmpty)
+    }
+
+    @Test func aShutdownFromACancelledTaskDoesNotWaitForTheGrace() async throws {
+        let s = try Setup(maxLookupBackoff: 0.1)
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        let intents = try await Self.journaled(["stuck"], in: s)
+        s.simulator.faults.inject(.dropAnswer)
+        s.executor.submit(intents)
+        #expect(await ExactlyOnceOutageTests.eventually { s.placed(intents[0].clOrdId) == 1 })
+        s.simulator.faults.startOutage(seconds: 300)
+        #expect(await ExactlyOnceOutageTests.eventually { s.executor.unresolvedOrders == 1 })
+        // As when another service of the group fails: the executor's service is cancelled, not shut down gracefully.
+        // A grace far beyond the suite's time limit: it must not be waited for.
+        let shutdown = Task { _ = await s.executor.shutdown(grace: .seconds(3600)) }
+        shutdown.cancel()
+        await shutdown.value
+        #expect(s.records.contains { $0.type == "order.unknown" && $0["clOrdId"] == .string(intents[0].clOrdId) })
     }
 }

@@ -215,6 +215,8 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     /// Queues `intents` (already journaled) for sending, each in its instrument's lane.
     public func submit(_ intents: [OrderIntent]) {
+        // Shutting down: journaled, they are sent after the next start.
+        guard !isStopping else { return }
         let now = clock()
         for intent in intents {
             book.track(OpenOrder(intent: intent, intentTime: now))
@@ -236,7 +238,9 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         for order in orders {
             book.track(order)
             if order.ordId == nil { markUnresolved(order.clOrdId) }
-            enqueue(.resolve(order, restartedAt: startedAt), instId: order.instId)
+            if !enqueue(.resolve(order, restartedAt: startedAt), instId: order.instId), order.ordId == nil {
+                clearUnresolved(order.clOrdId)
+            }
         }
     }
 
@@ -281,41 +285,39 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         }
     }
 
-    private func enqueue(_ work: Work, instId: String) {
-        queued.withLock { counts in
-            counts[instId, default: 0] += 1
-            metrics.queueDepth(instrument: instId, counts[instId, default: 0])
-        }
-        lane(for: instId).yield(work)
-    }
-
-    private func lane(for instId: String) -> AsyncStream<Work>.Continuation {
+    /// Queues `work` in its instrument's lane, starting the lane when it has none. Once shutdown began nothing is
+    /// queued: the work is journaled, and the next start does it. Both under the lanes' lock, so that work is either
+    /// in a lane before it is closed (and counted out by it) or not counted at all.
+    /// - Returns: whether it was queued.
+    @discardableResult
+    private func enqueue(_ work: Work, instId: String) -> Bool {
         lanes.withLock { lanes in
-            if let lane = lanes[instId] { return lane }
+            guard !isStopping else { return false }
+            queued.withLock { counts in
+                counts[instId, default: 0] += 1
+                metrics.queueDepth(instrument: instId, counts[instId, default: 0])
+            }
+            if let lane = lanes[instId] {
+                lane.yield(work)
+                return true
+            }
             let (stream, continuation) = AsyncStream<Work>.makeStream()
             lanes[instId] = continuation
-            // After shutdown began the lane is closed at once: its work stays journaled for the next start.
-            if isStopping {
-                continuation.finish()
-                return continuation
-            }
+            continuation.yield(work)
             let task = Task {
                 for await work in stream {
-                    if self.isStopping {
-                        self.finished(instId)
-                        continue
-                    }
                     switch work {
+                    // Shutting down: left to the next start, as journaled.
+                    case _ where self.isStopping: break
                     case .place(let intent, let time): await self.place(intent, intentTime: time)
-                    case .resolve(let order, let restartedAt):
-                        await self.resolve(order, restartedAt: restartedAt)
-                        if order.ordId == nil { self.clearUnresolved(order.clOrdId) }
+                    case .resolve(let order, let restartedAt): await self.resolve(order, restartedAt: restartedAt)
                     }
+                    if case .resolve(let order, _) = work, order.ordId == nil { self.clearUnresolved(order.clOrdId) }
                     self.finished(instId)
                 }
             }
             laneTasks.withLock { $0.append(task) }
-            return continuation
+            return true
         }
     }
 
@@ -325,29 +327,42 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     public var isStopping: Bool { stopping.withLock { $0 } }
 
     /// Stops sending: each lane finishes the order it has in hand (its request answered and journaled, a lookup
-    /// answered), for at most `grace`; then what is left is cancelled, and whatever it was doing stays in the journal
-    /// as it stands (an intent without an outcome, an `order.unknown`), to be resolved after the next start as after
-    /// a crash. Orders still queued are not sent; the next start finds them journaled without an outcome, looks each
-    /// up once no request of this run can still reach the exchange, and sends it then, with the same `clOrdId`.
+    /// answered), for at most `grace` (none when the calling task is cancelled); then the lanes are cancelled, and
+    /// whatever they were doing stays in the journal as it stands (an intent without an outcome, an `order.unknown`),
+    /// to be resolved after the next start as after a crash. Orders still queued are not sent; the next start finds
+    /// them journaled without an outcome, looks each up once no request of this run can still reach the exchange, and
+    /// sends it then, with the same `clOrdId`. Nothing submitted afterwards is queued.
     /// - Returns: how many orders were still queued.
     @discardableResult
     public func shutdown(grace: Duration) async -> Int {
         let left = queuedOrders
-        stopping.withLock { $0 = true }
-        lanes.withLock { lanes in lanes.values.forEach { $0.finish() } }
+        lanes.withLock { lanes in
+            stopping.withLock { $0 = true }
+            lanes.values.forEach { $0.finish() }
+        }
         let tasks = laneTasks.withLock { $0 }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for task in tasks { await task.value }
+        let cancelLanes: @Sendable () -> Void = { tasks.forEach { $0.cancel() } }
+        // The lanes are unstructured tasks: cancelled here by hand, when the grace is over or at once when this task
+        // is (a service of the group failed: nothing waits for the grace then).
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for task in tasks { await task.value }
+                }
+                group.addTask { [logger] in
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    logger.warning(
+                        "shutdown: orders still in hand after \(grace) are left to the next start",
+                        metadata: ["lanes": "\(tasks.count)"]
+                    )
+                    cancelLanes()
+                }
+                // The lanes ended (the timer is then cancelled), or the timer cancelled them and they end now.
+                await group.next()
+                group.cancelAll()
             }
-            group.addTask { [logger] in
-                guard (try? await Task.sleep(for: grace)) != nil else { return }
-                logger.warning("shutdown: orders still in hand after \(grace) are left to the next start", metadata: ["lanes": "\(tasks.count)"])
-                tasks.forEach { $0.cancel() }
-            }
-            // The lanes ended (the timer is then cancelled), or the timer cancelled them and they end now.
-            await group.next()
-            group.cancelAll()
+        } onCancel: {
+            cancelLanes()
         }
         return left
     }

@@ -38,6 +38,7 @@ struct AdminController: Sendable {
         var reasons: [JSONValue] = []
         if !journalWritable { reasons.append("the journal cannot take records (a write or fsync failed, or it is closed): restart the bridge") }
         if !exchangeReachable { reasons.append("the exchange has not answered within the last minute") }
+        if executor.isStopping { reasons.append("the bridge is shutting down: nothing more is sent") }
         var object = JSONObject([
             ("ready", .bool(reasons.isEmpty)), ("journalWritable", .bool(journalWritable)), ("rules", .integer(rules.rules.count)),
             ("ruleSetHash", .string(rules.hash)), ("exchangeReachable", .bool(exchangeReachable)),

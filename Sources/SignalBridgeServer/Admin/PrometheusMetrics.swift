@@ -9,7 +9,9 @@ public struct PrometheusMetrics: Sendable {
     /// What the bridge's components report to.
     public let metrics: BridgeMetrics
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// A registry of its own: no other factory feeds it, so the buckets set here are the only ones its histograms have.
+    public init() {
+        let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // A local fsync takes tens of microseconds to milliseconds; an exchange request milliseconds to seconds.
         factory.durationHistogramBuckets[BridgeMetrics.fsyncLatency] = [
