@@ -13,12 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from harness import Checks, journal_records, sim_fault, sim_orders, simulator, start, stop, write_bridge_config
+from harness import Checks, http_status, journal_records, sim_fault, sim_orders, simulator, start, stop, write_bridge_config
 
 OKX = {"OKX_API_KEY": "crash-key", "OKX_SECRET_KEY": "CRASH0123456789", "OKX_PASSPHRASE": "Crash-Pass"}
 KEY = "crash-test-signing-key"
@@ -27,15 +25,8 @@ FINAL = {"order.reject", "order.abandoned"}
 
 def send(base, index):
     body = json.dumps({"id": f"crash-{index:04d}", "action": "buy"}).encode()
-    request = urllib.request.Request(f"{base}/webhooks/load", data=body, method="POST", headers={
+    return http_status(f"{base}/webhooks/load", body, {
         "Content-Type": "application/json", "X-Signature": hmac.new(KEY.encode(), body, hashlib.sha256).hexdigest()})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
 
 
 def open_intents(records):

@@ -3,11 +3,13 @@ import contextlib
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 
@@ -119,6 +121,23 @@ def sim_orders(base):
     """Every order the simulator was ever sent, oldest first."""
     with urllib.request.urlopen(f"{base}/sim/orders", timeout=5) as response:
         return json.load(response)["data"]
+
+
+def http_status(url, body=None, headers=None, method=None, insecure_tls=False, timeout=15):
+    """Sends one request (a POST of `body` when given, else a GET); returns the HTTP status, or None when nothing
+    answered. `insecure_tls` accepts any certificate (a test's self-signed one)."""
+    request = urllib.request.Request(url, data=body, method=method or ("POST" if body is not None else "GET"), headers=headers or {})
+    context = None
+    if insecure_tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
 
 
 def wait_until(condition, timeout=60, interval=0.05):

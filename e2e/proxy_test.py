@@ -15,14 +15,10 @@ import json
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
-from harness import Checks, journal_records, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, http_status, journal_records, simulator, start, stop, wait_until, write_bridge_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OKX = {"OKX_API_KEY": "proxy-key", "OKX_SECRET_KEY": "PROXY0123456789", "OKX_PASSPHRASE": "Proxy-Pass"}
@@ -38,29 +34,11 @@ def free_port():
 
 
 def post(url, body, headers=None):
-    """POSTs `body` (bytes); returns the HTTP status, or None when nothing answered."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=dict({"Content-Type": "application/json"}, **(headers or {})))
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(request, timeout=15, context=context) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
+    return http_status(url, body, dict({"Content-Type": "application/json"}, **(headers or {})), insecure_tls=True)
 
 
 def get(url):
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(url, timeout=15, context=context) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
+    return http_status(url, insecure_tls=True)
 
 
 def signed(signal_id):

@@ -6,7 +6,6 @@ Signers: `standardwebhooks` (Standard Webhooks), `stripe` (its signature helper)
 
 Usage: python e2e/webhook_senders.py PATH/TO/signalbridge
 """
-import base64
 import datetime
 import email.utils
 import hashlib

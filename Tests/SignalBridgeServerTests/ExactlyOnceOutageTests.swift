@@ -34,12 +34,8 @@ import Testing
         let first = Self.intent("lost")
         let second = Self.intent("next")
         try await s.journal.append([.intent(first), .intent(second)])
-        s.simulator.faults.inject(.dropAnswer)
-        s.executor.submit([first])
-        s.simulator.faults.startOutage(seconds: 3)
-        s.executor.submit([second])
         // While the exchange is down the first order stays unresolved and is counted as such.
-        #expect(await Self.eventually { s.executor.unresolvedOrders == 1 })
+        #expect(await s.strandFirst(of: [first, second], outage: 3))
         await s.executor.waitUntilIdle()
         #expect(s.placed(first.clOrdId) == 1 && s.placed(second.clOrdId) == 1)
         let records = s.records
@@ -123,11 +119,7 @@ import Testing
         let first = Self.intent("busy-first")
         let queued = (0..<10).map { Self.intent("busy-\($0)") }
         try await s.journal.append(([first] + queued).map(JournalEntry.intent))
-        s.simulator.faults.inject(.dropAnswer)
-        s.executor.submit([first])
-        s.simulator.faults.startOutage(seconds: 3)
-        s.executor.submit(queued)
-        #expect(await Self.eventually { s.executor.unresolvedOrders == 1 })
+        #expect(await s.strandFirst(of: [first] + queued, outage: 3))
         #expect(FileManager.default.createFile(atPath: kill, contents: Data()))
         await s.executor.abandonQueuedOrders()
         try FileManager.default.removeItem(atPath: kill)

@@ -45,6 +45,17 @@ import Testing
 
         var records: [JournalRecord] { (try? JournalReader.read(directory: directory, allowTornTail: false).records) ?? [] }
 
+        /// Submits `intents` (already journaled) with the first one's answer lost, then takes the exchange down for
+        /// `seconds` once that order is placed: its lane is left looking it up, the others waiting behind it.
+        /// - Returns: whether it came to that.
+        func strandFirst(of intents: [OrderIntent], outage seconds: TimeInterval) async -> Bool {
+            simulator.faults.inject(.dropAnswer)
+            executor.submit(intents)
+            guard await ExactlyOnceOutageTests.eventually({ placed(intents[0].clOrdId) == 1 }) else { return false }
+            simulator.faults.startOutage(seconds: seconds)
+            return await ExactlyOnceOutageTests.eventually { executor.unresolvedOrders == 1 }
+        }
+
         /// How many orders with `clOrdId` reached the simulator.
         func placed(_ clOrdId: String) -> Int { simulator.account.allOrders().filter { $0.clOrdId == clOrdId }.count }
 

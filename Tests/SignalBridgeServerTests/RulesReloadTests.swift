@@ -36,5 +36,9 @@ import Testing
         let loads = try JournalReader.read(directory: test.directory + "/journal", allowTornTail: false).records.filter { $0.type == "rules.loaded" }
         #expect(loads.count == 2)
         #expect(loads.last?["ruleSetHash"] == .string(after.hash))
+        // Counted in /metrics: the refused set, and the one put in force (the unchanged one is not a reload).
+        let samples = MetricsTests.samples(test.bridge.metrics)
+        #expect(samples[#"signalbridge_rule_reloads_total{outcome="loaded"}"#] == 1)
+        #expect(samples[#"signalbridge_rule_reloads_total{outcome="refused"}"#] == 1)
     }
 }

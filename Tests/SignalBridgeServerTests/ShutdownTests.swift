@@ -69,11 +69,7 @@ import Testing
         let intents = try await Self.journaled(["lost", "behind"], in: s)
         // Placed, but the answer is lost; then the exchange is down for far longer than the grace (and than the
         // suite's time limit): the lane is looking the first order up when shutdown begins.
-        s.simulator.faults.inject(.dropAnswer)
-        s.executor.submit(intents)
-        #expect(await ExactlyOnceOutageTests.eventually { s.placed(intents[0].clOrdId) == 1 })
-        s.simulator.faults.startOutage(seconds: 300)
-        #expect(await ExactlyOnceOutageTests.eventually { s.executor.unresolvedOrders == 1 })
+        #expect(await s.strandFirst(of: intents, outage: 300))
         await s.executor.shutdown(grace: .milliseconds(300))
         #expect(s.records.contains { $0.type == "order.unknown" && $0["clOrdId"] == .string(intents[0].clOrdId) })
         #expect(s.placed(intents[0].clOrdId) == 1 && s.placed(intents[1].clOrdId) == 0)
@@ -90,11 +86,7 @@ import Testing
         let s = try Setup(maxLookupBackoff: 0.1)
         defer { try? FileManager.default.removeItem(atPath: s.directory) }
         let intents = try await Self.journaled(["stuck"], in: s)
-        s.simulator.faults.inject(.dropAnswer)
-        s.executor.submit(intents)
-        #expect(await ExactlyOnceOutageTests.eventually { s.placed(intents[0].clOrdId) == 1 })
-        s.simulator.faults.startOutage(seconds: 300)
-        #expect(await ExactlyOnceOutageTests.eventually { s.executor.unresolvedOrders == 1 })
+        #expect(await s.strandFirst(of: intents, outage: 300))
         // As when another service of the group fails: the executor's service is cancelled, not shut down gracefully.
         // A grace far beyond the suite's time limit: it must not be waited for.
         let shutdown = Task { _ = await s.executor.shutdown(grace: .seconds(3600)) }
