@@ -71,7 +71,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Hummingbird wiring: webhook listener, admin listener, order execution.
+        // Hummingbird wiring: webhook listener, admin listener, order execution, notifications.
         .target(
             name: "SignalBridgeServer",
             dependencies: [
@@ -82,7 +82,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

@@ -40,16 +40,24 @@ public func buildApplication(
     )
     app.addServices(
         admin,
+        // Early, so that it stops late: the notices of the orders finished during shutdown are still sent.
+        bridge.notifier,
         bridge.marketData,
         JournalCheckpointService(journal: bridge.journal, configuration: configuration, logger: logger),
         OrderFollowService(exchange: bridge.exchange, book: bridge.executor.book, journal: bridge.journal, logger: logger),
-        ExecutionWatchService(executor: bridge.executor, cancelsOpenOrders: configuration.risk.killSwitchCancelsOpenOrders, logger: logger),
+        ExecutionWatchService(
+            executor: bridge.executor,
+            cancelsOpenOrders: configuration.risk.killSwitchCancelsOpenOrders,
+            notifier: bridge.notifier,
+            logger: logger
+        ),
         RulesReloadService(
             rulePaths: configuration.rulePaths,
             knownSources: Set(configuration.sources.map(\.name)),
             intake: bridge.intake,
             logger: logger,
-            metrics: bridge.metrics.metrics
+            metrics: bridge.metrics.metrics,
+            notifier: bridge.notifier
         ),
         // Last, so that it is the first to shut down after the webhook listener (services stop in reverse order, and
         // the listener before them all).

@@ -26,6 +26,8 @@ public struct Bridge: Sendable {
     public let openOrders: [OpenOrder]
     /// The metrics every component reports to, and `/metrics` renders.
     public let metrics: PrometheusMetrics
+    /// Sends the notices of `notifications[]` (a service of the application).
+    public let notifier: Notifier
     public let startedAt: Date
 
     /// The exchange a configuration names: the OKX REST client, or a simulator in this process.
@@ -71,6 +73,7 @@ public struct Bridge: Sendable {
         }
         // The journal is streamed into the replay: only what the windows and the open orders need is kept.
         let windows = configuration.journalWindows(now: Date())
+        let notifier = Notifier(targets: configuration.notifications, logger: logger, metrics: metrics.metrics)
         let journal: Journal
         let replay: JournalReplay
         do {
@@ -80,7 +83,8 @@ public struct Bridge: Sendable {
                 logger: logger,
                 since: windows.since,
                 rememberSince: windows.rememberSince,
-                metrics: metrics.metrics
+                metrics: metrics.metrics,
+                observer: { notifier.journaled($0) }
             )
         } catch {
             throw StartupError(error.description)
@@ -88,6 +92,7 @@ public struct Bridge: Sendable {
         // Once the journal is ours: a previous process still exiting may send until it lets go of the lock, and
         // requests it sent are looked up only after start + their lifetime.
         let startedAt = Date()
+        notifier.remember(open: replay.openOrders.map(\.intent))
         let market = MarketData()
         let executor = OrderExecutor(
             exchange: exchange,
@@ -122,6 +127,7 @@ public struct Bridge: Sendable {
             marketData: MarketDataService(exchange: exchange, market: market, instruments: tickerInstruments, logger: logger),
             openOrders: replay.openOrders,
             metrics: metrics,
+            notifier: notifier,
             startedAt: startedAt
         )
     }

@@ -221,6 +221,7 @@ import Testing
             await ExecutionWatchService(
                 executor: s.executor,
                 cancelsOpenOrders: true,
+                notifier: Notifier(targets: [], logger: Logger(label: "test"), metrics: BridgeMetrics()),
                 logger: Logger(label: "test"),
                 killSwitchInterval: .milliseconds(50)
             )

@@ -15,7 +15,8 @@ import Testing
             knownSources: ["alchemy"],
             intake: test.bridge.intake,
             logger: Logger(label: "test"),
-            metrics: test.bridge.metrics.metrics
+            metrics: test.bridge.metrics.metrics,
+            notifier: test.bridge.notifier
         )
         let before = test.bridge.intake.ruleSet.hash
         let fingerprint = RulesReloadService.fingerprint(of: [rules])

@@ -275,6 +275,12 @@ extension StandardWebhooksAuth {
         return Secret(bytes: Array(data))
     }
 
+    /// The HMAC-SHA256 of `id.timestamp.body` under `key`: what a `v1,` entry of `webhook-signature` holds, base64.
+    public static func signature(key: Secret, id: String, timestamp: String, body: [UInt8]) -> [UInt8] {
+        let content = Array("\(id).\(timestamp).".utf8) + body
+        return Array(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key.bytes)))
+    }
+
     func verify(_ request: InboundRequest) throws(AuthenticationFailure) -> Authenticated {
         func header(_ name: String) -> String? { request.header("webhook-" + name) ?? request.header("svix-" + name) }
         guard let id = header("id"), let timestamp = header("timestamp"), let signatures = header("signature") else {
@@ -284,8 +290,7 @@ extension StandardWebhooksAuth {
             throw AuthenticationFailure("webhook-timestamp is not a Unix time in seconds between 2000 and 2100")
         }
         try checkTolerance(seconds: seconds, now: request.receivedAt, tolerance: toleranceSeconds)
-        let content = Array("\(id).\(timestamp).".utf8) + request.body
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key.bytes)))
+        let expected = Self.signature(key: key, id: id, timestamp: timestamp, body: request.body)
         var matched = false
         for entry in signatures.split(separator: " ") {
             let parts = entry.split(separator: ",", maxSplits: 1)

@@ -78,6 +78,8 @@ public struct BridgeConfiguration: Sendable {
     public var trustedProxies: [IPRange] = []
     /// How log lines are written on standard error (`logging.format`).
     public var logFormat: LogFormat = .text
+    /// Where notices of fills, refusals, the kill switch and refused rule reloads go (`notifications[]`).
+    public var notifications: [NotificationTarget] = []
 
     /// `text` (one readable line each) or `json` (one JSON object a line).
     public enum LogFormat: String, Sendable, CaseIterable {
@@ -124,7 +126,9 @@ public struct BridgeConfiguration: Sendable {
 }
 
 extension BridgeConfiguration {
-    static let topKeys: Set<String> = ["listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk", "trustedProxies", "logging"]
+    static let topKeys: Set<String> = [
+        "listen", "admin", "limits", "exchange", "journal", "rules", "sources", "risk", "trustedProxies", "logging", "notifications",
+    ]
 
     /// Loads and checks a configuration file, resolving every secret.
     /// - Parameters:
@@ -236,6 +240,11 @@ extension BridgeConfiguration {
                 throw logging.error("format", "expected \"text\" or \"json\"")
             }
             configuration.logFormat = logFormat
+        }
+        if let notifications = try root.objectArray("notifications", allowedKeys: NotificationTarget.keys) {
+            configuration.notifications = try notifications.enumerated().map { (index, reader) throws(DocumentError) in
+                try NotificationTarget.read(reader, index: index, baseDirectory: baseDirectory, environment: environment)
+            }
         }
         if let rules = try root.stringArray("rules") {
             configuration.rulePaths = rules.map { ConfigurationPath.resolve($0, against: baseDirectory) }

@@ -32,6 +32,7 @@ public actor Journal {
     private let logger: Logger
     private let clock: @Sendable () -> Date
     private let metrics: BridgeMetrics
+    private let observer: @Sendable ([JournalEntry]) -> Void
 
     private var segmentNumber: Int
     private var fd: Int32
@@ -102,8 +103,10 @@ public actor Journal {
     /// Opens (creating if needed) the journal in `directory`: takes its lock, runs `scan` (which reads and checks
     /// the journal, allowing a torn tail, and says where it ends), truncates a torn last line or batch, and opens the
     /// last segment for appending.
-    /// - Parameter metrics: where each fsync's duration and batch, and the decisions and order records made durable,
-    ///   are counted.
+    /// - Parameters:
+    ///   - metrics: where each fsync's duration and batch, and the decisions and order records made durable, are
+    ///     counted.
+    ///   - observer: called with the entries of each append once they are durable (notifications).
     /// - Throws: ``JournalError`` when the directory cannot be used, is locked by another process, or what `scan`
     ///   throws.
     public static func open(
@@ -112,6 +115,7 @@ public actor Journal {
         logger: Logger,
         clock: @escaping @Sendable () -> Date = Date.init,
         metrics: BridgeMetrics = BridgeMetrics(),
+        observer: @escaping @Sendable ([JournalEntry]) -> Void = { _ in },
         scan: () throws(JournalError) -> JournalScanner.Summary
     ) throws(JournalError) -> Journal {
         do {
@@ -160,6 +164,7 @@ public actor Journal {
             logger: logger,
             clock: clock,
             metrics: metrics,
+            observer: observer,
             segmentNumber: segment,
             fd: fd,
             offset: Int(status.st_size),
@@ -176,6 +181,7 @@ public actor Journal {
         logger: Logger,
         clock: @escaping @Sendable () -> Date,
         metrics: BridgeMetrics,
+        observer: @escaping @Sendable ([JournalEntry]) -> Void,
         segmentNumber: Int,
         fd: Int32,
         offset: Int,
@@ -188,6 +194,7 @@ public actor Journal {
         self.logger = logger
         self.clock = clock
         self.metrics = metrics
+        self.observer = observer
         self.segmentNumber = segmentNumber
         self.fd = fd
         self.offset = offset
@@ -215,6 +222,7 @@ public actor Journal {
             throw JournalError("\(error)")
         }
         metrics.journaled(entries)
+        observer(entries)
         return records
     }
 

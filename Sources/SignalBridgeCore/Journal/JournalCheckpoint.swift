@@ -273,7 +273,7 @@ extension JournalCheckpoint {
 }
 
 extension Journal {
-    /// Opens the journal (``Journal/open(directory:segmentLimit:logger:clock:metrics:scan:)``) and replays it into a
+    /// Opens the journal (``Journal/open(directory:segmentLimit:logger:clock:metrics:observer:scan:)``) and replays it into a
     /// ``JournalReplay`` with windows from `since` and `rememberSince`: from the checkpoint when there is a usable
     /// one, then every record after it; else from the start. When the scan passed the start of the last segment, a
     /// checkpoint there is written (a failure to write it is logged, and changes nothing else).
@@ -285,11 +285,12 @@ extension Journal {
         clock: @escaping @Sendable () -> Date = Date.init,
         since: Date,
         rememberSince: Date,
-        metrics: BridgeMetrics = BridgeMetrics()
+        metrics: BridgeMetrics = BridgeMetrics(),
+        observer: @escaping @Sendable ([JournalEntry]) -> Void = { _ in }
     ) throws(JournalError) -> (Journal, JournalReplay) {
         var replay = JournalReplay(since: since, rememberSince: rememberSince)
         var snapshot: JournalCheckpoint?
-        let journal = try open(directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock, metrics: metrics) {
+        let journal = try open(directory: directory, segmentLimit: segmentLimit, logger: logger, clock: clock, metrics: metrics, observer: observer) {
             () throws(JournalError) in
             let lastSegment = JournalReader.segments(in: directory).last?.number
             func scan(from checkpoint: JournalCheckpoint?) throws(JournalDamage) -> JournalScanner.Summary {

@@ -44,6 +44,10 @@ public final class BridgeMetrics: Sendable {
     /// `signalbridge_rule_reloads_total{outcome}`: rule reloads, `loaded` or `refused`.
     public static let ruleReloads = "signalbridge_rule_reloads_total"
 
+    /// `signalbridge_notifications_total{event, outcome}`: notices delivered (`sent`) or given up (`failed`, after
+    /// their retries, or dropped when a target's queue was full).
+    public static let notifications = "signalbridge_notifications_total"
+
     /// The order states counted by name; any other is counted as `other`.
     static let orderStates: Set<String> = [
         "intent", "accepted", "rejected", "unknown", "retry", "abandoned", "live", "partially_filled", "filled", "canceled",
@@ -105,6 +109,11 @@ public final class BridgeMetrics: Sendable {
     /// A rule reload, put in force (`loaded`) or `refused`.
     public func ruleReload(_ outcome: String) {
         counter(Self.ruleReloads, [("outcome", outcome)]).increment()
+    }
+
+    /// One notice of `event` to one target, `sent` or `failed`.
+    public func notification(event: NotificationEvent, outcome: String) {
+        counter(Self.notifications, [("event", event.rawValue), ("outcome", outcome)]).increment()
     }
 
     /// `duration` in whole nanoseconds, saturating.

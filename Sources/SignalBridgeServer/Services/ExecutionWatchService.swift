@@ -9,6 +9,7 @@ import SignalBridgeCore
 struct ExecutionWatchService: Service {
     let executor: OrderExecutor
     let cancelsOpenOrders: Bool
+    let notifier: Notifier
     let logger: Logger
     var killSwitchInterval: Duration = .milliseconds(500)
     var clockInterval: TimeInterval = 60
@@ -40,6 +41,7 @@ struct ExecutionWatchService: Service {
                 } else {
                     logger.notice("kill switch released: new decisions may order again")
                 }
+                notifier.notify(.killSwitch(engaged: now, file: executor.killSwitch.file ?? "", at: Date()))
             }
             // On every poll while engaged: an order may be queued behind a busy lane, or come to rest after the
             // switch was engaged (a lookup finds it, an answer arrives late).

@@ -12,6 +12,7 @@ struct RulesReloadService: Service {
     let intake: SignalIntake
     let logger: Logger
     let metrics: BridgeMetrics
+    let notifier: Notifier
     var pollInterval: Duration = .seconds(3)
 
     func run() async throws {
@@ -47,11 +48,13 @@ struct RulesReloadService: Service {
             metrics.ruleReload("loaded")
         } catch let error as RuleFileErrors {
             metrics.ruleReload("refused")
+            notifier.notify(.rulesRefused(error.errors.map(\.description), at: Date()))
             for problem in error.errors {
                 logger.error("rules reload refused; the previous rules stay in force", metadata: ["problem": "\(problem)"])
             }
         } catch {
             metrics.ruleReload("refused")
+            notifier.notify(.rulesRefused(["the journal could not record the new rules: \(error)"], at: Date()))
             logger.error("rules reload failed; the previous rules stay in force", metadata: ["error": "\(error)"])
         }
     }

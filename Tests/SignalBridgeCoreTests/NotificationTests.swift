@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+@testable import SignalBridgeCore
+
+/// `notifications[]` (SPEC 3a): the configuration, the notices journaled records call for, and their bodies and
+/// Standard Webhooks signature.
+@Suite struct NotificationTests {
+    static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    func parse(_ notifications: String, environment: [String: String] = ["HOOK_SECRET": secret]) throws -> [NotificationTarget] {
+        try BridgeConfiguration.parse(
+            try JSONParser.parse(#"{"notifications": \#(notifications)}"#),
+            baseDirectory: URL(fileURLWithPath: "/etc/signalbridge"),
+            environment: environment
+        ).notifications
+    }
+
+    func refusal(_ notifications: String) -> String {
+        do {
+            _ = try parse(notifications)
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func targetsAreReadAndTheirMistakesNamed() throws {
+        let targets = try parse(
+            #"""
+            [{"url": "https://hooks.example.com/signalbridge", "format": "json", "events": ["order.filled", "killSwitch"], "secretEnv": "HOOK_SECRET"},
+             {"url": "https://hooks.slack.com/services/T0/B0/SECRETTOKEN", "format": "slack", "events": ["rules.refused"]},
+             {"url": "http://127.0.0.1:9999/notices", "events": ["order.rejected"], "secretEnv": "HOOK_SECRET"}]
+            """#
+        )
+        #expect(targets.map(\.format) == [.json, .slack, .json])
+        #expect(targets[0].events == [.orderFilled, .killSwitch] && targets[0].signingKey != nil)
+        // The URL of a chat service holds its token: what logs name is the host only.
+        #expect(targets[1].displayName == "notifications[1] (slack, hooks.slack.com)" && !targets[1].displayName.contains("SECRET"))
+
+        #expect(refusal(#"[{"url": "http://hooks.example.com/x", "format": "slack", "events": ["order.filled"]}]"#).contains("/notifications/0/url"))
+        #expect(refusal(#"[{"url": "https://h.example/x", "format": "slack", "events": ["order.filed"]}]"#).contains("/notifications/0/events/0"))
+        #expect(refusal(#"[{"url": "https://h.example/x", "format": "json", "events": ["order.filled"]}]"#).contains("/notifications/0/secretEnv"))
+        #expect(
+            refusal(#"[{"url": "https://h.example/x", "format": "discord", "events": ["order.filled"], "secretEnv": "HOOK_SECRET"}]"#).contains(
+                "takes no secret"
+            )
+        )
+        #expect(refusal(#"[{"url": "https://h.example/x", "format": "sms", "events": ["order.filled"]}]"#).contains("/notifications/0/format"))
+        #expect(refusal(#"[{"url": "https://h.example/x", "format": "slack", "events": []}]"#).contains("/notifications/0/events"))
+        #expect(refusal(#"[{"url": "https://user:pw@h.example/x", "format": "slack", "events": ["killSwitch"]}]"#).contains("/notifications/0/url"))
+    }
+
+    static func intent(_ clOrdId: String) -> JournalEntry {
+        JournalEntry(
+            .orderIntent,
+            [("clOrdId", .string(clOrdId)), ("request", .object(JSONObject([("instId", .string("BTC-USDT")), ("side", .string("buy"))])))]
+        )
+    }
+
+    @Test func journaledRecordsCallForNoticesThatNameTheOrder() {
+        var notices = OrderNotices()
+        let time = Date(timeIntervalSince1970: 1_796_000_000)
+        let status = OrderStatus(
+            ordId: "7",
+            clOrdId: "sb1",
+            instId: "BTC-USDT",
+            state: "filled",
+            accFillSz: Decimal(string: "0.001")!,
+            avgPx: 60000,
+            fee: Decimal(string: "-0.0000008")!,
+            feeCcy: "BTC"
+        )
+        let made = notices.notices(
+            for: [
+                Self.intent("sb1"), .ack(clOrdId: "sb1", ordId: "7"), .update(status), Self.intent("sb2"),
+                .reject(clOrdId: "sb2", sCode: "51008", sMsg: "Insufficient balance"), .abandoned(clOrdId: "sb3", reason: "kill switch"),
+            ],
+            at: time
+        )
+        #expect(made.map(\.event) == [.orderFilled, .orderRejected, .orderAbandoned])
+        #expect(made[0].summary == "BTC-USDT buy filled: 0.001 at 60000 (fee 0.0000008 BTC), clOrdId sb1")
+        #expect(made[1].summary == "BTC-USDT buy rejected by the exchange: Insufficient balance (51008), clOrdId sb2")
+        // An order the notices never saw the intent of is still named by its clOrdId.
+        #expect(made[2].summary == "order abandoned, not sent: kill switch, clOrdId sb3")
+        // The same notice has the same id, so a receiver can drop a second delivery.
+        #expect(made[0].id == Notice.order(.update(status), order: nil, at: time.addingTimeInterval(9))?.id)
+    }
+
+    @Test func bodiesFitEachServiceAndJsonNoticesAreSignedAsAStandardWebhooksSender() throws {
+        let time = Date(timeIntervalSince1970: 1_796_000_000)
+        let notice = Notice.killSwitch(engaged: true, file: "/var/lib/signalbridge/KILL", at: time)
+        #expect(
+            String(decoding: notice.body(for: .json), as: UTF8.self)
+                == #"{"type":"killSwitch","timestamp":"2026-11-30T00:53:20.000Z","data":{"engaged":true,"file":"/var/lib/signalbridge/KILL"}}"#
+        )
+        let text = #""signalbridge: kill switch engaged (/var/lib/signalbridge/KILL exists): nothing is sent""#
+        #expect(String(decoding: notice.body(for: .slack), as: UTF8.self) == #"{"text":\#(text)}"#)
+        #expect(String(decoding: notice.body(for: .telegram), as: UTF8.self) == #"{"text":\#(text)}"#)
+        #expect(String(decoding: notice.body(for: .discord), as: UTF8.self) == #"{"content":\#(text)}"#)
+
+        // What the bridge's own Standard Webhooks verifier accepts; e2e/notifications.py checks it with the
+        // standardwebhooks package.
+        let key = try #require(StandardWebhooksAuth.key(fromSecret: Secret(Self.secret)))
+        let body = notice.body(for: .json)
+        let sentAt = time.addingTimeInterval(3)
+        let headers = notice.headers(signingKey: key, body: body, sentAt: sentAt)
+        #expect(headers.map(\.0) == ["Content-Type", "webhook-id", "webhook-timestamp", "webhook-signature"])
+        var request = InboundRequest(sourceName: "n", headers: headers.map { (name: $0.0, value: $0.1) }, body: body, remoteAddress: nil)
+        request.receivedAt = sentAt
+        let verified = try InboundAuth.standardWebhooks(StandardWebhooksAuth(key: key, toleranceSeconds: 300)).verify(request) { nil }
+        #expect(verified.schemeSignalId == notice.id)
+        #expect(notice.headers(signingKey: nil, body: body, sentAt: sentAt).map(\.0) == ["Content-Type"])
+    }
+}
