@@ -1,5 +1,6 @@
 """Secrets never reach the log: `signalbridge serve` runs with every kind of secret set (OKX key, secret and
-passphrase, a body token, a header token from a 0600 file, an HMAC key, a Standard Webhooks secret), at LOG_LEVEL=debug,
+passphrase, a body token, a header token from a 0600 file, an HMAC key, a Standard Webhooks secret, a notification
+target's signing secret and a Telegram bot token in a target's URL, both targets failing), at LOG_LEVEL=debug,
 once with `logging.format` text and once json, against `signalbridge sim`; it takes valid signals that order, forged
 ones, and a stop. No line of its standard error or output holds any secret, json lines all parse, and the body token
 is not in the journal either. Usage: secret_logs.py PATH/TO/signalbridge"""
@@ -22,7 +23,11 @@ QUERY_TOKEN = "Qt5m6n7b8vLk3"
 ALCHEMY_KEY = "Ak9s8d7fMn4Yc"
 WHSEC_KEY = base64.b64encode(b"Sw-key-bytes-7Hq2Lm9Xz4Rt6Vb1Np").decode()
 WHSEC = "whsec_" + WHSEC_KEY
-SECRETS = list(OKX.values()) + [TV_TOKEN, HEADER_TOKEN, QUERY_TOKEN, ALCHEMY_KEY, WHSEC, WHSEC_KEY]
+NOTIFY_KEY = base64.b64encode(b"Nt-key-bytes-4Kd8Wq2Zr7Mx5Jc3Hy").decode()
+NOTIFY_SECRET = "whsec_" + NOTIFY_KEY
+# A chat service's token travels in its URL (Telegram's bot token in the path).
+TELEGRAM_TOKEN = "7Tg3Kx9Qw2Lm5Zp"
+SECRETS = list(OKX.values()) + [TV_TOKEN, HEADER_TOKEN, QUERY_TOKEN, ALCHEMY_KEY, WHSEC, WHSEC_KEY, NOTIFY_SECRET, NOTIFY_KEY, TELEGRAM_TOKEN]
 
 
 def leaks(text):
@@ -57,8 +62,12 @@ def run(c, binary, sim_base, folder, log_format):
         {"name": "alchemy", "auth": {"scheme": "hmac-sha256", "header": "X-Alchemy-Signature", "encoding": "hex", "secretEnv": "ALCHEMY_KEY"},
          "idPointer": "/id"},
         {"name": "onchain", "auth": {"scheme": "standard-webhooks", "secretEnv": "ONCHAIN_SECRET", "toleranceSeconds": 300}}],
-        logging={"format": log_format}, risk={"allowedInstruments": ["BTC-USDT"]})
-    env = dict(OKX, TV_TOKEN=TV_TOKEN, QUERY_TOKEN=QUERY_TOKEN, ALCHEMY_KEY=ALCHEMY_KEY, ONCHAIN_SECRET=WHSEC, LOG_LEVEL="debug")
+        logging={"format": log_format}, risk={"allowedInstruments": ["BTC-USDT"]},
+        # Targets nothing listens on: every fill's notice fails, and the failures are logged.
+        notifications=[{"url": "http://127.0.0.1:9/notices", "format": "json", "events": ["order.filled"], "secretEnv": "NOTIFY_SECRET"},
+                       {"url": f"http://127.0.0.1:9/bot{TELEGRAM_TOKEN}/sendMessage?chat_id=1", "format": "telegram", "events": ["order.filled"]}])
+    env = dict(OKX, TV_TOKEN=TV_TOKEN, QUERY_TOKEN=QUERY_TOKEN, ALCHEMY_KEY=ALCHEMY_KEY, ONCHAIN_SECRET=WHSEC, NOTIFY_SECRET=NOTIFY_SECRET,
+               LOG_LEVEL="debug")
     log_path = os.path.join(folder, "stderr.log")
     with open(log_path, "w") as log:
         proc, base, lines = start(binary, ["serve", "--config", "config.json"], env=env, cwd=folder,
@@ -101,7 +110,8 @@ def run(c, binary, sim_base, folder, log_format):
     output = "\n".join(lines)
     debug_lines = [line for line in log_text.splitlines() if (' debug ' in line or '"level":"debug"' in line)]
     c.check(f"{log_format}: the log holds debug lines", len(debug_lines) >= 5, log_text[-500:])
-    c.check(f"{log_format}: no secret, nor 8 characters of one, in the log or the output", not leaks(log_text + output), leaks(log_text + output))
+    leaking = [line[:300] for line in (log_text + "\n" + output).splitlines() if leaks(line)]
+    c.check(f"{log_format}: no secret, nor 8 characters of one, in the log or the output", not leaking, (leaks(log_text + output), leaking[:3]))
     if log_format == "json":
         bad = [line for line in log_text.splitlines() if line.strip() and not is_json_object(line)]
         c.check("json: every log line is one JSON object", not bad, bad[:3])

@@ -37,6 +37,11 @@ import Testing
         #expect(targets[0].events == [.orderFilled, .killSwitch] && targets[0].signingKey != nil)
         // The URL of a chat service holds its token: what logs name is the host only.
         #expect(targets[1].displayName == "notifications[1] (slack, hooks.slack.com)" && !targets[1].displayName.contains("SECRET"))
+        // Nor does printing or dumping a target or a whole configuration show it (service-lifecycle logs services,
+        // and their configuration, at debug level).
+        var dumped = ""
+        dump(targets, to: &dumped)
+        #expect(!"\(targets) \(String(reflecting: targets[1])) \(dumped)".contains("SECRETTOKEN"))
 
         #expect(refusal(#"[{"url": "http://hooks.example.com/x", "format": "slack", "events": ["order.filled"]}]"#).contains("/notifications/0/url"))
         #expect(refusal(#"[{"url": "https://h.example/x", "format": "slack", "events": ["order.filed"]}]"#).contains("/notifications/0/events/0"))

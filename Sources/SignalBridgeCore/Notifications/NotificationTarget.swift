@@ -13,8 +13,9 @@ public enum NotificationEvent: String, Sendable, CaseIterable {
     case rulesRefused = "rules.refused"
 }
 
-/// Where notices go and in what shape (`notifications[]`).
-public struct NotificationTarget: Sendable {
+/// Where notices go and in what shape (`notifications[]`). It prints (and dumps) as its ``displayName`` only: its URL
+/// may hold a chat service's token.
+public struct NotificationTarget: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public enum Format: String, Sendable {
         /// `{"type", "timestamp", "data"}`, signed as a Standard Webhooks sender.
         case json
@@ -35,6 +36,10 @@ public struct NotificationTarget: Sendable {
 
     /// What logs and errors say of the target: its position, format and host, never its path or query.
     public var displayName: String
+
+    public var description: String { displayName }
+    public var debugDescription: String { displayName }
+    public var customMirror: Mirror { Mirror(self, children: []) }
 
     static let keys: Set<String> = ["url", "format", "events", "secretEnv", "secretFile"]
 

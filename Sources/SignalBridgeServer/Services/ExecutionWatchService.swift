@@ -6,7 +6,7 @@ import SignalBridgeCore
 /// Watches what execution depends on while the bridge runs: the kill switch, every half second (while it is engaged,
 /// the bridge's resting orders are canceled when `risk.killSwitchCancelsOpenOrders` is set; the executor itself
 /// refuses to send anything while it is engaged), and the exchange's clock, every minute.
-struct ExecutionWatchService: Service {
+struct ExecutionWatchService: BridgeService {
     let executor: OrderExecutor
     let cancelsOpenOrders: Bool
     let notifier: Notifier

@@ -8,7 +8,7 @@ import SignalBridgeCore
 /// ``minimumInterval`` (segments that fill meanwhile are covered by the next one), so that start reads little more
 /// than the last segment. The closed segments are read on a Dispatch thread, never on the cooperative pool the
 /// webhooks use; a checkpoint that cannot be written is logged, and start then reads from the previous one.
-struct JournalCheckpointService: Service {
+struct JournalCheckpointService: BridgeService {
     let journal: Journal
     let configuration: BridgeConfiguration
     let logger: Logger

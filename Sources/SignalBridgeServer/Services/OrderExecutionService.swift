@@ -5,7 +5,7 @@ import SignalBridgeCore
 /// The order executor as a service of the bridge's group. It is shut down right after the webhook listener (which
 /// stops accepting and answers the requests it has): orders being sent then finish, for at most ``grace``, and what is
 /// still queued stays journaled, to be sent after the next start (``OrderExecutor/shutdown(grace:)``).
-struct OrderExecutionService: Service {
+struct OrderExecutionService: BridgeService {
     let executor: OrderExecutor
     let logger: Logger
     var grace: Duration = .seconds(10)

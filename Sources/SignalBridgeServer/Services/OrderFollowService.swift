@@ -6,7 +6,7 @@ import SignalBridgeCore
 /// Follows accepted orders to their final state: the exchange's push feed (OKX's private WebSocket `orders`
 /// channel) when it has one, reconnecting with backoff and catching up over REST after each reconnect, and a
 /// REST look-up of every open order at a slower pace, so fills are journaled even when the feed is down.
-struct OrderFollowService: Service {
+struct OrderFollowService: BridgeService {
     let exchange: any Exchange
     let book: OpenOrderBook
     let journal: Journal

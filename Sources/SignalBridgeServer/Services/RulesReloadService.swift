@@ -6,7 +6,7 @@ import UnixSignals
 
 /// Reloads the rules on `SIGHUP`, and when a rule file changes (checked every few seconds). A set with any error
 /// is refused and logged; the last good set stays in force. Every load is journaled (`rules.loaded`).
-struct RulesReloadService: Service {
+struct RulesReloadService: BridgeService {
     let rulePaths: [String]
     let knownSources: Set<String>
     let intake: SignalIntake
