@@ -40,6 +40,17 @@ struct ConfigCommand: AsyncParsableCommand {
             print("  sources: \(configuration.sources.map(\.name).joined(separator: ", "))")
             print("  rules: \(rules.rules.count) in \(rules.files.count) files (ruleSetHash \(rules.hash))")
             print("  journal: \(configuration.journalDirectory)")
+            if !configuration.notifications.isEmpty {
+                print("  notifications: \(configuration.notifications.map(\.displayName).joined(separator: ", "))")
+            }
+            for warning in configuration.replayWarnings { print("warning: replay protection: \(warning)") }
+            if let file = configuration.risk.killSwitchFile {
+                let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+                var isFolder: ObjCBool = false
+                if !FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) || !isFolder.boolValue {
+                    print("warning: risk.killSwitchFile: the folder \(folder) does not exist here, so the kill switch cannot be engaged")
+                }
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ public enum SecretSource: Sendable, Equatable {
             }
             return Secret(value)
         case .file(let path):
-            let data = try Self.readSecretFile(path, pointer: pointer)
+            let data = try Self.readSecretFile(path, pointer: pointer, credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
             var text = String(decoding: data, as: UTF8.self)
             while text.last == "\n" || text.last == "\r" { text.removeLast() }
             guard !text.isEmpty else { throw DocumentError(pointer: pointer, message: "secret file \(path) is empty") }
@@ -73,18 +73,22 @@ extension SecretSource {
 
     /// The bytes of the secret file at `path`, checked on the descriptor that is read (so it cannot be swapped in
     /// between): a regular file of at most ``maxSecretFileBytes`` that neither group nor others can read or change
-    /// (SPEC 3a); refused otherwise, naming the file.
-    static func readSecretFile(_ path: String, pointer: JSONPointer) throws(DocumentError) -> [UInt8] {
+    /// (SPEC 3a); refused otherwise, naming the file. A file systemd passed as a credential (under
+    /// `credentialsDirectory`, its `$CREDENTIALS_DIRECTORY`) may show group read: newer systemd grants the service's
+    /// user access with an ACL, whose mask shows as the group bits.
+    static func readSecretFile(_ path: String, pointer: JSONPointer, credentialsDirectory: String? = nil) throws(DocumentError) -> [UInt8] {
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            throw DocumentError(pointer: pointer, message: "cannot read secret file \(path): \(String(cString: strerror(errno)))")
+            // The path is not repeated: a secret pasted in place of a path would be.
+            throw DocumentError(pointer: pointer, message: "cannot open the secret file this names: \(String(cString: strerror(errno)))")
         }
         defer { Glibc.close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
             throw DocumentError(pointer: pointer, message: "secret file \(path) is not a regular file")
         }
-        guard status.st_mode & 0o077 == 0 else {
+        let isCredential = credentialsDirectory.map { !$0.isEmpty && path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false
+        guard status.st_mode & (isCredential ? 0o037 : 0o077) == 0 else {
             let mode = String(status.st_mode & 0o777, radix: 8)
             throw DocumentError(
                 pointer: pointer,

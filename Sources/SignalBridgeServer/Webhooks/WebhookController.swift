@@ -58,8 +58,8 @@ struct WebhookController: Sendable {
         let timer = BodyTimer()
         let channel = context.channel
         let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            timer.fire()
-            channel.close(mode: .input, promise: nil)
+            // Only while the body is still awaited: one that arrived in time is never cut off afterwards.
+            if timer.fire() { channel.close(mode: .input, promise: nil) }
         }
         defer { deadline.cancel() }
         let result: Result<[UInt8], WebhookRejection>
@@ -70,8 +70,8 @@ struct WebhookController: Sendable {
         } catch {
             result = .failure(WebhookRejection(.badRequest, "the body could not be read"))
         }
-        // Cut off, the body may look complete but is not.
-        if timer.fired { return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(timeout)")) }
+        // Cut off, the body may look complete but is not; the timer and the body race for the one outcome.
+        guard timer.complete() else { return .failure(WebhookRejection(.requestTimeout, "the body did not arrive within \(timeout)")) }
         return result
     }
 
@@ -112,13 +112,20 @@ extension WebhookRejection.Kind {
     }
 }
 
-/// Whether a body's deadline passed.
+/// Whether a body arrived before its deadline: the first of ``fire()`` and ``complete()`` wins, once.
 final class BodyTimer: Sendable {
-    private let state = Atomic(false)
+    private static let pending = 0
+    private static let fired = 1
+    private static let completed = 2
+    private let state = Atomic(BodyTimer.pending)
 
-    func fire() { state.store(true, ordering: .sequentiallyConsistent) }
+    /// The deadline passed; true when the body had not arrived (then the input is closed).
+    func fire() -> Bool { state.compareExchange(expected: Self.pending, desired: Self.fired, ordering: .sequentiallyConsistent).exchanged }
 
-    var fired: Bool { state.load(ordering: .sequentiallyConsistent) }
+    /// The body was read; true when that was before the deadline.
+    func complete() -> Bool {
+        state.compareExchange(expected: Self.pending, desired: Self.completed, ordering: .sequentiallyConsistent).exchanged
+    }
 }
 
 /// JSON responses from ``JSONValue``.
