@@ -4,7 +4,9 @@ a receiver here that plays a Standard Webhooks consumer and a Slack incoming web
 - an order's fill reaches the json target, and the `standardwebhooks` package (pinned, from PyPI) verifies its
   signature; the Slack target gets `{"text"}` after answering its first try with a 500 (tried again);
 - engaging the kill switch and a refused rule reload are notified too;
-- `/metrics` counts every notice sent.
+- `/metrics` counts every notice sent;
+- `signalbridge reconcile` sends the notices of what it journals before it exits: a limit order left resting by
+  `serve` fills at the simulator while no bridge runs, and reconcile's lookup of it is notified.
 
 Usage: python e2e/notifications.py PATH/TO/signalbridge
 """
@@ -14,6 +16,7 @@ import hmac
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -21,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import standardwebhooks
 
-from harness import Checks, http_status, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, http_status, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "notice-key", "OKX_SECRET_KEY": "NOTICE0123456789", "OKX_PASSPHRASE": "Notice-Pass"}
 SIGNING_KEY = "notice-signing-key"
@@ -69,7 +72,9 @@ def main():
     receiver = f"http://127.0.0.1:{server.server_address[1]}"
     with simulator(binary, OKX) as (sim_base, folder):
         rules = [{"id": "buy", "source": "alerts", "when": {"pointer": "/action", "eq": "buy"},
-                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}]
+                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]},
+                 {"id": "bid", "source": "alerts", "when": {"pointer": "/action", "eq": "bid"},
+                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"pointer": "/price"}}]}]
         sources = [{"name": "alerts", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "SIGNING_KEY"}, "idPointer": "/id"}]
         notifications = [
             {"url": f"{receiver}/json", "format": "json", "events": ["order.filled", "killSwitch", "rules.refused"], "secretEnv": "NOTIFY_SECRET"},
@@ -82,10 +87,12 @@ def main():
         bridge, base, lines = start(binary, ["serve", "--config", "config.json"], env=ENV, cwd=folder,
                                     announce="signalbridge listening on", also=("signalbridge admin on",), stderr=log)
         admin = next(line for line in lines if "signalbridge admin on" in line).split("signalbridge admin on ")[1].split(" ")[0]
+        def signal_status(payload):
+            body = json.dumps(payload).encode()
+            return http_status(f"{base}/webhooks/alerts", body, {"Content-Type": "application/json",
+                                                                 "X-Signature": hmac.new(SIGNING_KEY.encode(), body, hashlib.sha256).hexdigest()})
         try:
-            body = json.dumps({"id": "notice-1", "action": "buy"}).encode()
-            status = http_status(f"{base}/webhooks/alerts", body, {"Content-Type": "application/json",
-                                                                  "X-Signature": hmac.new(SIGNING_KEY.encode(), body, hashlib.sha256).hexdigest()})
+            status = signal_status({"id": "notice-1", "action": "buy"})
             c.check("a signal is acknowledged", status == 202, status)
             filled = wait_until(lambda: any(n["type"] == "order.filled" for n in json_notices()), timeout=30)
             c.check("the fill reaches the json target, its signature verified by the standardwebhooks package", filled, posts("/json"))
@@ -118,10 +125,34 @@ def main():
                 text = f.read()
             c.check("the delivery given up is logged, naming the target without its path",
                     "notification not delivered" in text and "T0KEN1N7HEPATH" not in text)
+
+            status = signal_status({"id": "notice-bid", "action": "bid", "price": "59000"})
+            resting = wait_until(lambda: any(o.get("px") == "59000" for o in sim_orders(sim_base)), timeout=30)
+            c.check("a limit order rests at the simulator", status == 202 and resting, status)
         finally:
             stop(bridge)
+        try:
+            reconcile_notifies(c, binary, sim_base, folder)
+        finally:
             server.shutdown()
     c.finish()
+
+
+def reconcile_notifies(c, binary, sim_base, folder):
+    """The resting order fills while no bridge runs; `reconcile` finds it filled, and its notice is sent before it
+    exits."""
+    os.remove(os.path.join(folder, "rules", "broken.json"))
+    status = http_status(f"{sim_base}/sim/price", json.dumps({"instId": "BTC-USDT", "last": "58000"}).encode(),
+                         {"Content-Type": "application/json"})
+    filled = wait_until(lambda: any(o.get("px") == "59000" and o.get("state") == "filled" for o in sim_orders(sim_base)), timeout=10)
+    c.check("the price moves through the resting order, which fills at the simulator", status == 200 and filled,
+            [o for o in sim_orders(sim_base) if o.get("px") == "59000"])
+    before = len(posts("/json"))
+    result = subprocess.run([binary, "reconcile", "--config", "config.json"], env=dict(os.environ, **ENV), cwd=folder,
+                            capture_output=True, text=True, timeout=60)
+    fills = [n for n in json_notices()[before:] if n["type"] == "order.filled"]
+    c.check("reconcile finds the fill and sends its notice before it exits",
+            result.returncode == 0 and len(fills) == 1 and fills[0]["data"].get("state") == "filled", (result.stdout, result.stderr[-800:], fills))
 
 
 if __name__ == "__main__":

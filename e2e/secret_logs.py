@@ -109,6 +109,10 @@ def run(c, binary, sim_base, folder, log_format):
         log_text = f.read()
     output = "\n".join(lines)
     debug_lines = [line for line in log_text.splitlines() if (' debug ' in line or '"level":"debug"' in line)]
+    # The failed notices are logged (their retries cut short by the stop), naming each target without its URL's path.
+    failures = [line for line in log_text.splitlines() if "notification not delivered" in line or "notifications not sent" in line]
+    named = all(any(f"notifications[{n}] ({kind}, 127.0.0.1)" in line for line in failures) for n, kind in ((0, "json"), (1, "telegram")))
+    c.check(f"{log_format}: each target's failed notices are logged by its display name", named, failures[:4])
     c.check(f"{log_format}: the log holds debug lines", len(debug_lines) >= 5, log_text[-500:])
     leaking = [line[:300] for line in (log_text + "\n" + output).splitlines() if leaks(line)]
     c.check(f"{log_format}: no secret, nor 8 characters of one, in the log or the output", not leaking, (leaks(log_text + output), leaking[:3]))

@@ -15,7 +15,11 @@ struct ReconcileCommand: AsyncParsableCommand {
         let (configuration, logger) = try options.loadAndLog()
         // A command that must end: an exchange that does not answer five lookups leaves the order for later.
         let bridge = try await options.assembleBridge(configuration: configuration, logger: logger, lookupAttempts: 5)
+        // The notices of what the reconciliation journals (fills, refusals) are sent before the command exits.
+        let notices = Task { await bridge.notifier.run() }
         let report = await bridge.reconcileOpenOrders(logger: logger)
+        bridge.notifier.stop()
+        await notices.value
         print(
             "reconcile: \(report.checked) open, \(report.resubmitted) resubmitted, \(report.abandoned) abandoned, \(report.unresolved.count) unresolved"
         )

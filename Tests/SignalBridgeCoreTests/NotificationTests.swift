@@ -102,7 +102,7 @@ import Testing
         let text = #""signalbridge: kill switch engaged (/var/lib/signalbridge/KILL exists): nothing is sent""#
         #expect(String(decoding: notice.body(for: .slack), as: UTF8.self) == #"{"text":\#(text)}"#)
         #expect(String(decoding: notice.body(for: .telegram), as: UTF8.self) == #"{"text":\#(text)}"#)
-        #expect(String(decoding: notice.body(for: .discord), as: UTF8.self) == #"{"content":\#(text)}"#)
+        #expect(String(decoding: notice.body(for: .discord), as: UTF8.self) == #"{"content":\#(text),"allowed_mentions":{"parse":[]}}"#)
 
         // What the bridge's own Standard Webhooks verifier accepts; e2e/notifications.py checks it with the
         // standardwebhooks package.
@@ -116,5 +116,60 @@ import Testing
         let verified = try InboundAuth.standardWebhooks(StandardWebhooksAuth(key: key, toleranceSeconds: 300)).verify(request) { nil }
         #expect(verified.schemeSignalId == notice.id)
         #expect(notice.headers(signingKey: nil, body: body, sentAt: sentAt).map(\.0) == ["Content-Type"])
+    }
+
+    /// Chat text is shown as written: Slack's control characters escaped, Discord told to mention nobody, and the
+    /// text cut to each service's limit.
+    @Test func chatMessagesAreInertAndWithinTheServicesLimits() throws {
+        // An exchange's sMsg is text from outside.
+        let short = try #require(
+            Notice.order(
+                .reject(clOrdId: "sb1", sCode: "1", sMsg: "<!channel> & <@U123> see"),
+                order: nil,
+                at: Date(timeIntervalSince1970: 1_796_000_000)
+            )
+        )
+        #expect(String(decoding: short.body(for: .slack), as: UTF8.self).contains("&lt;!channel&gt; &amp; &lt;@U123&gt;"))
+        #expect(!String(decoding: short.body(for: .slack), as: UTF8.self).contains("<!channel>"))
+        func text(_ body: [UInt8], _ key: String) -> String? {
+            (try? JSONParser.parse(body))?.objectValue?[key]?.stringValue
+        }
+        #expect(text(short.body(for: .telegram), "text") == "signalbridge: " + short.summary)
+        let long = Notice(event: .rulesRefused, key: "k", time: Date(), summary: String(repeating: "y", count: 5000), data: JSONObject([]))
+        #expect(text(long.body(for: .discord), "content")?.count == 2000)
+        #expect(text(long.body(for: .discord), "content")?.hasSuffix("…") == true)
+        #expect(text(long.body(for: .telegram), "text")?.count == 4096)
+        #expect(text(long.body(for: .slack), "text")?.count == 4000)
+        #expect(text(long.body(for: .json), "type") == "rules.refused")
+    }
+
+    /// An order canceled after a partial fill is a fill to tell of; a rebate is not called a fee; `mmp_canceled` ends
+    /// the order as `canceled` does.
+    @Test func partFillsRebatesAndMmpCancels() throws {
+        var notices = OrderNotices()
+        let time = Date(timeIntervalSince1970: 1_796_000_000)
+        func status(_ clOrdId: String, _ state: String, filled: Decimal, fee: Decimal) -> JournalEntry {
+            .update(
+                OrderStatus(ordId: "7", clOrdId: clOrdId, instId: "BTC-USDT", state: state, accFillSz: filled, avgPx: 60000, fee: fee, feeCcy: "USDT")
+            )
+        }
+        let made = notices.notices(
+            for: [
+                Self.intent("sb1"),
+                status("sb1", "canceled", filled: try #require(Decimal(string: "0.4")), fee: try #require(Decimal(string: "0.02"))),
+                Self.intent("sb2"), status("sb2", "mmp_canceled", filled: 0, fee: 0), status("sb2", "canceled", filled: 0, fee: 0),
+                Self.intent("sb3"), status("sb3", "filled", filled: 1, fee: 0),
+            ],
+            at: time
+        )
+        #expect(
+            made.map(\.summary) == [
+                "BTC-USDT buy partly filled, the rest canceled (canceled): 0.4 at 60000 (rebate 0.02 USDT), clOrdId sb1",
+                "BTC-USDT buy filled: 1 at 60000 (no fee), clOrdId sb3",
+            ]
+        )
+        // sb2 ended with mmp_canceled: a later record of it no longer knows its instrument.
+        let later = notices.notices(for: [.reject(clOrdId: "sb2", sCode: "1", sMsg: "x")], at: time)
+        #expect(later.map(\.summary) == ["order rejected by the exchange: x (1), clOrdId sb2"])
     }
 }

@@ -112,4 +112,124 @@ import Testing
         #expect(String(decoding: signed.body, as: UTF8.self).hasPrefix(#"{"type":"order.filled","#))
         #expect(String(decoding: all.first { $0.path == "/flaky" }!.body, as: UTF8.self).contains("BTC-USDT buy filled: 0.001 at 60000"))
     }
+
+    /// Holds requests until opened.
+    final class Gate: Sendable {
+        private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let open = state.withLock { state in
+                    if !state.open { state.waiting.append(continuation) }
+                    return state.open
+                }
+                if open { continuation.resume() }
+            }
+        }
+
+        func open() {
+            state.withLock { state in
+                state.open = true
+                defer { state.waiting = [] }
+                return state.waiting
+            }.forEach { $0.resume() }
+        }
+    }
+
+    final class Calls: Sendable {
+        private let count = Atomic(0)
+        func add() { count.add(1, ordering: .relaxed) }
+        var value: Int { count.load(ordering: .relaxed) }
+    }
+
+    /// A receiver that answers `200` with the head of a body and then sends nothing more until `gate` opens.
+    static func stallingReceiver(_ gate: Gate, calls: Calls) -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/stall") { _, _ -> Response in
+            calls.add()
+            return Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "{"))
+                    await gate.wait()
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+
+    static func fill(_ clOrdId: String) -> [JournalEntry] {
+        [
+            JournalEntry(
+                .orderIntent,
+                [("clOrdId", .string(clOrdId)), ("request", .object(JSONObject([("instId", .string("BTC-USDT")), ("side", .string("buy"))])))]
+            ),
+            .update(
+                OrderStatus(ordId: "7", clOrdId: clOrdId, instId: "BTC-USDT", state: "filled", accFillSz: 1, avgPx: 60000, fee: -1, feeCcy: "USDT")
+            ),
+        ]
+    }
+
+    /// A receiver that sends the head of its answer and then stalls is cut off after the request timeout: its queue
+    /// goes on to the next notice.
+    @Test func aReceiverThatStallsAfterItsHeadersIsCutOff() async throws {
+        let gate = Gate()
+        let calls = Calls()
+        let metrics = PrometheusMetrics()
+        try await Self.stallingReceiver(gate, calls: calls).test(.live) { client in
+            let port = try #require(client.port)
+            let key = try #require(StandardWebhooksAuth.key(fromSecret: Secret(Self.secret)))
+            let notifier = Notifier(
+                targets: [Self.target(port, "/stall", format: .json, key: key)],
+                logger: Logger(label: "test"),
+                metrics: metrics.metrics,
+                backoff: [],
+                requestTimeout: .milliseconds(200)
+            )
+            let running = Task { await notifier.run() }
+            notifier.journaled(Self.fill("sb1"))
+            notifier.journaled(Self.fill("sb2"))
+            let cutOff = await ExactlyOnceOutageTests.eventually {
+                MetricsTests.samples(metrics)[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 2
+            }
+            #expect(cutOff, "\(MetricsTests.samples(metrics))")
+            #expect(calls.value == 2)
+            notifier.stop()
+            await running.value
+            gate.open()
+        }
+    }
+
+    /// Stopping cuts off a delivery still waiting for its answer once the grace is over, and counts what was still
+    /// queued as failed: `run()` returns within the grace whatever the receiver does.
+    @Test func stoppingEndsWithinTheGraceAndCountsWhatWasNotSent() async throws {
+        let gate = Gate()
+        let calls = Calls()
+        let metrics = PrometheusMetrics()
+        try await Self.stallingReceiver(gate, calls: calls).test(.live) { client in
+            let port = try #require(client.port)
+            let notifier = Notifier(
+                targets: [Self.target(port, "/stall", format: .slack)],
+                logger: Logger(label: "test"),
+                metrics: metrics.metrics,
+                requestTimeout: .seconds(120),
+                shutdownGrace: .milliseconds(300)
+            )
+            let running = Task { await notifier.run() }
+            for n in 1...3 { notifier.journaled(Self.fill("sb\(n)")) }
+            let inFlight = await ExactlyOnceOutageTests.eventually { calls.value == 1 }
+            #expect(inFlight)
+            notifier.stop()
+            // Without the grace's cut-off this waits for the receiver (the suite's time limit fails it).
+            await running.value
+            let samples = MetricsTests.samples(metrics)
+            #expect(samples[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 3, "\(samples)")
+            #expect(calls.value == 1)
+            // Nothing is queued once stopped.
+            notifier.journaled(Self.fill("sb9"))
+            #expect(MetricsTests.samples(metrics)[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 4)
+            gate.open()
+        }
+    }
 }

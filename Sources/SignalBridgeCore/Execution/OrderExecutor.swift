@@ -341,28 +341,20 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             lanes.values.forEach { $0.finish() }
         }
         let tasks = laneTasks.withLock { $0 }
-        let cancelLanes: @Sendable () -> Void = { tasks.forEach { $0.cancel() } }
         // The lanes are unstructured tasks: cancelled here by hand, when the grace is over or at once when this task
         // is (a service of the group failed: nothing waits for the grace then).
-        await withTaskCancellationHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for task in tasks { await task.value }
-                }
-                group.addTask { [logger] in
-                    guard (try? await Task.sleep(for: grace)) != nil else { return }
-                    logger.warning(
-                        "shutdown: orders still in hand after \(grace) are left to the next start",
-                        metadata: ["lanes": "\(tasks.count)"]
-                    )
-                    cancelLanes()
-                }
-                // The lanes ended (the timer is then cancelled), or the timer cancelled them and they end now.
-                await group.next()
-                group.cancelAll()
+        let ended: Void? = await withDeadline(grace) {
+            await withTaskCancellationHandler {
+                for task in tasks { await task.value }
+            } onCancel: {
+                tasks.forEach { $0.cancel() }
             }
-        } onCancel: {
-            cancelLanes()
+        }
+        if ended == nil, !Task.isCancelled {
+            logger.warning(
+                "shutdown: orders still in hand after \(grace) were cut off, left to the next start",
+                metadata: ["lanes": "\(tasks.count)"]
+            )
         }
         return left
     }

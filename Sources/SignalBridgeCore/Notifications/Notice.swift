@@ -71,14 +71,14 @@ public struct Notice: Sendable, Equatable {
         if let order { data += [("instId", .string(order.instId)), ("side", .string(order.side))] }
         func text(_ key: String) -> String { fields[key]?.stringValue ?? "" }
         switch entry.type {
-        case .orderUpdate where text("state") == "filled":
-            data += ["ordId", "accFillSz", "avgPx", "fee", "feeCcy"].map { ($0, .string(text($0))) }
-            let fee = text("fee").hasPrefix("-") ? String(text("fee").dropFirst()) : text("fee")
+        case .orderUpdate where Self.endsFilled(fields):
+            data += ["ordId", "state", "accFillSz", "avgPx", "fee", "feeCcy"].map { ($0, .string(text($0))) }
+            let how = text("state") == "filled" ? "filled" : "partly filled, the rest canceled (\(text("state")))"
             return Notice(
                 event: .orderFilled,
                 key: clOrdId,
                 time: time,
-                summary: "\(what) filled: \(text("accFillSz")) at \(text("avgPx")) (fee \(fee) \(text("feeCcy"))), clOrdId \(clOrdId)",
+                summary: "\(what) \(how): \(text("accFillSz")) at \(text("avgPx")) (\(Self.fee(text("fee"), text("feeCcy")))), clOrdId \(clOrdId)",
                 data: JSONObject(data)
             )
         case .orderReject:
@@ -113,20 +113,49 @@ public struct Notice: Sendable, Equatable {
         }
     }
 
+    /// Whether an `order.update` ends the order with something filled: `filled`, or canceled after a partial fill.
+    static func endsFilled(_ fields: JSONObject) -> Bool {
+        let state = fields["state"]?.stringValue ?? ""
+        switch OrderState(exchangeState: state) {
+        case .filled: return true
+        case .canceled: return (fields["accFillSz"]?.decimalValue ?? 0) > 0
+        default: return false
+        }
+    }
+
+    /// OKX's fee in a trader's words: negative is a charge, positive a rebate.
+    static func fee(_ fee: String, _ currency: String) -> String {
+        fee.hasPrefix("-") ? "fee \(fee.dropFirst()) \(currency)" : DecimalText.parse(fee) == 0 ? "no fee" : "rebate \(fee) \(currency)"
+    }
+
     // MARK: - On the wire
 
     /// The body for a target of `format`: `json` is `{"type", "timestamp", "data"}`; the chat services get the
-    /// summary as their message text.
+    /// summary as their message text, within their length limit (Discord 2,000 characters, Telegram 4,096; Slack's
+    /// advice 4,000), as plain text: Slack's `&`, `<` and `>` escaped, so a `<!channel>` in an exchange message or a
+    /// rule file is shown, not obeyed, and Discord told to notify nobody (`allowed_mentions`).
     public func body(for format: NotificationTarget.Format) -> [UInt8] {
-        let text = JSONValue.string("signalbridge: " + summary)
         let value: JSONValue
         switch format {
         case .json:
             value = .object(JSONObject([("type", .string(event.rawValue)), ("timestamp", .string(Timestamp.format(time))), ("data", .object(data))]))
-        case .slack, .telegram: value = .object(JSONObject([("text", text)]))
-        case .discord: value = .object(JSONObject([("content", text)]))
+        case .slack:
+            let escaped = chatText(limit: 4000).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;")
+            value = .object(JSONObject([("text", .string(escaped))]))
+        case .telegram: value = .object(JSONObject([("text", .string(chatText(limit: 4096)))]))
+        case .discord:
+            value = .object(
+                JSONObject([("content", .string(chatText(limit: 2000))), ("allowed_mentions", .object(JSONObject([("parse", .array([]))])))])
+            )
         }
         return Array(value.jsonText.utf8)
+    }
+
+    /// `signalbridge: ` and the summary, cut to `limit` characters (ending in `…` when cut).
+    func chatText(limit: Int) -> String {
+        let text = "signalbridge: " + summary
+        return text.count <= limit ? text : text.prefix(limit - 1) + "…"
     }
 
     /// The headers of a delivery of `body` at `sentAt`: for a signed target, Standard Webhooks' `webhook-id`,
@@ -165,8 +194,8 @@ public struct OrderNotices: Sendable {
                 continue
             }
             if let notice = Notice.order(entry, order: orders[clOrdId], at: time) { notices.append(notice) }
-            let state = entry.fields["state"]?.stringValue
-            if [.orderReject, .orderAbandoned].contains(entry.type) || state == "filled" || state == "canceled" {
+            let state = entry.fields["state"]?.stringValue.map(OrderState.init(exchangeState:))
+            if [.orderReject, .orderAbandoned].contains(entry.type) || state?.isFinal == true {
                 orders[clOrdId] = nil
             }
         }

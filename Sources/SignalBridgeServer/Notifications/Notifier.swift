@@ -9,19 +9,39 @@ import Synchronization
 
 /// Sends notices to the configured targets (`notifications[]`) without ever holding up execution: ``notify(_:)`` only
 /// queues, and each target has a queue and a sender of its own, so a slow or dead target delays nobody else. A
-/// delivery is tried again with backoff (1, 2, 4, 8, 16 s) on no answer, a 5xx or a 429, then given up; every
-/// outcome is counted (`signalbridge_notifications_total`), and one given up or dropped (its target's queue holding
-/// ``queueLimit`` notices) is logged. Logs name a target by ``NotificationTarget/displayName`` only: chat services'
-/// URLs hold their token.
+/// delivery is tried again with backoff (1, 2, 4, 8, 16 s) on no answer within ``requestTimeout`` (the whole answer,
+/// body included), a 5xx or a 429, then given up; every outcome is counted (`signalbridge_notifications_total`), and
+/// one given up or left unsent at the end is logged, as is the first of every hundred dropped (its target's queue
+/// holding ``queueLimit`` notices).
+/// Logs name a target by ``NotificationTarget/displayName`` only: chat services' URLs hold their token.
+///
+/// It runs as a service of `serve` (graceful shutdown stops it), or by hand, as `reconcile` does: ``run()``, then
+/// ``stop()`` once nothing more is journaled. Either way, once stopped, what is still queued gets one try each, all
+/// within ``shutdownGrace``; whatever is left then is counted as failed and logged.
 public final class Notifier: Service, Sendable {
-    private struct Lane: Sendable {
+    private final class Lane: Sendable {
         let target: NotificationTarget
         let notices: AsyncStream<Notice>
         let continuation: AsyncStream<Notice>.Continuation
+        /// Notices queued and not yet tried, by event.
+        let waiting = Mutex<[NotificationEvent: Int]>([:])
+        /// Notices dropped because the queue was full.
+        let dropped = Atomic<Int>(0)
+
+        init(target: NotificationTarget) {
+            self.target = target
+            (notices, continuation) = AsyncStream<Notice>.makeStream(bufferingPolicy: .bufferingOldest(Notifier.queueLimit))
+        }
+
+        func count(_ event: NotificationEvent, _ change: Int) {
+            waiting.withLock { $0[event, default: 0] += change }
+        }
     }
 
     /// How many notices may wait for one target.
     public static let queueLimit = 1000
+    /// How long notices still queued at ``stop()`` may take, in all.
+    public static let shutdownGrace: Duration = .seconds(5)
 
     private let lanes: [Lane]
     private let orders: Mutex<OrderNotices>
@@ -29,9 +49,12 @@ public final class Notifier: Service, Sendable {
     private let metrics: BridgeMetrics
     private let httpClient: HTTPClient
     private let backoff: [Duration]
-    private let requestTimeout: TimeAmount
-    /// When graceful shutdown began.
-    private let stoppedAt = Mutex<ContinuousClock.Instant?>(nil)
+    /// How long one try may take, from connecting to the end of the answer's body.
+    public let requestTimeout: Duration
+    private let shutdownGrace: Duration
+    /// Whether ``stop()`` was called.
+    private let stopping = Atomic<Bool>(false)
+    private let stopped: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
     /// The process's client for notices: it follows no redirect.
     public static let sharedHTTPClient = HTTPClient(
@@ -39,36 +62,56 @@ public final class Notifier: Service, Sendable {
         configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
     )
 
-    /// - Parameter backoff: the pauses before each further try.
+    /// - Parameters:
+    ///   - backoff: the pauses before each further try.
+    ///   - shutdownGrace: how long what is queued at ``stop()`` may take (tests shorten it).
     public init(
         targets: [NotificationTarget],
         logger: Logger,
         metrics: BridgeMetrics,
         httpClient: HTTPClient = Notifier.sharedHTTPClient,
         backoff: [Duration] = [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16)],
-        requestTimeout: TimeAmount = .seconds(10)
+        requestTimeout: Duration = .seconds(10),
+        shutdownGrace: Duration = Notifier.shutdownGrace
     ) {
-        lanes = targets.map { target in
-            let (notices, continuation) = AsyncStream<Notice>.makeStream(bufferingPolicy: .bufferingOldest(Self.queueLimit))
-            return Lane(target: target, notices: notices, continuation: continuation)
-        }
+        lanes = targets.map(Lane.init(target:))
         orders = Mutex(OrderNotices())
         self.logger = logger
         self.metrics = metrics
         self.httpClient = httpClient
         self.backoff = backoff
         self.requestTimeout = requestTimeout
+        self.shutdownGrace = shutdownGrace
+        stopped = AsyncStream<Void>.makeStream()
     }
 
     /// Queues `notice` for every target that wants its event; returns at once.
     public func notify(_ notice: Notice) {
         for lane in lanes where lane.target.events.contains(notice.event) {
-            if case .dropped = lane.continuation.yield(notice) {
+            lane.count(notice.event, 1)
+            switch lane.continuation.yield(notice) {
+            case .enqueued: continue
+            case .dropped:
+                lane.count(notice.event, -1)
                 metrics.notification(event: notice.event, outcome: "failed")
+                // This runs as records are journaled: a dead target's flood is logged once in a hundred.
+                let dropped = lane.dropped.add(1, ordering: .relaxed).newValue
+                guard dropped % 100 == 1 else { continue }
                 logger.error(
                     "notification dropped: its target's queue is full",
+                    metadata: [
+                        "target": "\(lane.target.displayName)", "event": "\(notice.event.rawValue)", "notice": "\(notice.id)",
+                        "droppedSoFar": "\(dropped)",
+                    ]
+                )
+            case .terminated:
+                lane.count(notice.event, -1)
+                metrics.notification(event: notice.event, outcome: "failed")
+                logger.error(
+                    "notification not sent: the bridge is shutting down",
                     metadata: ["target": "\(lane.target.displayName)", "event": "\(notice.event.rawValue)", "notice": "\(notice.id)"]
                 )
+            @unknown default: continue
             }
         }
     }
@@ -85,53 +128,65 @@ public final class Notifier: Service, Sendable {
         for notice in orders.withLock({ $0.notices(for: entries, at: now) }) { notify(notice) }
     }
 
-    /// Delivers each target's notices in order until shutdown (a service that returned early would end the group).
-    /// Shutdown comes after the executor's, so the notices of the orders it finished are queued by then: each still
-    /// queued gets one try, for at most ``shutdownGrace`` in all; the rest are counted as failed and logged.
+    /// Delivers each target's notices in order until ``stop()`` (or graceful shutdown), then what is still queued,
+    /// within ``shutdownGrace``: a sender still busy then is cut off. A service that returned early would end the
+    /// group, so this returns only once stopped (or cancelled). In `serve` its shutdown comes after the executor's,
+    /// so the notices of the orders the executor finished are queued by then.
     public func run() async {
-        guard !lanes.isEmpty else {
-            try? await gracefulShutdown()
-            return
-        }
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for lane in lanes {
-                    group.addTask { await self.drain(lane) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in self.stopped.stream {}
+                    guard !self.lanes.isEmpty else { return }
+                    try? await Task.sleep(for: self.shutdownGrace)
                 }
+                if !lanes.isEmpty {
+                    group.addTask {
+                        await withDiscardingTaskGroup { senders in
+                            for lane in self.lanes { senders.addTask { await self.drain(lane) } }
+                        }
+                    }
+                }
+                // The senders ended (the grace is then cut short), or the grace is over and they are cut off.
+                await group.next()
+                group.cancelAll()
             }
+            for lane in lanes { reportUnsent(lane) }
         } onGracefulShutdown: {
-            self.stoppedAt.withLock { $0 = $0 ?? .now }
-            self.lanes.forEach { $0.continuation.finish() }
+            self.stop()
         }
     }
 
-    /// How long notices still queued at shutdown may take.
-    static let shutdownGrace: Duration = .seconds(5)
+    /// Ends the queues: what they hold is still tried once each, within ``shutdownGrace``; ``run()`` returns then.
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        lanes.forEach { $0.continuation.finish() }
+        stopped.continuation.finish()
+    }
 
     private func drain(_ lane: Lane) async {
-        var unsent = 0
         for await notice in lane.notices {
-            guard let stoppedAt = stoppedAt.withLock({ $0 }) else {
-                await deliver(notice, to: lane.target, retrying: true)
-                continue
-            }
-            if ContinuousClock.now - stoppedAt < Self.shutdownGrace {
-                await deliver(notice, to: lane.target, retrying: false)
-            } else {
-                metrics.notification(event: notice.event, outcome: "failed")
-                unsent += 1
-            }
+            if Task.isCancelled { break }
+            await deliver(notice, to: lane.target, retrying: !stopping.load(ordering: .acquiring))
+            lane.count(notice.event, -1)
         }
-        if unsent > 0 {
-            logger.error(
-                "notifications not sent: the bridge is shutting down",
-                metadata: ["target": "\(lane.target.displayName)", "count": "\(unsent)"]
-            )
+    }
+
+    /// Counts and logs what `lane` still held when its sender ended.
+    private func reportUnsent(_ lane: Lane) {
+        let waiting = lane.waiting.withLock { $0.filter { $0.value > 0 } }
+        guard !waiting.isEmpty else { return }
+        for (event, count) in waiting {
+            for _ in 0..<count { metrics.notification(event: event, outcome: "failed") }
         }
+        logger.error(
+            "notifications not sent: the bridge is shutting down",
+            metadata: ["target": "\(lane.target.displayName)", "count": "\(waiting.values.reduce(0, +))"]
+        )
     }
 
     /// Sends `notice` to `target`, trying again (when `retrying`) after each pause of ``backoff`` while it may still
-    /// succeed.
+    /// succeed and the notifier is not stopping.
     func deliver(_ notice: Notice, to target: NotificationTarget, retrying: Bool) async {
         let body = notice.body(for: target.format)
         var last = ""
@@ -139,7 +194,7 @@ public final class Notifier: Service, Sendable {
             if attempt > 0 {
                 // Shutdown cuts the pause short, and ends the retries.
                 await cancelWhenGracefulShutdown { try? await Task.sleep(for: self.backoff[attempt - 1]) }
-                if stoppedAt.withLock({ $0 }) != nil { break }
+                if stopping.load(ordering: .acquiring) || Task.isCancelled { break }
             }
             var request = HTTPClientRequest(url: target.url.absoluteString)
             request.method = .POST
@@ -147,20 +202,28 @@ public final class Notifier: Service, Sendable {
                 request.headers.add(name: name, value: value)
             }
             request.body = .bytes(ByteBuffer(bytes: body))
-            do {
-                let response = try await httpClient.execute(request, timeout: requestTimeout)
-                _ = try? await response.body.collect(upTo: 64 << 10)
-                let status = response.status.code
-                if (200..<300).contains(status) {
-                    metrics.notification(event: notice.event, outcome: "sent")
-                    return
+            // The client's timeout ends with the answer's head; a receiver that then stalls is cut off here.
+            let status = await withDeadline(requestTimeout) { [httpClient, requestTimeout, request] () -> UInt? in
+                do {
+                    let response = try await httpClient.execute(request, timeout: TimeAmount(requestTimeout))
+                    // Delivered only once the whole answer is in: an answer cut off (at the deadline) is none.
+                    for try await _ in response.body {}
+                    return response.status.code
+                } catch {
+                    return nil
                 }
-                last = "HTTP \(status)"
-                // A refusal other than 429 will not change by trying again.
-                if status < 500, status != 429 { break }
-            } catch {
-                last = "no answer"
             }
+            guard let status = status ?? nil else {
+                last = "no answer within \(requestTimeout)"
+                continue
+            }
+            if (200..<300).contains(status) {
+                metrics.notification(event: notice.event, outcome: "sent")
+                return
+            }
+            last = "HTTP \(status)"
+            // A refusal other than 429 will not change by trying again.
+            if status < 500, status != 429 { break }
         }
         metrics.notification(event: notice.event, outcome: "failed")
         logger.error(
