@@ -72,6 +72,16 @@ def ccxt_okx(base, c):
 
     markets = exchange.load_markets()
     c.check("ccxt loads the spot markets", "BTC/USDT" in markets and "ETH/USDT" in markets, list(markets))
+
+    # Outside sandbox mode and with every default (all market types, currencies from the signed asset/currencies), as
+    # a paper-trading script would point ccxt at the simulator.
+    defaults = ccxt.okx({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    defaults.urls["api"] = {"rest": base}
+    default_markets = defaults.load_markets()
+    c.check("ccxt with its defaults loads the markets and the currencies",
+            "BTC/USDT" in default_markets and {"BTC", "ETH", "SOL", "USDT"} <= set(defaults.currencies), (list(default_markets), list(defaults.currencies or {})))
+    default_order = defaults.create_order("BTC/USDT", "market", "buy", 0.001)
+    c.check("ccxt with its defaults places an order", defaults.fetch_order(default_order["id"], "BTC/USDT")["status"] == "closed", default_order)
     balance = exchange.fetch_balance()
     c.check("ccxt reads the balance", balance["USDT"]["free"] > 0, balance.get("USDT"))
 

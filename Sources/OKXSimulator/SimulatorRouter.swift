@@ -25,6 +25,7 @@ public struct SimulatorRouter: Sendable {
         router.add(middleware: OutageMiddleware(faults: simulator.faults))
         addPublicRoutes(to: router)
         addAccountRoutes(to: router)
+        addFundingRoutes(to: router)
         addTradeRoutes(to: router)
         SimulatorControlRoutes(simulator: simulator).addRoutes(to: router)
         return router
@@ -90,6 +91,30 @@ public struct SimulatorRouter: Sendable {
                         ])
                     )
                 ])
+            }
+        }
+    }
+
+    /// `GET /api/v5/asset/currencies` (`ccy`: one or a comma-separated list): the currencies of the simulated
+    /// instruments, one chain each, with deposits and withdrawals off (the simulator moves no funds). ccxt's
+    /// `load_markets()` asks for it whenever keys are set outside sandbox mode.
+    func addFundingRoutes(to router: Router<SimulatorRequestContext>) {
+        router.get("/api/v5/asset/currencies") { request, context in
+            try await authenticated(request, context) { _ in
+                let wanted = request.uri.queryParameters.get("ccy").map { Set($0.split(separator: ",").map(String.init)) } ?? []
+                let currencies = Set(account.instruments().flatMap { [$0.baseCcy, $0.quoteCcy] }).filter { wanted.isEmpty || wanted.contains($0) }
+                return OKXEnvelope.success(
+                    currencies.sorted().map { ccy in
+                        .object(
+                            JSONObject([
+                                ("ccy", .string(ccy)), ("name", .string(ccy)), ("chain", .string("\(ccy)-Simulated")), ("mainNet", true),
+                                ("canDep", false), ("canWd", false), ("canInternal", false), ("minDep", "0"), ("minWd", "0"), ("maxWd", "0"),
+                                ("wdTickSz", "8"), ("wdQuota", "0"), ("usedWdQuota", "0"), ("fee", "0"), ("minFee", "0"), ("maxFee", "0"),
+                                ("logoLink", ""), ("depQuotaFixed", ""), ("usedDepQuotaFixed", ""), ("needTag", false),
+                            ])
+                        )
+                    }
+                )
             }
         }
     }

@@ -142,6 +142,26 @@ import Testing
         }
     }
 
+    /// ccxt's `load_markets()` reads the currencies (signed) when keys are set outside sandbox mode.
+    @Test func currenciesAreTheInstrumentsOwnAndNeedAKey() async throws {
+        try await app().test(.router) { client in
+            let path = "/api/v5/asset/currencies"
+            let all = try JSONParser.parse(
+                Array(try await client.execute(uri: path, method: .get, headers: headers("GET", path)).body.readableBytesView)
+            )
+            let listed = all.objectValue?["data"]?.arrayValue?.compactMap { $0.objectValue?["ccy"]?.stringValue }
+            #expect(listed == ["BTC", "ETH", "SOL", "USDT"])
+            #expect(all[try JSONPointer("/data/0/canWd")] == .bool(false))
+            let some = "/api/v5/asset/currencies?ccy=USDT,ETH"
+            let filtered = try JSONParser.parse(
+                Array(try await client.execute(uri: some, method: .get, headers: headers("GET", some)).body.readableBytesView)
+            )
+            #expect(filtered.objectValue?["data"]?.arrayValue?.compactMap { $0.objectValue?["ccy"]?.stringValue } == ["ETH", "USDT"])
+            let unsigned = try await client.execute(uri: path, method: .get)
+            #expect(unsigned.status == .unauthorized)
+        }
+    }
+
     @Test func publicEndpointsNeedNoKey() async throws {
         try await app().test(.router) { client in
             let instruments = try await client.execute(uri: "/api/v5/public/instruments?instType=SPOT", method: .get)
