@@ -122,10 +122,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What more than one test target uses (a log handler that records).
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SignalBridgeCoreTests",
             dependencies: [
-                "SignalBridgeCore", "SignalBridgeFuzzing",
+                "SignalBridgeCore", "SignalBridgeFuzzing", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "SignalBridgeServerTests",
             dependencies: [
-                "SignalBridgeServer", "SignalBridgeCore", "OKXSimulator", "SignalBridgeFuzzing",
+                "SignalBridgeServer", "SignalBridgeCore", "OKXSimulator", "SignalBridgeFuzzing", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -141,6 +141,17 @@ import Testing
         #expect(text(long.body(for: .telegram), "text")?.count == 4096)
         #expect(text(long.body(for: .slack), "text")?.count == 4000)
         #expect(text(long.body(for: .json), "type") == "rules.refused")
+        // Each service counts its own way: Discord Unicode scalars, Telegram UTF-16 units, Slack characters after
+        // escaping; a cut never splits a character or an escape, and the text is one line.
+        let flags = Notice(event: .rulesRefused, key: "k", time: Date(), summary: String(repeating: "🇨🇭e\u{301}\n", count: 1500), data: JSONObject([]))
+        let discord = try #require(text(flags.body(for: .discord), "content"))
+        #expect(discord.unicodeScalars.count <= 2000 && discord.unicodeScalars.count > 1990 && discord.hasSuffix("…"))
+        #expect(!discord.contains("\n"))
+        let telegram = try #require(text(flags.body(for: .telegram), "text"))
+        #expect(telegram.utf16.count <= 4096 && telegram.utf16.count > 4086)
+        let amps = Notice(event: .rulesRefused, key: "k", time: Date(), summary: String(repeating: "&", count: 5000), data: JSONObject([]))
+        let slack = try #require(text(amps.body(for: .slack), "text"))
+        #expect(slack.count <= 4000 && slack.hasSuffix("&amp;…"))
     }
 
     /// An order canceled after a partial fill is a fill to tell of; a rebate is not called a fee; `mmp_canceled` ends

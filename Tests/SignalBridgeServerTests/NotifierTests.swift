@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import SignalBridgeCore
@@ -24,15 +25,17 @@ import Testing
         var all: [Received] { received.withLock { $0 } }
     }
 
-    /// A receiver: `/ok` takes everything, `/flaky` answers 500 to its first request, `/gone` always 404.
+    /// A receiver: `/ok` takes everything, `/flaky` answers 500 to its first request, `/gone` always 404, `/down`
+    /// always 500.
     static func receiver(_ inbox: Inbox) -> some ApplicationProtocol {
         let router = Router()
         let flakyCalls = Mutex(0)
-        for path in ["/ok", "/flaky", "/gone"] {
+        for path in ["/ok", "/flaky", "/gone", "/down"] {
             router.post(RouterPath(path)) { request, _ -> Response in
                 let body = Array(try await request.body.collect(upTo: 1 << 16).readableBytesView)
                 inbox.received.withLock { $0.append(Received(path: path, headers: request.headers.map { ($0.name.rawName, $0.value) }, body: body)) }
                 if path == "/gone" { return Response(status: .notFound) }
+                if path == "/down" { return Response(status: .internalServerError) }
                 if path == "/flaky",
                     flakyCalls.withLock({ calls in
                         calls += 1
@@ -113,45 +116,24 @@ import Testing
         #expect(String(decoding: all.first { $0.path == "/flaky" }!.body, as: UTF8.self).contains("BTC-USDT buy filled: 0.001 at 60000"))
     }
 
-    /// Holds requests until opened.
-    final class Gate: Sendable {
-        private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
-
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let open = state.withLock { state in
-                    if !state.open { state.waiting.append(continuation) }
-                    return state.open
-                }
-                if open { continuation.resume() }
-            }
-        }
-
-        func open() {
-            state.withLock { state in
-                state.open = true
-                defer { state.waiting = [] }
-                return state.waiting
-            }.forEach { $0.resume() }
-        }
-    }
-
     final class Calls: Sendable {
         private let count = Atomic(0)
-        func add() { count.add(1, ordering: .relaxed) }
+        @discardableResult func add() -> Int { count.add(1, ordering: .relaxed).newValue }
         var value: Int { count.load(ordering: .relaxed) }
     }
 
-    /// A receiver that answers `200` with the head of a body and then sends nothing more until `gate` opens.
-    static func stallingReceiver(_ gate: Gate, calls: Calls) -> some ApplicationProtocol {
+    /// A receiver whose first answer is `200` with the head of a body and then nothing more until `gate` opens;
+    /// later answers are whole.
+    static func stallingReceiver(_ gate: Latch, calls: Calls) -> some ApplicationProtocol {
         let router = Router()
         router.post("/stall") { _, _ -> Response in
-            calls.add()
+            let first = calls.add() == 1
             return Response(
                 status: .ok,
                 body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: "{"))
-                    await gate.wait()
+                    if first { await gate.wait() }
+                    try await writer.write(ByteBuffer(string: "}"))
                     try await writer.finish(nil)
                 }
             )
@@ -172,9 +154,9 @@ import Testing
     }
 
     /// A receiver that sends the head of its answer and then stalls is cut off after the request timeout: its queue
-    /// goes on to the next notice.
+    /// goes on to the next notice, which is sent.
     @Test func aReceiverThatStallsAfterItsHeadersIsCutOff() async throws {
-        let gate = Gate()
+        let gate = Latch()
         let calls = Calls()
         let metrics = PrometheusMetrics()
         try await Self.stallingReceiver(gate, calls: calls).test(.live) { client in
@@ -185,13 +167,15 @@ import Testing
                 logger: Logger(label: "test"),
                 metrics: metrics.metrics,
                 backoff: [],
-                requestTimeout: .milliseconds(200)
+                requestTimeout: .seconds(1)
             )
             let running = Task { await notifier.run() }
             notifier.journaled(Self.fill("sb1"))
             notifier.journaled(Self.fill("sb2"))
             let cutOff = await ExactlyOnceOutageTests.eventually {
-                MetricsTests.samples(metrics)[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 2
+                let samples = MetricsTests.samples(metrics)
+                return samples[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 1
+                    && samples[#"signalbridge_notifications_total{event="order.filled",outcome="sent"}"#] == 1
             }
             #expect(cutOff, "\(MetricsTests.samples(metrics))")
             #expect(calls.value == 2)
@@ -201,10 +185,70 @@ import Testing
         }
     }
 
+    /// Stopping ends a pause before a retry at once: the notice paused is given up, the next one still gets its
+    /// try.
+    @Test func stoppingEndsAPauseAndTheQueueGetsItsTries() async throws {
+        let inbox = Inbox()
+        let metrics = PrometheusMetrics()
+        try await Self.receiver(inbox).test(.live) { client in
+            let port = try #require(client.port)
+            let notifier = Notifier(
+                targets: [Self.target(port, "/down", format: .slack)],
+                logger: Logger(label: "test"),
+                metrics: metrics.metrics,
+                backoff: [.seconds(600)]
+            )
+            let running = Task { await notifier.run() }
+            notifier.journaled(Self.fill("sb1"))
+            notifier.journaled(Self.fill("sb2"))
+            let paused = await ExactlyOnceOutageTests.eventually { inbox.all.count == 1 }
+            #expect(paused)
+            notifier.stop()
+            // Without the pause cut short this waits the 600 s (the suite's time limit fails it).
+            await running.value
+            #expect(inbox.all.count == 2)
+            #expect(MetricsTests.samples(metrics)[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 2)
+        }
+    }
+
+    /// A full queue drops what comes next: each drop is counted, the first of every hundred logged with the count
+    /// so far, and the total logged when the notifier stops.
+    @Test func dropsAreCountedAndLoggedSparingly() async throws {
+        let gate = Latch()
+        let calls = Calls()
+        let metrics = PrometheusMetrics()
+        let recording = RecordingLogHandler.Recording()
+        try await Self.stallingReceiver(gate, calls: calls).test(.live) { client in
+            let port = try #require(client.port)
+            let notifier = Notifier(
+                targets: [Self.target(port, "/stall", format: .slack)],
+                logger: recording.logger(),
+                metrics: metrics.metrics,
+                requestTimeout: .seconds(120),
+                shutdownGrace: .milliseconds(100)
+            )
+            let running = Task { await notifier.run() }
+            notifier.journaled(Self.fill("first"))
+            let inFlight = await ExactlyOnceOutageTests.eventually { calls.value == 1 }
+            #expect(inFlight)
+            // The first is in flight; 1,000 wait; 150 are dropped.
+            for n in 1...(Notifier.queueLimit + 150) { notifier.journaled(Self.fill("sb\(n)")) }
+            #expect(MetricsTests.samples(metrics)[#"signalbridge_notifications_total{event="order.filled",outcome="failed"}"#] == 150)
+            let drops = recording.entries.withLock { $0.filter { $0.message.contains("queue is full") } }
+            #expect(drops.map { $0.metadata["notQueuedSoFar"]?.description } == ["1", "101"])
+            notifier.stop()
+            await running.value
+            let summary = recording.entries.withLock { $0.first { $0.message == "notifications not sent: the bridge is shutting down" } }
+            #expect(summary?.metadata["notQueuedInThisRun"]?.description == "150")
+            #expect(summary?.metadata["count"]?.description == "\(Notifier.queueLimit)")
+            gate.open()
+        }
+    }
+
     /// Stopping cuts off a delivery still waiting for its answer once the grace is over, and counts what was still
     /// queued as failed: `run()` returns within the grace whatever the receiver does.
     @Test func stoppingEndsWithinTheGraceAndCountsWhatWasNotSent() async throws {
-        let gate = Gate()
+        let gate = Latch()
         let calls = Calls()
         let metrics = PrometheusMetrics()
         try await Self.stallingReceiver(gate, calls: calls).test(.live) { client in

@@ -131,31 +131,57 @@ public struct Notice: Sendable, Equatable {
     // MARK: - On the wire
 
     /// The body for a target of `format`: `json` is `{"type", "timestamp", "data"}`; the chat services get the
-    /// summary as their message text, within their length limit (Discord 2,000 characters, Telegram 4,096; Slack's
-    /// advice 4,000), as plain text: Slack's `&`, `<` and `>` escaped, so a `<!channel>` in an exchange message or a
-    /// rule file is shown, not obeyed, and Discord told to notify nobody (`allowed_mentions`).
+    /// summary as their message text, on one line, within their length limit as each counts it (Discord 2,000
+    /// Unicode scalars, Telegram 4,096 UTF-16 units, Slack 4,000 characters after escaping), as plain text: Slack's
+    /// `&`, `<` and `>` escaped, so a `<!channel>` in an exchange message is shown, not obeyed, Discord told to
+    /// notify nobody (`allowed_mentions`), and Telegram sent without `parse_mode`.
     public func body(for format: NotificationTarget.Format) -> [UInt8] {
         let value: JSONValue
         switch format {
         case .json:
             value = .object(JSONObject([("type", .string(event.rawValue)), ("timestamp", .string(Timestamp.format(time))), ("data", .object(data))]))
         case .slack:
-            let escaped = chatText(limit: 4000).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;")
-            value = .object(JSONObject([("text", .string(escaped))]))
-        case .telegram: value = .object(JSONObject([("text", .string(chatText(limit: 4096)))]))
+            value = .object(JSONObject([("text", .string(chatText(limit: 4000, escape: Self.slackEscaped) { $0.count }))]))
+        case .telegram: value = .object(JSONObject([("text", .string(chatText(limit: 4096) { $0.utf16.count }))]))
         case .discord:
             value = .object(
-                JSONObject([("content", .string(chatText(limit: 2000))), ("allowed_mentions", .object(JSONObject([("parse", .array([]))])))])
+                JSONObject([
+                    ("content", .string(chatText(limit: 2000) { $0.unicodeScalars.count })),
+                    ("allowed_mentions", .object(JSONObject([("parse", .array([]))]))),
+                ])
             )
         }
         return Array(value.jsonText.utf8)
     }
 
-    /// `signalbridge: ` and the summary, cut to `limit` characters (ending in `…` when cut).
-    func chatText(limit: Int) -> String {
-        let text = "signalbridge: " + summary
-        return text.count <= limit ? text : text.prefix(limit - 1) + "…"
+    /// Slack's three control characters as its entities.
+    static func slackEscaped(_ character: Character) -> String {
+        switch character {
+        case "&": return "&amp;"
+        case "<": return "&lt;"
+        case ">": return "&gt;"
+        default: return String(character)
+        }
+    }
+
+    /// `signalbridge: ` and the summary on one line, each character through `escape`, cut on a character boundary
+    /// (ending in `…`) so that `measure` of the whole is at most `limit`.
+    func chatText(limit: Int, escape: (Character) -> String = { String($0) }, measure: (String) -> Int) -> String {
+        let ellipsis = "…"
+        var pieces: [(text: String, size: Int)] = []
+        var size = 0
+        for character in "signalbridge: " + summary {
+            let piece = character.isNewline ? " " : escape(character)
+            let pieceSize = measure(piece)
+            guard size + pieceSize <= limit else {
+                // Whole pieces go until the ellipsis fits: an escape is never cut in two.
+                while size + measure(ellipsis) > limit, let last = pieces.popLast() { size -= last.size }
+                return pieces.map(\.text).joined() + ellipsis
+            }
+            pieces.append((piece, pieceSize))
+            size += pieceSize
+        }
+        return pieces.map(\.text).joined()
     }
 
     /// The headers of a delivery of `body` at `sentAt`: for a signed target, Standard Webhooks' `webhook-id`,

@@ -25,8 +25,8 @@ public final class Notifier: Service, Sendable {
         let continuation: AsyncStream<Notice>.Continuation
         /// Notices queued and not yet tried, by event.
         let waiting = Mutex<[NotificationEvent: Int]>([:])
-        /// Notices dropped because the queue was full.
-        let dropped = Atomic<Int>(0)
+        /// Notices not queued: the queue full, or the notifier stopped.
+        let refused = Atomic<Int>(0)
 
         init(target: NotificationTarget) {
             self.target = target
@@ -35,6 +35,23 @@ public final class Notifier: Service, Sendable {
 
         func count(_ event: NotificationEvent, _ change: Int) {
             waiting.withLock { $0[event, default: 0] += change }
+        }
+
+        /// Queues `notice`, counting it as waiting in the same step (so that the count at the end is exact).
+        func queue(_ notice: Notice) -> AsyncStream<Notice>.Continuation.YieldResult {
+            waiting.withLock { waiting in
+                let result = continuation.yield(notice)
+                if case .enqueued = result { waiting[notice.event, default: 0] += 1 }
+                return result
+            }
+        }
+
+        /// Takes what is still counted as waiting (once: at the end).
+        func takeWaiting() -> [NotificationEvent: Int] {
+            waiting.withLock { waiting in
+                defer { waiting = [:] }
+                return waiting.filter { $0.value > 0 }
+            }
         }
     }
 
@@ -52,9 +69,11 @@ public final class Notifier: Service, Sendable {
     /// How long one try may take, from connecting to the end of the answer's body.
     public let requestTimeout: Duration
     private let shutdownGrace: Duration
-    /// Whether ``stop()`` was called.
-    private let stopping = Atomic<Bool>(false)
-    private let stopped: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    /// Opened by ``stop()``: ends the pauses between tries, and starts the grace.
+    private let stopped = Latch()
+    private let running = Atomic<Bool>(false)
+    /// Most a try reads of an answer's body.
+    static let answerLimit = 64 << 10
 
     /// The process's client for notices: it follows no redirect.
     public static let sharedHTTPClient = HTTPClient(
@@ -82,37 +101,30 @@ public final class Notifier: Service, Sendable {
         self.backoff = backoff
         self.requestTimeout = requestTimeout
         self.shutdownGrace = shutdownGrace
-        stopped = AsyncStream<Void>.makeStream()
     }
 
     /// Queues `notice` for every target that wants its event; returns at once.
     public func notify(_ notice: Notice) {
         for lane in lanes where lane.target.events.contains(notice.event) {
-            lane.count(notice.event, 1)
-            switch lane.continuation.yield(notice) {
+            let reason: String
+            switch lane.queue(notice) {
             case .enqueued: continue
-            case .dropped:
-                lane.count(notice.event, -1)
-                metrics.notification(event: notice.event, outcome: "failed")
-                // This runs as records are journaled: a dead target's flood is logged once in a hundred.
-                let dropped = lane.dropped.add(1, ordering: .relaxed).newValue
-                guard dropped % 100 == 1 else { continue }
-                logger.error(
-                    "notification dropped: its target's queue is full",
-                    metadata: [
-                        "target": "\(lane.target.displayName)", "event": "\(notice.event.rawValue)", "notice": "\(notice.id)",
-                        "droppedSoFar": "\(dropped)",
-                    ]
-                )
-            case .terminated:
-                lane.count(notice.event, -1)
-                metrics.notification(event: notice.event, outcome: "failed")
-                logger.error(
-                    "notification not sent: the bridge is shutting down",
-                    metadata: ["target": "\(lane.target.displayName)", "event": "\(notice.event.rawValue)", "notice": "\(notice.id)"]
-                )
-            @unknown default: continue
+            case .dropped: reason = "notification dropped: its target's queue is full"
+            case .terminated: reason = "notification not sent: the bridge is shutting down"
+            @unknown default: reason = "notification not queued"
             }
+            metrics.notification(event: notice.event, outcome: "failed")
+            // This runs as records are journaled: a flood is logged once in a hundred, with the count so far (and
+            // the total when the notifier stops).
+            let refused = lane.refused.add(1, ordering: .relaxed).newValue
+            guard refused % 100 == 1 else { continue }
+            logger.error(
+                "\(reason)",
+                metadata: [
+                    "target": "\(lane.target.displayName)", "event": "\(notice.event.rawValue)", "notice": "\(notice.id)",
+                    "notQueuedSoFar": "\(refused)",
+                ]
+            )
         }
     }
 
@@ -133,10 +145,12 @@ public final class Notifier: Service, Sendable {
     /// group, so this returns only once stopped (or cancelled). In `serve` its shutdown comes after the executor's,
     /// so the notices of the orders the executor finished are queued by then.
     public func run() async {
+        // One consumer per queue: a second call returns at once.
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in self.stopped.stream {}
+                    await self.stopped.wait()
                     guard !self.lanes.isEmpty else { return }
                     try? await Task.sleep(for: self.shutdownGrace)
                 }
@@ -157,31 +171,33 @@ public final class Notifier: Service, Sendable {
         }
     }
 
-    /// Ends the queues: what they hold is still tried once each, within ``shutdownGrace``; ``run()`` returns then.
+    /// Ends the queues: what they hold is still tried once each, within ``shutdownGrace``; a pause before a retry
+    /// ends at once (that notice is given up). ``run()`` returns then.
     public func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !stopped.isOpen else { return }
         lanes.forEach { $0.continuation.finish() }
-        stopped.continuation.finish()
+        stopped.open()
     }
 
     private func drain(_ lane: Lane) async {
         for await notice in lane.notices {
             if Task.isCancelled { break }
-            await deliver(notice, to: lane.target, retrying: !stopping.load(ordering: .acquiring))
+            await deliver(notice, to: lane.target, retrying: !stopped.isOpen)
             lane.count(notice.event, -1)
         }
     }
 
-    /// Counts and logs what `lane` still held when its sender ended.
+    /// Counts and logs what `lane` still held when its sender ended, and how many notices it could not queue.
     private func reportUnsent(_ lane: Lane) {
-        let waiting = lane.waiting.withLock { $0.filter { $0.value > 0 } }
-        guard !waiting.isEmpty else { return }
+        let waiting = lane.takeWaiting()
         for (event, count) in waiting {
             for _ in 0..<count { metrics.notification(event: event, outcome: "failed") }
         }
+        let refused = lane.refused.load(ordering: .relaxed)
+        guard !waiting.isEmpty || refused > 0 else { return }
         logger.error(
             "notifications not sent: the bridge is shutting down",
-            metadata: ["target": "\(lane.target.displayName)", "count": "\(waiting.values.reduce(0, +))"]
+            metadata: ["target": "\(lane.target.displayName)", "count": "\(waiting.values.reduce(0, +))", "notQueuedInThisRun": "\(refused)"]
         )
     }
 
@@ -192,9 +208,9 @@ public final class Notifier: Service, Sendable {
         var last = ""
         for attempt in 0...(retrying ? backoff.count : 0) {
             if attempt > 0 {
-                // Shutdown cuts the pause short, and ends the retries.
-                await cancelWhenGracefulShutdown { try? await Task.sleep(for: self.backoff[attempt - 1]) }
-                if stopping.load(ordering: .acquiring) || Task.isCancelled { break }
+                // Stopping cuts the pause short, and ends the retries.
+                _ = await withDeadline(backoff[attempt - 1]) { await self.stopped.wait() }
+                if stopped.isOpen || Task.isCancelled { break }
             }
             var request = HTTPClientRequest(url: target.url.absoluteString)
             request.method = .POST
@@ -206,15 +222,19 @@ public final class Notifier: Service, Sendable {
             let status = await withDeadline(requestTimeout) { [httpClient, requestTimeout, request] () -> UInt? in
                 do {
                     let response = try await httpClient.execute(request, timeout: TimeAmount(requestTimeout))
-                    // Delivered only once the whole answer is in: an answer cut off (at the deadline) is none.
-                    for try await _ in response.body {}
+                    // Delivered only once the answer is in (up to its first 64 KiB): one cut off at the deadline is none.
+                    var read = 0
+                    for try await chunk in response.body {
+                        read += chunk.readableBytes
+                        if read > Self.answerLimit { break }
+                    }
                     return response.status.code
                 } catch {
                     return nil
                 }
             }
             guard let status = status ?? nil else {
-                last = "no answer within \(requestTimeout)"
+                last = Task.isCancelled ? "cut off: the bridge is shutting down" : "no answer within \(requestTimeout)"
                 continue
             }
             if (200..<300).contains(status) {
