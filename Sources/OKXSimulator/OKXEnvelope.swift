@@ -72,15 +72,16 @@ enum OKXEnvelope {
     }
 
     static func order(_ o: SimulatedOrder) -> JSONValue {
-        .object(
-            JSONObject([
-                ("instType", "SPOT"), ("instId", .string(o.request.instId)), ("ordId", .string(o.ordId)), ("clOrdId", .string(o.clOrdId)),
-                ("tag", ""), ("px", string(o.request.px)), ("sz", string(o.request.sz)), ("ordType", .string(o.request.ordType.rawValue)),
-                ("side", .string(o.request.side.rawValue)), ("tdMode", .string(o.request.tdMode)), ("tgtCcy", .string(o.request.tgtCcy ?? "")),
-                ("accFillSz", string(o.accFillSz)), ("fillPx", string(o.avgPx)), ("fillSz", string(o.accFillSz)), ("avgPx", string(o.avgPx)),
-                ("state", .string(o.state)), ("fee", string(o.fee)), ("feeCcy", .string(o.feeCcy)), ("rebate", "0"),
-                ("rebateCcy", .string(o.feeCcy)), ("category", "normal"), ("cTime", millis(o.createdAt)), ("uTime", millis(o.updatedAt)),
-            ])
-        )
+        var object = JSONObject([
+            ("instType", "SPOT"), ("instId", .string(o.request.instId)), ("ordId", .string(o.ordId)), ("clOrdId", .string(o.clOrdId)),
+            ("tag", ""), ("px", string(o.request.px)), ("sz", string(o.request.sz)), ("ordType", .string(o.request.ordType.rawValue)),
+            ("side", .string(o.request.side.rawValue)), ("tdMode", .string(o.request.tdMode)), ("tgtCcy", .string(o.request.tgtCcy ?? "")),
+            ("accFillSz", string(o.accFillSz)), ("fillPx", string(o.avgPx)), ("fillSz", string(o.accFillSz)), ("avgPx", string(o.avgPx)),
+            ("state", .string(o.state)), ("fee", string(o.fee)), ("feeCcy", .string(o.feeCcy)), ("rebate", "0"),
+            ("rebateCcy", .string(o.feeCcy)), ("category", "normal"), ("cTime", millis(o.createdAt)), ("uTime", millis(o.updatedAt)),
+        ])
+        object["attachAlgoOrds"] = .array(o.request.attached.map { [$0.json] } ?? [])
+        object["algoClOrdId"] = .string(o.algoClOrdId ?? "")
+        return .object(object)
     }
 }

@@ -14,6 +14,8 @@ public struct SimulatedOrder: Sendable, Equatable {
     public var feeCcy: String
     public var createdAt: Date
     public var updatedAt: Date
+    /// The `attachAlgoClOrdId` of the take-profit or stop-loss that placed this order, when one did.
+    public var algoClOrdId: String? = nil
 
     /// The order as OKX reports it (`GET /api/v5/trade/order`).
     public var status: OrderStatus {
@@ -82,6 +84,8 @@ public final class SimulatedAccount: Sendable {
         var balances: [String: Decimal]
         var frozen: [String: Decimal] = [:]
         var orders: [String: SimulatedOrder] = [:]
+        /// Take-profits and stop-losses of fully filled orders, by the parent's `ordId`, waiting for their trigger.
+        var exits: [String: ArmedExit] = [:]
         var orderSequence: [String] = []
         var fills: [SimulatedFill] = []
         var nextOrdId = 700_000_000_000_000_000
@@ -211,7 +215,52 @@ public final class SimulatedAccount: Sendable {
                 guard crosses else { continue }
                 let fill = Self.fill(&order, size: order.request.sz, price: px, maker: true, instrument: instrument, state: &state, now: now)
                 events.append(SimulatedOrderEvent(order: order, fill: fill))
+                Self.arm(order, instrument: instrument, state: &state)
             }
+            Self.trigger(instId, last: last, state: &state, events: &events, now: now)
+        }
+    }
+
+    /// A take-profit or stop-loss of a filled order, waiting for its trigger (OKX creates it once the parent is fully
+    /// filled). One triggered cancels the other, as OKX's attached pair does.
+    struct ArmedExit: Sendable {
+        var instId: String
+        /// The parent's side: the exit trades the other way.
+        var side: OrderSide
+        /// What the exit sells (or buys back), in base currency.
+        var size: Decimal
+        var algo: AttachedAlgo
+    }
+
+    /// Arms the take-profit and stop-loss of `order` once it is fully filled.
+    private static func arm(_ order: SimulatedOrder, instrument: Instrument, state: inout State) {
+        guard order.state == "filled", let algo = order.request.attached else { return }
+        // A buy received its size less the fee (charged in base); a sell buys back what it sold.
+        let size = (order.request.side == .buy ? order.accFillSz + order.fee : order.accFillSz).rounded(toMultipleOf: instrument.lotSz, .down)
+        state.exits[order.ordId] = ArmedExit(instId: order.request.instId, side: order.request.side, size: size, algo: algo)
+    }
+
+    /// Places the exits of `instId` that `last` triggers: a buy's take-profit at or above its trigger, its stop-loss
+    /// at or below; a sell's the other way round. An exit OKX would refuse (the balance moved away) is dropped.
+    private static func trigger(_ instId: String, last: Decimal, state: inout State, events: inout [SimulatedOrderEvent], now: Date) {
+        for (parent, exit) in state.exits.sorted(by: { $0.key < $1.key }) where exit.instId == instId {
+            let up = exit.side == .buy
+            let takeProfit = exit.algo.tpTriggerPx.map { up ? last >= $0 : last <= $0 } ?? false
+            let stopLoss = exit.algo.slTriggerPx.map { up ? last <= $0 : last >= $0 } ?? false
+            guard takeProfit || stopLoss else { continue }
+            state.exits[parent] = nil
+            let orderPx = (takeProfit ? exit.algo.tpOrdPx : exit.algo.slOrdPx) ?? AttachedAlgo.market
+            let market = orderPx == AttachedAlgo.market
+            let request = OrderRequest(
+                instId: instId,
+                clOrdId: "",
+                side: up ? .sell : .buy,
+                ordType: market ? .market : .limit,
+                sz: exit.size,
+                px: market ? nil : orderPx,
+                tgtCcy: market ? "base_ccy" : nil
+            )
+            _ = try? place(request, algoClOrdId: exit.algo.attachAlgoClOrdId, state: &state, events: &events, now: now)
         }
     }
 
@@ -221,48 +270,61 @@ public final class SimulatedAccount: Sendable {
     public func place(_ request: OrderRequest) throws(SimulatedRejection) -> SimulatedOrder {
         let now = clock()
         return try mutate { (state: inout State, events: inout [SimulatedOrderEvent]) throws(SimulatedRejection) -> SimulatedOrder in
-            let instrument = try Self.check(request, in: state)
-            guard let ticker = state.tickers[request.instId] else { throw SimulatedRejection("51001", "Instrument ID does not exist.") }
-            let takerPrice = request.side == .buy ? ticker.ask : ticker.bid
-            let crosses = request.px.map { request.side == .buy ? $0 >= ticker.ask : $0 <= ticker.bid } ?? true
-            if request.ordType == .postOnly, crosses {
-                throw SimulatedRejection("51019", "Post only order can not be filled immediately")
-            }
-            let quoteSized = request.ordType == .market && (request.tgtCcy ?? (request.side == .buy ? "quote_ccy" : "base_ccy")) == "quote_ccy"
-            let baseSize = quoteSized ? (request.sz / takerPrice).rounded(toMultipleOf: instrument.lotSz, .down) : request.sz
-            guard baseSize >= instrument.minSz else {
-                throw SimulatedRejection("51020", "Your order should meet or exceed the minimum order amount.")
-            }
-            let spendCcy = request.side == .buy ? instrument.quoteCcy : instrument.baseCcy
-            let spend: Decimal =
-                request.side == .sell ? baseSize : quoteSized ? request.sz : baseSize * (crosses ? takerPrice : request.px!)
-            guard (state.balances[spendCcy] ?? 0) >= spend else {
-                throw SimulatedRejection("51008", "Order failed. Insufficient \(spendCcy) balance in account.")
-            }
-            state.nextOrdId += 1
-            var order = SimulatedOrder(
-                ordId: String(state.nextOrdId),
-                clOrdId: request.clOrdId,
-                request: request,
-                state: "live",
-                feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy,
-                createdAt: now,
-                updatedAt: now
-            )
-            var fill: SimulatedFill?
-            if crosses {
-                fill = Self.fill(&order, size: baseSize, price: takerPrice, maker: false, instrument: instrument, state: &state, now: now)
-            } else if request.ordType == .ioc || request.ordType == .fok {
-                order.state = "canceled"
-            } else {
-                state.balances[spendCcy, default: 0] -= spend
-                state.frozen[spendCcy, default: 0] += spend
-            }
-            state.orders[order.ordId] = order
-            state.orderSequence.append(order.ordId)
-            events.append(SimulatedOrderEvent(order: order, fill: fill))
-            return order
+            try Self.place(request, algoClOrdId: nil, state: &state, events: &events, now: now)
         }
+    }
+
+    /// Places `request` under the lock (`algoClOrdId`: the exit that places it).
+    private static func place(
+        _ request: OrderRequest,
+        algoClOrdId: String?,
+        state: inout State,
+        events: inout [SimulatedOrderEvent],
+        now: Date
+    ) throws(SimulatedRejection) -> SimulatedOrder {
+        let instrument = try Self.check(request, in: state)
+        guard let ticker = state.tickers[request.instId] else { throw SimulatedRejection("51001", "Instrument ID does not exist.") }
+        let takerPrice = request.side == .buy ? ticker.ask : ticker.bid
+        let crosses = request.px.map { request.side == .buy ? $0 >= ticker.ask : $0 <= ticker.bid } ?? true
+        if request.ordType == .postOnly, crosses {
+            throw SimulatedRejection("51019", "Post only order can not be filled immediately")
+        }
+        let quoteSized = request.ordType == .market && (request.tgtCcy ?? (request.side == .buy ? "quote_ccy" : "base_ccy")) == "quote_ccy"
+        let baseSize = quoteSized ? (request.sz / takerPrice).rounded(toMultipleOf: instrument.lotSz, .down) : request.sz
+        guard baseSize >= instrument.minSz else {
+            throw SimulatedRejection("51020", "Your order should meet or exceed the minimum order amount.")
+        }
+        let spendCcy = request.side == .buy ? instrument.quoteCcy : instrument.baseCcy
+        let spend: Decimal =
+            request.side == .sell ? baseSize : quoteSized ? request.sz : baseSize * (crosses ? takerPrice : request.px!)
+        guard (state.balances[spendCcy] ?? 0) >= spend else {
+            throw SimulatedRejection("51008", "Order failed. Insufficient \(spendCcy) balance in account.")
+        }
+        state.nextOrdId += 1
+        var order = SimulatedOrder(
+            ordId: String(state.nextOrdId),
+            clOrdId: request.clOrdId,
+            request: request,
+            state: "live",
+            feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy,
+            createdAt: now,
+            updatedAt: now,
+            algoClOrdId: algoClOrdId
+        )
+        var fill: SimulatedFill?
+        if crosses {
+            fill = Self.fill(&order, size: baseSize, price: takerPrice, maker: false, instrument: instrument, state: &state, now: now)
+        } else if request.ordType == .ioc || request.ordType == .fok {
+            order.state = "canceled"
+        } else {
+            state.balances[spendCcy, default: 0] -= spend
+            state.frozen[spendCcy, default: 0] += spend
+        }
+        state.orders[order.ordId] = order
+        state.orderSequence.append(order.ordId)
+        events.append(SimulatedOrderEvent(order: order, fill: fill))
+        arm(order, instrument: instrument, state: &state)
+        return order
     }
 
     /// Cancels a resting order.
@@ -341,7 +403,29 @@ public final class SimulatedAccount: Sendable {
         if !quoteSized, !request.sz.isMultiple(of: instrument.lotSz) {
             throw SimulatedRejection("51121", "Order quantity must be a multiple of the lot size.")
         }
+        if let algo = request.attached { try checkAttached(algo, request: request, quoteSized: quoteSized, instrument: instrument) }
         return instrument
+    }
+
+    /// The checks OKX makes of `attachAlgoOrds` on spot.
+    private static func checkAttached(
+        _ algo: AttachedAlgo,
+        request: OrderRequest,
+        quoteSized: Bool,
+        instrument: Instrument
+    ) throws(SimulatedRejection) {
+        if request.ordType == .market, quoteSized != (request.side == .buy) {
+            throw SimulatedRejection("51000", "Parameter attachAlgoOrds error: not supported on a market buy in base or a market sell in quote")
+        }
+        guard algo.attachAlgoClOrdId.count <= 32, algo.attachAlgoClOrdId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw SimulatedRejection("51000", "Parameter attachAlgoClOrdId error")
+        }
+        for (trigger, orderPx) in [(algo.tpTriggerPx, algo.tpOrdPx), (algo.slTriggerPx, algo.slOrdPx)] {
+            guard let trigger else { continue }
+            guard trigger > 0, trigger.isMultiple(of: instrument.tickSz), let orderPx,
+                orderPx == AttachedAlgo.market || (orderPx > 0 && orderPx.isMultiple(of: instrument.tickSz))
+            else { throw SimulatedRejection("51000", "Parameter attachAlgoOrds error") }
+        }
     }
 
     /// Fills `order` completely at `price`, moving balances and recording the fill.

@@ -63,6 +63,9 @@ import Testing
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "1"}, "price": {"from": "mid"}}]}]}"#,
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [\#(order)], "cooldownSeconds": 1.5}]}"#,
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [\#(order)], "dryRun": "no"}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "takeProfit": {"order": "market"}}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "stopLoss": {"trigger": {"fixed": "1"}, "order": "limit"}}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "stopLoss": {"trigger": {"from": "bid"}, "order": "market"}}]}]}"#,
         #"{"rules": {}}"#,
         #"{"rule": []}"#,
     ]
@@ -93,5 +96,10 @@ import Testing
             $0.objectValue?["properties"]?.objectValue?.keys ?? []
         }
         #expect(Set(priceKeys ?? []) == RuleParser.priceKeys)
+        #expect(keys("#/$defs/exit") == RuleParser.exitKeys)
+        let exitPriceKeys = schema.resolve("#/$defs/exitPrice").objectValue?["oneOf"]?.arrayValue?.flatMap {
+            $0.objectValue?["properties"]?.objectValue?.keys ?? []
+        }
+        #expect(Set(exitPriceKeys ?? []) == RuleParser.exitPriceKeys)
     }
 }

@@ -100,6 +100,8 @@ public struct OrderRequest: Sendable, Equatable {
     public var px: Decimal?
     /// `base_ccy` or `quote_ccy`; market orders always carry it (SPEC section 5).
     public var tgtCcy: String?
+    /// The take-profit and stop-loss OKX creates once the order is fully filled (`attachAlgoOrds`, one entry).
+    public var attached: AttachedAlgo?
 
     public init(
         instId: String,
@@ -109,7 +111,8 @@ public struct OrderRequest: Sendable, Equatable {
         ordType: OrderType,
         sz: Decimal,
         px: Decimal? = nil,
-        tgtCcy: String? = nil
+        tgtCcy: String? = nil,
+        attached: AttachedAlgo? = nil
     ) {
         self.instId = instId
         self.tdMode = tdMode
@@ -119,6 +122,7 @@ public struct OrderRequest: Sendable, Equatable {
         self.sz = sz
         self.px = px
         self.tgtCcy = tgtCcy
+        self.attached = attached
     }
 
     /// The body as JSON, numbers as strings as OKX expects.
@@ -133,6 +137,7 @@ public struct OrderRequest: Sendable, Equatable {
         ])
         if let px { object["px"] = .string(DecimalText.format(px)) }
         if let tgtCcy { object["tgtCcy"] = .string(tgtCcy) }
+        if let attached { object["attachAlgoOrds"] = .array([attached.json]) }
         return .object(object)
     }
 
@@ -152,8 +157,57 @@ public struct OrderRequest: Sendable, Equatable {
             ordType: ordType,
             sz: sz,
             px: object["px"]?.decimalValue,
-            tgtCcy: object["tgtCcy"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            tgtCcy: object["tgtCcy"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+            attached: object["attachAlgoOrds"]?.arrayValue?.first.flatMap(AttachedAlgo.init(json:))
         )
+    }
+}
+
+/// A take-profit and/or stop-loss attached to an order: one entry of OKX's `attachAlgoOrds`. A trigger price set
+/// means that side is attached; its order price is a limit price, or `-1` for a market order.
+public struct AttachedAlgo: Sendable, Equatable {
+    /// Deterministic, from the order's `clOrdId` (``ClOrdId/attached(to:)``).
+    public var attachAlgoClOrdId: String
+    public var tpTriggerPx: Decimal?
+    public var tpOrdPx: Decimal?
+    public var slTriggerPx: Decimal?
+    public var slOrdPx: Decimal?
+
+    /// The order price that stands for a market order.
+    public static let market: Decimal = -1
+
+    public init(attachAlgoClOrdId: String, tpTriggerPx: Decimal? = nil, tpOrdPx: Decimal? = nil, slTriggerPx: Decimal? = nil, slOrdPx: Decimal? = nil)
+    {
+        self.attachAlgoClOrdId = attachAlgoClOrdId
+        self.tpTriggerPx = tpTriggerPx
+        self.tpOrdPx = tpOrdPx
+        self.slTriggerPx = slTriggerPx
+        self.slOrdPx = slOrdPx
+    }
+
+    /// The entry as OKX takes it: prices as strings, unset ones left out.
+    public var json: JSONValue {
+        var object = JSONObject([("attachAlgoClOrdId", .string(attachAlgoClOrdId))])
+        for (key, value) in [("tpTriggerPx", tpTriggerPx), ("tpOrdPx", tpOrdPx), ("slTriggerPx", slTriggerPx), ("slOrdPx", slOrdPx)] {
+            if let value { object[key] = .string(DecimalText.format(value)) }
+        }
+        return .object(object)
+    }
+
+    /// Reads an entry (empty strings, as python-okx sends unset fields, are unset); nil when it attaches nothing.
+    public init?(json: JSONValue) {
+        guard let object = json.objectValue else { return nil }
+        func price(_ key: String) -> Decimal? {
+            object[key]?.stringValue.flatMap { $0.isEmpty ? nil : DecimalText.parse($0) } ?? object[key]?.decimalValue
+        }
+        self.init(
+            attachAlgoClOrdId: object["attachAlgoClOrdId"]?.stringValue ?? "",
+            tpTriggerPx: price("tpTriggerPx"),
+            tpOrdPx: price("tpOrdPx"),
+            slTriggerPx: price("slTriggerPx"),
+            slOrdPx: price("slOrdPx")
+        )
+        guard tpTriggerPx != nil || slTriggerPx != nil else { return nil }
     }
 }
 

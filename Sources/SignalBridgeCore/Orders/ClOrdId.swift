@@ -8,4 +8,10 @@ public enum ClOrdId {
         let digest = Hex.sha256(Array("\(source)\u{0}\(signalId)\u{0}\(ruleId)\u{0}\(orderIndex)".utf8))
         return "sb" + digest.prefix(30)
     }
+
+    /// The `attachAlgoClOrdId` of the take-profit and stop-loss attached to the order `clOrdId`: `sa` + 30 hex digits
+    /// of its SHA-256, so a resent signal attaches them under the same id.
+    public static func attached(to clOrdId: String) -> String {
+        "sa" + Hex.sha256(Array("attach\u{0}\(clOrdId)".utf8)).prefix(30)
+    }
 }

@@ -72,6 +72,18 @@ public struct OrderBuilder: Sendable {
                 throw DecisionBlock("the order's \(field) for \(instId) is beyond what signalbridge accepts (\(DecimalText.acceptedRange))")
             }
         }
+        if template.takeProfit != nil || template.stopLoss != nil {
+            if let refusal = RuleParser.attachRefusal(template, side: side) { throw DecisionBlock(refusal) }
+            request.attached = try attached(
+                template,
+                side: side,
+                limit: price,
+                instrument: instrument,
+                ticker: ticker,
+                payload: payload,
+                clOrdId: clOrdId
+            )
+        }
         guard request.sz > 0 else {
             throw DecisionBlock("the size rounds to zero for \(instId) (lot size \(DecimalText.format(instrument.lotSz)))")
         }
@@ -131,6 +143,62 @@ public struct OrderBuilder: Sendable {
         let price = raw.rounded(toMultipleOf: instrument.tickSz, side == .buy ? .down : .up)
         guard price > 0 else { throw DecisionBlock("the price of \(instrument.instId) rounds to zero") }
         return price
+    }
+
+    /// The take-profit and stop-loss of `template`, priced from the reference price (the limit price, else the
+    /// ticker's last), on the tick grid, each on its own side of the reference price.
+    private func attached(
+        _ template: OrderTemplate,
+        side: OrderSide,
+        limit: Decimal?,
+        instrument: Instrument,
+        ticker: Ticker?,
+        payload: JSONValue,
+        clOrdId: String
+    ) throws(DecisionBlock) -> AttachedAlgo {
+        guard let reference = limit ?? ticker?.last else {
+            throw DecisionBlock(
+                "take-profit/stop-loss: no ticker of \(instrument.instId) younger than \(maxPriceAgeSeconds) s for the reference price"
+            )
+        }
+        func price(_ spec: ExitPrice, _ what: String) throws(DecisionBlock) -> Decimal {
+            let raw: Decimal
+            switch spec {
+            case .fixed(let value): raw = value
+            case .pointer(let pointer): raw = try Self.positiveNumber(at: pointer, in: payload, for: what)
+            case .offsetPercent(let percent): raw = reference * (1 + percent / 100)
+            }
+            let rounded = raw.rounded(toMultipleOf: instrument.tickSz, .plain)
+            guard rounded > 0, DecimalText.isWithinRange(rounded) else {
+                throw DecisionBlock("the \(what) of \(instrument.instId) is \(DecimalText.format(rounded)) on the tick grid, not a usable price")
+            }
+            return rounded
+        }
+        var algo = AttachedAlgo(attachAlgoClOrdId: ClOrdId.attached(to: clOrdId))
+        // A buy's take-profit sells higher and its stop-loss lower; a sell's the other way round.
+        let shown = DecimalText.format(reference)
+        if let takeProfit = template.takeProfit {
+            let trigger = try price(takeProfit.trigger, "take-profit trigger")
+            guard side == .buy ? trigger > reference : trigger < reference else {
+                throw DecisionBlock(
+                    "take-profit trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "above" : "below") the reference price \(shown) of this \(side.rawValue)"
+                )
+            }
+            algo.tpTriggerPx = trigger
+            algo.tpOrdPx =
+                try takeProfit.order.map { spec throws(DecisionBlock) in try price(spec, "take-profit order price") } ?? AttachedAlgo.market
+        }
+        if let stopLoss = template.stopLoss {
+            let trigger = try price(stopLoss.trigger, "stop-loss trigger")
+            guard side == .buy ? trigger < reference : trigger > reference else {
+                throw DecisionBlock(
+                    "stop-loss trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "below" : "above") the reference price \(shown) of this \(side.rawValue)"
+                )
+            }
+            algo.slTriggerPx = trigger
+            algo.slOrdPx = try stopLoss.order.map { spec throws(DecisionBlock) in try price(spec, "stop-loss order price") } ?? AttachedAlgo.market
+        }
+        return algo
     }
 
     /// The number at `pointer` in a sender's payload: present, within ``DecimalText/parse(_:)``'s range, positive.

@@ -147,6 +147,25 @@ public struct OrderTemplate: Sendable {
     public var ordType: OrderType
     public var size: SizeSpec
     public var price: PriceSpec?
+    /// Attached to the order, created by OKX once it is fully filled.
+    public var takeProfit: AttachedExit? = nil
+    public var stopLoss: AttachedExit? = nil
+}
+
+/// An attached take-profit or stop-loss (`{"trigger": PRICE, "order": "market" | PRICE}`).
+public struct AttachedExit: Sendable {
+    /// The price that triggers it.
+    public var trigger: ExitPrice
+    /// The limit price of the order it places; nil for a market order.
+    public var order: ExitPrice?
+}
+
+/// A take-profit's or stop-loss's price.
+public enum ExitPrice: Sendable {
+    case fixed(Decimal)
+    case pointer(JSONPointer)
+    /// Percent (signed) of the order's reference price: its limit price, else the cached ticker's last.
+    case offsetPercent(Decimal)
 }
 
 /// Why a matched rule places no order; the reason is journaled and returned to the sender.

@@ -6,7 +6,9 @@ public enum RuleParser {
         "id", "description", "source", "when", "orders", "cooldownSeconds", "maxOrdersPerDay", "maxOrderNotional",
         "maxDailyNotional", "dryRun",
     ]
-    static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price"]
+    static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price", "takeProfit", "stopLoss"]
+    static let exitKeys: Set<String> = ["trigger", "order"]
+    static let exitPriceKeys: Set<String> = ["fixed", "pointer", "offsetPercent"]
     static let sizeKeys: Set<String> = ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"]
     static let priceKeys: Set<String> = ["fixed", "pointer", "from", "offsetBps"]
     static let comparisonKeys = ["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "exists", "matches"]
@@ -157,7 +159,72 @@ public enum RuleParser {
         } else if ordType.needsPrice {
             throw reader.error("price", "required for a \(ordType.rawValue) order")
         }
-        return OrderTemplate(instId: instId, side: side, ordType: ordType, size: size, price: price)
+        var order = OrderTemplate(instId: instId, side: side, ordType: ordType, size: size, price: price)
+        for key in ["takeProfit", "stopLoss"] {
+            guard let exitValue = reader.value(key) else { continue }
+            let exit = try parseExit(exitValue, at: pointer.appending(key), takeProfit: key == "takeProfit")
+            if let refusal = attachRefusal(order, side: side.literal.flatMap(OrderSide.init(rawValue:))) {
+                throw reader.error(key, refusal)
+            }
+            if key == "takeProfit" { order.takeProfit = exit } else { order.stopLoss = exit }
+        }
+        return order
+    }
+
+    /// Why OKX refuses a take-profit or stop-loss on `order`, when it does: on a market buy sized in base currency or
+    /// a market sell sized in quote (`side` nil: not known before the signal; the decision checks it then).
+    public static func attachRefusal(_ order: OrderTemplate, side: OrderSide?) -> String? {
+        guard order.ordType == .market, let side else { return nil }
+        let unit: SizeUnit?
+        switch order.size {
+        case .base: unit = .base
+        case .quote: unit = .quote
+        case .pointer(_, let sizeUnit, _): unit = sizeUnit
+        case .percentOfAvailable: unit = nil
+        }
+        switch (side, unit) {
+        case (.buy, .base?):
+            return "OKX attaches no take-profit or stop-loss to a market buy sized in base currency (tgtCcy base_ccy): size it in quote"
+        case (.sell, .quote?):
+            return "OKX attaches no take-profit or stop-loss to a market sell sized in quote currency (tgtCcy quote_ccy): size it in base"
+        default: return nil
+        }
+    }
+
+    static func parseExit(_ value: JSONValue, at pointer: JSONPointer, takeProfit: Bool) throws(DocumentError) -> AttachedExit {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: exitKeys)
+        guard let trigger = reader.value("trigger") else {
+            throw reader.error(
+                "trigger",
+                takeProfit
+                    ? "required: OKX refuses take-profit limit orders on spot (51094); a take-profit is a trigger price and the order it places"
+                    : "required: the price that triggers the stop-loss"
+            )
+        }
+        let triggerPrice = try parseExitPrice(trigger, at: pointer.appending("trigger"))
+        let orderValue = try reader.required("order")
+        if orderValue.stringValue == "market" { return AttachedExit(trigger: triggerPrice, order: nil) }
+        guard orderValue.objectValue != nil else {
+            throw reader.error("order", "expected \"market\" or a price ({\"fixed\": D}, {\"pointer\": P} or {\"offsetPercent\": N})")
+        }
+        return AttachedExit(trigger: triggerPrice, order: try parseExitPrice(orderValue, at: pointer.appending("order")))
+    }
+
+    static func parseExitPrice(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> ExitPrice {
+        let reader = try ObjectReader(value, at: pointer, allowedKeys: exitPriceKeys)
+        let modes = ["fixed", "pointer", "offsetPercent"].filter(reader.has)
+        guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, offsetPercent") }
+        switch modes[0] {
+        case "fixed": return .fixed(try reader.requiredPositiveDecimal("fixed"))
+        case "pointer":
+            guard let pricePointer = try reader.jsonPointer("pointer") else { throw reader.error("pointer", "required") }
+            return .pointer(pricePointer)
+        default:
+            guard let percent = try reader.decimal("offsetPercent"), percent > -100, percent <= 1000, percent != 0 else {
+                throw reader.error("offsetPercent", "a percentage of the reference price, above -100 and at most 1000, not 0")
+            }
+            return .offsetPercent(percent)
+        }
     }
 
     static func parseSize(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> SizeSpec {

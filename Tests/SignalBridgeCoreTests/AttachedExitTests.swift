@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+@testable import SignalBridgeCore
+
+/// Attached take-profit and stop-loss (SPEC 5): OKX's `attachAlgoOrds` with a deterministic id, on the tick grid,
+/// each on its side of the reference price, and the combinations OKX refuses refused before any signal.
+@Suite struct AttachedExitTests {
+    let builder = OrderBuilder(market: Fixture.market(), now: Fixture.now, maxPriceAgeSeconds: 60)
+
+    func rule(_ order: String) -> String {
+        #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[\#(order)]}]}"#
+    }
+
+    func build(_ order: String, payload: String = "{}") throws -> PlannedOrder {
+        let template = try Fixture.rules(rule(order)).rules[0].orders[0]
+        return try builder.build(template, payload: try JSONParser.parse(payload), clOrdId: "sb1")
+    }
+
+    @Test func aLimitBuyCarriesBothOnTheTickGrid() throws {
+        let order = try build(
+            #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"takeProfit":{"trigger":{"offsetPercent":5.00001},"order":"market"},"stopLoss":{"trigger":{"pointer":"/sl"},"order":{"offsetPercent":-3.5}}}"#,
+            payload: #"{"sl":"58000.04"}"#
+        )
+        let attached = try #require(order.request.attached)
+        #expect(attached.attachAlgoClOrdId == ClOrdId.attached(to: "sb1"))
+        #expect(attached.attachAlgoClOrdId.count == 32 && attached.attachAlgoClOrdId.allSatisfy { $0.isLowercase || $0.isNumber })
+        #expect(attached.tpTriggerPx == 63000)
+        #expect(attached.tpOrdPx == -1)
+        #expect(attached.slTriggerPx == 58000)
+        #expect(attached.slOrdPx == 57900)
+        #expect(
+            order.request.json.jsonText
+                == #"{"instId":"BTC-USDT","tdMode":"cash","clOrdId":"sb1","side":"buy","ordType":"limit","sz":"0.01","px":"60000","attachAlgoOrds":[{"attachAlgoClOrdId":"\#(attached.attachAlgoClOrdId)","tpTriggerPx":"63000","tpOrdPx":"-1","slTriggerPx":"58000","slOrdPx":"57900"}]}"#
+        )
+        // What is journaled reads back the same (restart, the simulator).
+        #expect(OrderRequest(json: order.request.json) == order.request)
+    }
+
+    @Test func aMarketOrderPricesFromTheTickersLast() throws {
+        let order = try build(
+            #"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.01"},"stopLoss":{"trigger":{"offsetPercent":2},"order":"market"}}"#
+        )
+        #expect(order.request.attached?.slTriggerPx == 61200)
+        #expect(order.request.attached?.tpTriggerPx == nil)
+    }
+
+    @Test func theWrongSideIsBlockedWithTheReason() throws {
+        #expect(throws: DecisionBlock("take-profit trigger 59000 is not above the reference price 60000 of this buy")) {
+            try build(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"takeProfit":{"trigger":{"fixed":"59000"},"order":"market"}}"#
+            )
+        }
+        #expect(throws: DecisionBlock("stop-loss trigger 59000 is not above the reference price 60000 of this sell")) {
+            try build(
+                #"{"instId":"BTC-USDT","side":"sell","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"stopLoss":{"trigger":{"fixed":"59000"},"order":"market"}}"#
+            )
+        }
+        // A side known only from the payload is checked then.
+        #expect(
+            throws: DecisionBlock(
+                RuleParser.attachRefusal(
+                    try Fixture.rules(rule(#"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"base":"0.01"}}"#)).rules[0].orders[0],
+                    side: .buy
+                )!
+            )
+        ) {
+            try build(
+                #"{"instId":"BTC-USDT","side":"${/side}","ordType":"market","size":{"base":"0.01"},"stopLoss":{"trigger":{"offsetPercent":-2},"order":"market"}}"#,
+                payload: #"{"side":"buy"}"#
+            )
+        }
+        #expect(throws: DecisionBlock.self) {
+            try build(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"stopLoss":{"trigger":{"pointer":"/sl"},"order":"market"}}"#,
+                payload: #"{"sl":"-5"}"#
+            )
+        }
+    }
+
+    @Test func rulesCheckRefusesWhatOKXRefusesNamingThePointer() throws {
+        func refusal(_ order: String) throws -> String {
+            try Fixture.ruleErrors(rule(order)).map { "\($0.pointer) \($0.message)" }.joined(separator: "; ")
+        }
+        let marketBuyInBase = try refusal(
+            #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"base":"0.01"},"takeProfit":{"trigger":{"offsetPercent":5},"order":"market"}}"#
+        )
+        #expect(
+            marketBuyInBase.hasPrefix(
+                "/rules/0/orders/0/takeProfit rule \"r\": OKX attaches no take-profit or stop-loss to a market buy sized in base"
+            )
+        )
+        let marketSellInQuote = try refusal(
+            #"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"quote":"100"},"stopLoss":{"trigger":{"offsetPercent":5},"order":"market"}}"#
+        )
+        #expect(
+            marketSellInQuote.hasPrefix(
+                "/rules/0/orders/0/stopLoss rule \"r\": OKX attaches no take-profit or stop-loss to a market sell sized in quote"
+            )
+        )
+        // A take-profit limit order (no trigger) is what OKX refuses on spot.
+        let limitTakeProfit = try refusal(
+            #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"takeProfit":{"order":{"fixed":"65000"}}}"#
+        )
+        #expect(
+            limitTakeProfit.hasPrefix(
+                "/rules/0/orders/0/takeProfit/trigger rule \"r\": required: OKX refuses take-profit limit orders on spot (51094)"
+            )
+        )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"offsetPercent":0},"order":"market"}}"#
+            ).contains("/rules/0/orders/0/stopLoss/trigger/offsetPercent")
+        )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1"},"order":"limit"}}"#
+            ).contains("/rules/0/orders/0/stopLoss/order")
+        )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1","pointer":"/p"},"order":"market"}}"#
+            ).contains("/rules/0/orders/0/stopLoss/trigger")
+        )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1"},"order":"market","kind":"limit"}}"#
+            ).contains("/rules/0/orders/0/stopLoss")
+        )
+        // A market buy sized in quote and a sell sized in base take both.
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"takeProfit":{"trigger":{"offsetPercent":5},"order":"market"},"stopLoss":{"trigger":{"offsetPercent":-5},"order":"market"}}"#
+            ).isEmpty
+        )
+    }
+}
