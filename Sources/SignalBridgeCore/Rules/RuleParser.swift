@@ -212,18 +212,34 @@ public enum RuleParser {
 
     static func parseExitPrice(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> ExitPrice {
         let reader = try ObjectReader(value, at: pointer, allowedKeys: exitPriceKeys)
-        let modes = ["fixed", "pointer", "offsetPercent"].filter(reader.has)
-        guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, offsetPercent") }
+        switch try priceMode(reader, at: pointer, third: "offsetPercent") {
+        case .fixed(let price): return .fixed(price)
+        case .pointer(let pricePointer): return .pointer(pricePointer)
+        case .third:
+            guard let percent = try reader.decimal("offsetPercent"), percent > -100, percent <= 1000, percent != 0 else {
+                throw reader.error("offsetPercent", "a percentage of the reference price, above -100 and at most 1000, not 0")
+            }
+            return .offsetPercent(percent)
+        }
+    }
+
+    /// How a price object gives its price: `fixed`, `pointer`, or the kind's own third way.
+    private enum PriceMode {
+        case fixed(Decimal)
+        case pointer(JSONPointer)
+        case third
+    }
+
+    /// The one way `reader`'s price object gives its price, among `fixed`, `pointer` and `third`.
+    private static func priceMode(_ reader: ObjectReader, at pointer: JSONPointer, third: String) throws(DocumentError) -> PriceMode {
+        let modes = ["fixed", "pointer", third].filter(reader.has)
+        guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, \(third)") }
         switch modes[0] {
         case "fixed": return .fixed(try reader.requiredPositiveDecimal("fixed"))
         case "pointer":
             guard let pricePointer = try reader.jsonPointer("pointer") else { throw reader.error("pointer", "required") }
             return .pointer(pricePointer)
-        default:
-            guard let percent = try reader.decimal("offsetPercent"), percent > -100, percent <= 1000, percent != 0 else {
-                throw reader.error("offsetPercent", "a percentage of the reference price, above -100 and at most 1000, not 0")
-            }
-            return .offsetPercent(percent)
+        default: return .third
         }
     }
 
@@ -253,14 +269,10 @@ public enum RuleParser {
 
     static func parsePrice(_ value: JSONValue, at pointer: JSONPointer) throws(DocumentError) -> PriceSpec {
         let reader = try ObjectReader(value, at: pointer, allowedKeys: priceKeys)
-        let modes = ["fixed", "pointer", "from"].filter(reader.has)
-        guard modes.count == 1 else { throw DocumentError(pointer: pointer, message: "give exactly one of fixed, pointer, from") }
-        switch modes[0] {
-        case "fixed": return .fixed(try reader.requiredPositiveDecimal("fixed"))
-        case "pointer":
-            guard let pricePointer = try reader.jsonPointer("pointer") else { throw reader.error("pointer", "required") }
-            return .pointer(pricePointer)
-        default:
+        switch try priceMode(reader, at: pointer, third: "from") {
+        case .fixed(let price): return .fixed(price)
+        case .pointer(let pricePointer): return .pointer(pricePointer)
+        case .third:
             let text = try reader.requiredString("from")
             guard let reference = PriceReference(rawValue: text) else {
                 throw reader.error("from", "expected \"bid\", \"ask\" or \"last\"")
