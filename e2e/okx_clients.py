@@ -26,6 +26,13 @@ def sim_requests(base, path):
         return json.load(response)["data"][0].get(path, 0)
 
 
+def set_price(base, instId, last):
+    request = urllib.request.Request(f"{base}/sim/price", data=json.dumps({"instId": instId, "last": last}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
 def python_okx(base, c):
     public = PublicData.PublicAPI(flag="1", domain=base, debug=False)
     instruments = {i["instId"]: i for i in public.get_instruments(instType="SPOT")["data"]}
@@ -53,6 +60,24 @@ def python_okx(base, c):
     c.check("the canceled order reads canceled", after["state"] == "canceled", after)
     again = trade.cancel_order(instId="BTC-USDT", clOrdId="pyokxlimit1")
     c.check("cancelling twice is refused with 51400", again["data"][0]["sCode"] == "51400", again)
+
+    # An attached take-profit and stop-loss, as python-okx sends them: armed once the order fills, and the
+    # take-profit's market sell placed when the price reaches its trigger (the stop-loss goes with it).
+    attached = trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="100", tgtCcy="quote_ccy",
+                                 clOrdId="pyokxattached1", attachAlgoOrds=[{"attachAlgoClOrdId": "pyokxtpsl1", "tpTriggerPx": "61000",
+                                                                           "tpOrdPx": "-1", "slTriggerPx": "55000", "slOrdPx": "-1"}])
+    c.check("python-okx places an order with attachAlgoOrds", attached["code"] == "0" and attached["data"][0]["sCode"] == "0", attached)
+    shown = trade.get_order(instId="BTC-USDT", clOrdId="pyokxattached1")["data"][0]
+    c.check("the order shows its attachAlgoOrds", shown["attachAlgoOrds"][0]["tpTriggerPx"] == "61000", shown)
+    set_price(base, "BTC-USDT", "61000")
+    exits = [o for o in sim_orders(base) if o.get("algoClOrdId") == "pyokxtpsl1"]
+    c.check("the take-profit triggers and sells at market", len(exits) == 1 and exits[0]["side"] == "sell" and exits[0]["state"] == "filled", exits)
+    set_price(base, "BTC-USDT", "54000")
+    c.check("the stop-loss went with it", len([o for o in sim_orders(base) if o.get("algoClOrdId") == "pyokxtpsl1"]) == 1)
+    set_price(base, "BTC-USDT", "60000")
+    refused = trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="0.001", tgtCcy="base_ccy",
+                                clOrdId="pyokxattached2", attachAlgoOrds=[{"attachAlgoClOrdId": "pyokxtpsl2", "tpTriggerPx": "61000", "tpOrdPx": "-1"}])
+    c.check("attachAlgoOrds on a market buy sized in base is refused", refused["data"][0]["sCode"] == "51000", refused)
 
     missing = trade.get_order(instId="BTC-USDT", clOrdId="neverplaced")
     c.check("an unknown order is 51603", missing["code"] == "51603", missing)
