@@ -134,4 +134,63 @@ import Testing
             ).isEmpty
         )
     }
+
+    @Test func eachSideIsCheckedAndAStopMustFillWhenTriggered() throws {
+        let limitBuy = #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"#
+        let limitSell = #"{"instId":"BTC-USDT","side":"sell","ordType":"limit","size":{"base":"0.01"},"price":{"fixed":"60000"},"#
+        #expect(throws: DecisionBlock("stop-loss trigger 61000 is not below the reference price 60000 of this buy")) {
+            try build(limitBuy + #""stopLoss":{"trigger":{"fixed":"61000"},"order":"market"}}"#)
+        }
+        #expect(throws: DecisionBlock("take-profit trigger 61000 is not below the reference price 60000 of this sell")) {
+            try build(limitSell + #""takeProfit":{"trigger":{"fixed":"61000"},"order":"market"}}"#)
+        }
+        // Rounded onto the reference price is not beyond it.
+        #expect(throws: DecisionBlock.self) { try build(limitBuy + #""takeProfit":{"trigger":{"fixed":"60000.04"},"order":"market"}}"#) }
+        #expect(throws: DecisionBlock("stop-loss order price 59200 is above its trigger 58800: it would not fill when triggered")) {
+            try build(limitBuy + #""stopLoss":{"trigger":{"offsetPercent":-2},"order":{"offsetPercent":"-1.33333"}}}"#)
+        }
+        #expect(throws: DecisionBlock("stop-loss order price 60900 is below its trigger 61200: it would not fill when triggered")) {
+            try build(limitSell + #""stopLoss":{"trigger":{"offsetPercent":2},"order":{"fixed":"60900"}}}"#)
+        }
+        let sellStop = try build(
+            limitSell
+                + #""takeProfit":{"trigger":{"offsetPercent":-3},"order":"market"},"stopLoss":{"trigger":{"offsetPercent":2},"order":{"offsetPercent":2.5}}}"#
+        )
+        #expect(sellStop.request.attached?.tpTriggerPx == 58200 && sellStop.request.attached?.slOrdPx == 61500)
+        #expect(Decider.describe(sellStop) == "sell 0.01 BTC-USDT limit @ 60000, tp 58200 (market), sl 61200 @ 61500")
+    }
+
+    @Test func aBuyWhoseExitsWouldBeBelowTheMinimumIsBlocked() throws {
+        #expect(
+            throws: DecisionBlock(
+                "the take-profit/stop-loss would sell 0.00000999 BTC (the size less the fee), below the minimum 0.00001 of BTC-USDT"
+            )
+        ) {
+            try build(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","size":{"base":"0.00001"},"price":{"fixed":"60000"},"takeProfit":{"trigger":{"offsetPercent":3},"order":"market"}}"#
+            )
+        }
+    }
+
+    /// A body is read whole or not at all: an order is never taken without the take-profit or stop-loss it asked for.
+    @Test func attachAlgoOrdsIsReadStrictly() throws {
+        func request(_ attach: String) throws -> OrderRequest? {
+            OrderRequest(
+                json: try JSONParser.parse(
+                    #"{"instId":"BTC-USDT","side":"buy","ordType":"limit","sz":"0.01","px":"60000","attachAlgoOrds":\#(attach)}"#
+                )
+            )
+        }
+        #expect(try request("null")?.attached == nil && request("null") != nil)
+        #expect(try request("[]") != nil)
+        #expect(
+            try request(#"[{"attachAlgoClOrdId":"a","tpTriggerPx":"61000","tpOrdPx":"-1","slTriggerPx":"","slOrdPx":"","tpOrdKind":""}]"#)?.attached?
+                .tpTriggerPx == 61000
+        )
+        #expect(try request(#"[{"tpTriggerPx":"61000","tpOrdPx":"-1"},{"slTriggerPx":"59000","slOrdPx":"-1"}]"#) == nil)
+        #expect(try request(#"[{"tpTriggerPx":"abc","tpOrdPx":"-1"}]"#) == nil)
+        #expect(try request(#"[{"tpOrdPx":"65000","tpOrdKind":"limit"}]"#) == nil)
+        #expect(try request(#"[{"tpTriggerPx":"61000","tpOrdPx":"-1","tpOrdKind":"limit"}]"#) == nil)
+        #expect(try request(#"{"tpTriggerPx":"61000"}"#) == nil)
+    }
 }

@@ -238,9 +238,9 @@ import Testing
             #expect(drops.map { $0.metadata["notQueuedSoFar"]?.description } == ["1", "101"])
             notifier.stop()
             await running.value
-            let summary = recording.entries.withLock { $0.first { $0.message == "notifications not sent: the bridge is shutting down" } }
+            let summary = recording.entries.withLock { $0.first { $0.message == "notifications not sent in this run" } }
             #expect(summary?.metadata["notQueuedInThisRun"]?.description == "150")
-            #expect(summary?.metadata["count"]?.description == "\(Notifier.queueLimit)")
+            #expect(summary?.metadata["leftQueuedAtStop"]?.description == "\(Notifier.queueLimit)")
             gate.open()
         }
     }

@@ -149,6 +149,16 @@ public struct OrderRequest: Sendable, Equatable {
             let ordType = object["ordType"]?.stringValue.flatMap(OrderType.init(rawValue:)),
             let sz = object["sz"]?.decimalValue
         else { return nil }
+        // One entry, read whole: an order is never taken without the take-profit or stop-loss it asked for.
+        var attached: AttachedAlgo?
+        switch object["attachAlgoOrds"] {
+        case nil, .null?: attached = nil
+        case .array(let entries)? where entries.isEmpty: attached = nil
+        case .array(let entries)? where entries.count == 1:
+            guard let entry = AttachedAlgo(json: entries[0]) else { return nil }
+            attached = entry
+        default: return nil
+        }
         self.init(
             instId: instId,
             tdMode: object["tdMode"]?.stringValue ?? "cash",
@@ -158,7 +168,7 @@ public struct OrderRequest: Sendable, Equatable {
             sz: sz,
             px: object["px"]?.decimalValue,
             tgtCcy: object["tgtCcy"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-            attached: object["attachAlgoOrds"]?.arrayValue?.first.flatMap(AttachedAlgo.init(json:))
+            attached: attached
         )
     }
 }
@@ -194,20 +204,41 @@ public struct AttachedAlgo: Sendable, Equatable {
         return .object(object)
     }
 
-    /// Reads an entry (empty strings, as python-okx sends unset fields, are unset); nil when it attaches nothing.
+    /// Reads an entry (empty strings and `null`, as python-okx sends unset fields, are unset); nil when a price is
+    /// not a number, an order price has no trigger, it attaches nothing, or it asks for what this does not take (a
+    /// `tpOrdKind` other than `condition`).
     public init?(json: JSONValue) {
         guard let object = json.objectValue else { return nil }
-        func price(_ key: String) -> Decimal? {
-            object[key]?.stringValue.flatMap { $0.isEmpty ? nil : DecimalText.parse($0) } ?? object[key]?.decimalValue
+        var prices: [String: Decimal] = [:]
+        for key in ["tpTriggerPx", "tpOrdPx", "slTriggerPx", "slOrdPx"] {
+            switch object[key] {
+            case nil, .null?, .string("")?: continue
+            case let value?:
+                guard let price = value.decimalValue else { return nil }
+                prices[key] = price
+            }
         }
+        if let kind = object["tpOrdKind"]?.stringValue, !kind.isEmpty, kind != "condition" { return nil }
+        guard prices["tpTriggerPx"] != nil || prices["slTriggerPx"] != nil,
+            prices["tpOrdPx"] == nil || prices["tpTriggerPx"] != nil, prices["slOrdPx"] == nil || prices["slTriggerPx"] != nil
+        else { return nil }
         self.init(
             attachAlgoClOrdId: object["attachAlgoClOrdId"]?.stringValue ?? "",
-            tpTriggerPx: price("tpTriggerPx"),
-            tpOrdPx: price("tpOrdPx"),
-            slTriggerPx: price("slTriggerPx"),
-            slOrdPx: price("slOrdPx")
+            tpTriggerPx: prices["tpTriggerPx"],
+            tpOrdPx: prices["tpOrdPx"],
+            slTriggerPx: prices["slTriggerPx"],
+            slOrdPx: prices["slOrdPx"]
         )
-        guard tpTriggerPx != nil || slTriggerPx != nil else { return nil }
+    }
+
+    /// ` tp 63000 (market), sl 58000 @ 57900`: what a decision's reason shows.
+    public var description: String {
+        func side(_ name: String, _ trigger: Decimal?, _ order: Decimal?) -> String? {
+            guard let trigger else { return nil }
+            let placed = order.map { $0 == Self.market ? "(market)" : "@ \(DecimalText.format($0))" } ?? "(market)"
+            return "\(name) \(DecimalText.format(trigger)) \(placed)"
+        }
+        return ", " + [side("tp", tpTriggerPx, tpOrdPx), side("sl", slTriggerPx, slOrdPx)].compactMap { $0 }.joined(separator: ", ")
     }
 }
 

@@ -92,6 +92,14 @@ public struct OrderBuilder: Sendable {
                 "size \(DecimalText.format(baseSize)) \(instrument.baseCcy) is below the minimum \(DecimalText.format(instrument.minSz)) \(instrument.baseCcy) of \(instId)"
             )
         }
+        // A buy's exits sell what it received: its size less OKX's fee (0.1 % at most on spot, charged in base).
+        if request.attached != nil, let baseSize, side == .buy,
+            case let exitSize = (baseSize * (1 - Self.maxFeeRate)).rounded(toMultipleOf: instrument.lotSz, .down), exitSize < instrument.minSz
+        {
+            throw DecisionBlock(
+                "the take-profit/stop-loss would sell \(DecimalText.format(exitSize)) \(instrument.baseCcy) (the size less the fee), below the minimum \(DecimalText.format(instrument.minSz)) of \(instId)"
+            )
+        }
         return PlannedOrder(request: request, notional: notional)
     }
 
@@ -197,9 +205,18 @@ public struct OrderBuilder: Sendable {
             }
             algo.slTriggerPx = trigger
             algo.slOrdPx = try stopLoss.order.map { spec throws(DecisionBlock) in try price(spec, "stop-loss order price") } ?? AttachedAlgo.market
+            // A stop-loss limit beyond its trigger would rest unfilled while the price runs away: no stop at all.
+            if let limit = algo.slOrdPx, limit != AttachedAlgo.market, side == .buy ? limit > trigger : limit < trigger {
+                throw DecisionBlock(
+                    "stop-loss order price \(DecimalText.format(limit)) is \(side == .buy ? "above" : "below") its trigger \(DecimalText.format(trigger)): it would not fill when triggered"
+                )
+            }
         }
         return algo
     }
+
+    /// The highest spot fee rate of OKX's regular tiers (taker, 0.1 %).
+    static let maxFeeRate = Decimal(string: "0.001")!
 
     /// The number at `pointer` in a sender's payload: present, within ``DecimalText/parse(_:)``'s range, positive.
     /// - Throws: ``DecisionBlock`` naming the field and the pointer.

@@ -210,6 +210,7 @@ public struct Decider: Sendable {
         var text = "\(r.side.rawValue) \(DecimalText.format(r.sz)) \(r.instId) \(r.ordType.rawValue)"
         if let px = r.px { text += " @ \(DecimalText.format(px))" }
         if let tgtCcy = r.tgtCcy { text += " (\(tgtCcy))" }
+        if let attached = r.attached { text += attached.description }
         return text
     }
 }

@@ -145,8 +145,15 @@ public final class Notifier: Service, Sendable {
     /// group, so this returns only once stopped (or cancelled). In `serve` its shutdown comes after the executor's,
     /// so the notices of the orders the executor finished are queued by then.
     public func run() async {
-        // One consumer per queue: a second call returns at once.
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // One consumer per queue: a second call only waits for the stop (a service that returned would end the group).
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else {
+            await withGracefulShutdownHandler {
+                await stopped.wait()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+            return
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -196,8 +203,10 @@ public final class Notifier: Service, Sendable {
         let refused = lane.refused.load(ordering: .relaxed)
         guard !waiting.isEmpty || refused > 0 else { return }
         logger.error(
-            "notifications not sent: the bridge is shutting down",
-            metadata: ["target": "\(lane.target.displayName)", "count": "\(waiting.values.reduce(0, +))", "notQueuedInThisRun": "\(refused)"]
+            "notifications not sent in this run",
+            metadata: [
+                "target": "\(lane.target.displayName)", "leftQueuedAtStop": "\(waiting.values.reduce(0, +))", "notQueuedInThisRun": "\(refused)",
+            ]
         )
     }
 
