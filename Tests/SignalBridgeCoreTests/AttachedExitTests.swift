@@ -127,6 +127,18 @@ import Testing
                 #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1"},"order":"market","kind":"limit"}}"#
             ).contains("/rules/0/orders/0/stopLoss")
         )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"offsetPercent":2},"order":"market"}}"#
+            ).hasPrefix(
+                "/rules/0/orders/0/stopLoss/trigger/offsetPercent rule \"r\": a buy's stop-loss triggers below the reference price: the percentage must be negative"
+            )
+        )
+        #expect(
+            try refusal(
+                #"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.01"},"takeProfit":{"trigger":{"offsetPercent":2},"order":"market"}}"#
+            ).contains("a sell's take-profit triggers below the reference price")
+        )
         // A market buy sized in quote and a sell sized in base take both.
         #expect(
             try refusal(

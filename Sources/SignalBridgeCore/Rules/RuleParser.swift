@@ -163,8 +163,17 @@ public enum RuleParser {
         for key in ["takeProfit", "stopLoss"] {
             guard let exitValue = reader.value(key) else { continue }
             let exit = try parseExit(exitValue, at: pointer.appending(key), takeProfit: key == "takeProfit")
-            if let refusal = attachRefusal(order, side: side.literal.flatMap(OrderSide.init(rawValue:))) {
-                throw reader.error(key, refusal)
+            let literalSide = side.literal.flatMap(OrderSide.init(rawValue:))
+            if let refusal = attachRefusal(order, side: literalSide) { throw reader.error(key, refusal) }
+            // A percent trigger on the wrong side would block every signal: a buy's take-profit is above, its
+            // stop-loss below (a sell's the other way round).
+            if case .offsetPercent(let percent) = exit.trigger, let literalSide, (percent > 0) != ((literalSide == .buy) == (key == "takeProfit")) {
+                let above = (literalSide == .buy) == (key == "takeProfit")
+                throw DocumentError(
+                    pointer: pointer.appending(key).appending("trigger").appending("offsetPercent"),
+                    message:
+                        "a \(literalSide.rawValue)'s \(key == "takeProfit" ? "take-profit" : "stop-loss") triggers \(above ? "above" : "below") the reference price: the percentage must be \(above ? "positive" : "negative")"
+                )
             }
             if key == "takeProfit" { order.takeProfit = exit } else { order.stopLoss = exit }
         }
