@@ -6,7 +6,8 @@ a receiver here that plays a Standard Webhooks consumer and a Slack incoming web
 - engaging the kill switch and a refused rule reload are notified too;
 - `/metrics` counts every notice sent;
 - `signalbridge reconcile` sends the notices of what it journals before it exits: a limit order left resting by
-  `serve` fills at the simulator while no bridge runs, and reconcile's lookup of it is notified.
+  `serve` fills at the simulator while no bridge runs, and reconcile's lookup of it is notified; its attached
+  take-profit (journaled in the intent) then sells at the simulator when the price reaches it.
 
 Usage: python e2e/notifications.py PATH/TO/signalbridge
 """
@@ -24,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import standardwebhooks
 
-from harness import Checks, http_status, sim_orders, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, http_status, journal_records, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "notice-key", "OKX_SECRET_KEY": "NOTICE0123456789", "OKX_PASSPHRASE": "Notice-Pass"}
 SIGNING_KEY = "notice-signing-key"
@@ -74,7 +75,8 @@ def main():
         rules = [{"id": "buy", "source": "alerts", "when": {"pointer": "/action", "eq": "buy"},
                   "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]},
                  {"id": "bid", "source": "alerts", "when": {"pointer": "/action", "eq": "bid"},
-                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"pointer": "/price"}}]}]
+                  "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"pointer": "/price"},
+                              "takeProfit": {"trigger": {"offsetPercent": "3"}, "order": "market"}}]}]
         sources = [{"name": "alerts", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "SIGNING_KEY"}, "idPointer": "/id"}]
         notifications = [
             {"url": f"{receiver}/json", "format": "json", "events": ["order.filled", "killSwitch", "rules.refused"], "secretEnv": "NOTIFY_SECRET"},
@@ -153,6 +155,15 @@ def reconcile_notifies(c, binary, sim_base, folder):
     fills = [n for n in json_notices()[before:] if n["type"] == "order.filled"]
     c.check("reconcile finds the fill and sends its notice before it exits",
             result.returncode == 0 and len(fills) == 1 and fills[0]["data"].get("state") == "filled", (result.stdout, result.stderr[-800:], fills))
+
+    # The order carried its take-profit (journaled in the intent as sent): armed once filled, it sells when the
+    # price reaches 3 % above the limit price.
+    intents = [r for r in journal_records(os.path.join(folder, "journal")) if r["type"] == "order.intent" and r["request"].get("px") == "59000"]
+    attached = intents[0]["request"].get("attachAlgoOrds", [{}])[0] if intents else {}
+    c.check("the journaled intent holds the attached take-profit", attached.get("tpTriggerPx") == "60770" and attached.get("tpOrdPx") == "-1", intents)
+    http_status(f"{sim_base}/sim/price", json.dumps({"instId": "BTC-USDT", "last": "60770"}).encode(), {"Content-Type": "application/json"})
+    exits = [o for o in sim_orders(sim_base) if o.get("algoClOrdId") and o.get("algoClOrdId") == attached.get("attachAlgoClOrdId")]
+    c.check("the take-profit sells at the simulator when the price reaches it", len(exits) == 1 and exits[0]["side"] == "sell", exits)
 
 
 if __name__ == "__main__":
