@@ -98,15 +98,10 @@ extension SecretSource {
         guard status.st_size <= maxSecretFileBytes else {
             throw DocumentError(pointer: pointer, message: "secret file \(path) is larger than \(maxSecretFileBytes) bytes")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
+        guard let bytes = Descriptor.read(fd, upTo: Int(status.st_size)) else {
+            throw DocumentError(pointer: pointer, message: "secret file \(path) cannot be read: \(String(cString: strerror(errno)))")
         }
-        return Array(bytes[..<filled])
+        return bytes
     }
 }
 

@@ -257,18 +257,12 @@ public actor Journal {
             bytes.append(0x0A)
             records.append(record)
         }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                if ftruncate(fd, off_t(offset)) != 0 {
-                    failure = JournalError("journal write failed (\(reason)) and the partial write could not be undone")
-                }
-                throw JournalError("journal write failed: \(reason)")
+        if let error = Descriptor.writeAll(fd, bytes) {
+            let reason = String(cString: strerror(error))
+            if ftruncate(fd, off_t(offset)) != 0 {
+                failure = JournalError("journal write failed (\(reason)) and the partial write could not be undone")
             }
-            written += n
+            throw JournalError("journal write failed: \(reason)")
         }
         offset += bytes.count
         lastSeq = seq

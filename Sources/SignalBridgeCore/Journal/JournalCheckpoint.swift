@@ -113,13 +113,8 @@ public struct JournalCheckpoint: Sendable {
         var status = stat()
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Unusable("\(path) is not a regular file") }
         guard status.st_size <= maxFileBytes else { throw Unusable("\(path) is larger than \(maxFileBytes) bytes") }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw Unusable("\(path) cannot be read") }
-            filled += count
+        guard let bytes = Descriptor.read(fd, upTo: Int(status.st_size)), bytes.count == Int(status.st_size) else {
+            throw Unusable("\(path) cannot be read")
         }
         let checkpoint = try decode(bytes)
         try checkpoint.check(against: directory)
@@ -179,17 +174,10 @@ public struct JournalCheckpoint: Sendable {
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw JournalError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         fchmod(fd, 0o600)
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else {
-                let reason = String(cString: strerror(errno))
-                Glibc.close(fd)
-                unlink(temporary)
-                throw JournalError("cannot write \(temporary): \(reason)")
-            }
-            written += count
+        if let error = Descriptor.writeAll(fd, bytes) {
+            Glibc.close(fd)
+            unlink(temporary)
+            throw JournalError("cannot write \(temporary): \(String(cString: strerror(error)))")
         }
         let synced = fsync(fd) == 0
         Glibc.close(fd)

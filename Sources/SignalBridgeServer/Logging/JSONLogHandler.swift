@@ -47,13 +47,7 @@ public struct JSONLogHandler: LogHandler {
     /// Writes `line` to standard error whole (retrying partial and interrupted writes), dropping it on any error.
     @Sendable public static func writeToStandardError(_ line: [UInt8]) {
         standardErrorLock.withLock { _ in
-            var written = 0
-            while written < line.count {
-                let count = line[written...].withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return }
-                written += count
-            }
+            _ = Descriptor.writeAll(STDERR_FILENO, line)
         }
     }
 
