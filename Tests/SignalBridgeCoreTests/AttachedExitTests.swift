@@ -107,38 +107,24 @@ import Testing
                 "/rules/0/orders/0/takeProfit/trigger rule \"r\": required: OKX refuses take-profit limit orders on spot (51094)"
             )
         )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"offsetPercent":0},"order":"market"}}"#
-            ).contains("/rules/0/orders/0/stopLoss/trigger/offsetPercent")
-        )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1"},"order":"limit"}}"#
-            ).contains("/rules/0/orders/0/stopLoss/order")
-        )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1","pointer":"/p"},"order":"market"}}"#
-            ).contains("/rules/0/orders/0/stopLoss/trigger")
-        )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"fixed":"1"},"order":"market","kind":"limit"}}"#
-            ).contains("/rules/0/orders/0/stopLoss")
-        )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"stopLoss":{"trigger":{"offsetPercent":2},"order":"market"}}"#
-            ).hasPrefix(
+        let buy = #"{"instId":"BTC-USDT","side":"buy","ordType":"market","size":{"quote":"10"},"#
+        let refused: [(order: String, says: String)] = [
+            (buy + #""stopLoss":{"trigger":{"offsetPercent":0},"order":"market"}}"#, "/rules/0/orders/0/stopLoss/trigger/offsetPercent"),
+            (buy + #""stopLoss":{"trigger":{"fixed":"1"},"order":"limit"}}"#, "/rules/0/orders/0/stopLoss/order"),
+            (buy + #""stopLoss":{"trigger":{"fixed":"1","pointer":"/p"},"order":"market"}}"#, "/rules/0/orders/0/stopLoss/trigger"),
+            (buy + #""stopLoss":{"trigger":{"fixed":"1"},"order":"market","kind":"limit"}}"#, "/rules/0/orders/0/stopLoss"),
+            (
+                buy + #""stopLoss":{"trigger":{"offsetPercent":2},"order":"market"}}"#,
                 "/rules/0/orders/0/stopLoss/trigger/offsetPercent rule \"r\": a buy's stop-loss triggers below the reference price: the percentage must be negative"
-            )
-        )
-        #expect(
-            try refusal(
-                #"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.01"},"takeProfit":{"trigger":{"offsetPercent":2},"order":"market"}}"#
-            ).contains("a sell's take-profit triggers below the reference price")
-        )
+            ),
+            (
+                #"{"instId":"BTC-USDT","side":"sell","ordType":"market","size":{"base":"0.01"},"takeProfit":{"trigger":{"offsetPercent":2},"order":"market"}}"#,
+                "a sell's take-profit triggers below the reference price"
+            ),
+        ]
+        for (order, says) in refused {
+            #expect(try refusal(order).contains(says), "\(order)")
+        }
         // A market buy sized in quote and a sell sized in base take both.
         #expect(
             try refusal(
