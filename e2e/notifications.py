@@ -159,11 +159,11 @@ def reconcile_notifies(c, binary, sim_base, folder):
     # The order carried its take-profit (journaled in the intent as sent): armed once filled, it sells when the
     # price reaches 3 % above the limit price.
     intents = [r for r in journal_records(os.path.join(folder, "journal")) if r["type"] == "order.intent" and r["request"].get("px") == "59000"]
-    attached = intents[0]["request"].get("attachAlgoOrds", [{}])[0] if intents else {}
+    attached = (intents[0]["request"].get("attachAlgoOrds") or [{}])[0] if intents else {}
     c.check("the journaled intent holds the attached take-profit", attached.get("tpTriggerPx") == "60770" and attached.get("tpOrdPx") == "-1", intents)
     http_status(f"{sim_base}/sim/price", json.dumps({"instId": "BTC-USDT", "last": "60770"}).encode(), {"Content-Type": "application/json"})
     exits = [o for o in sim_orders(sim_base) if o.get("algoClOrdId") and o.get("algoClOrdId") == attached.get("attachAlgoClOrdId")]
-    c.check("the take-profit sells at the simulator when the price reaches it", len(exits) == 1 and exits[0]["side"] == "sell", exits)
+    c.check("the take-profit sells at the simulator when the price reaches it", len(exits) == 1 and exits[0]["side"] == "sell" and exits[0]["state"] == "filled", exits)
 
 
 if __name__ == "__main__":

@@ -98,10 +98,10 @@ extension SecretSource {
         guard status.st_size <= maxSecretFileBytes else {
             throw DocumentError(pointer: pointer, message: "secret file \(path) is larger than \(maxSecretFileBytes) bytes")
         }
-        guard let bytes = Descriptor.read(fd, upTo: Int(status.st_size)) else {
-            throw DocumentError(pointer: pointer, message: "secret file \(path) cannot be read: \(String(cString: strerror(errno)))")
+        switch Descriptor.read(fd, upTo: Int(status.st_size)) {
+        case .success(let bytes): return bytes
+        case .failure(let error): throw DocumentError(pointer: pointer, message: "secret file \(path) cannot be read: \(error)")
         }
-        return bytes
     }
 }
 

@@ -113,7 +113,7 @@ public struct JournalCheckpoint: Sendable {
         var status = stat()
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Unusable("\(path) is not a regular file") }
         guard status.st_size <= maxFileBytes else { throw Unusable("\(path) is larger than \(maxFileBytes) bytes") }
-        guard let bytes = Descriptor.read(fd, upTo: Int(status.st_size)), bytes.count == Int(status.st_size) else {
+        guard case .success(let bytes) = Descriptor.read(fd, upTo: Int(status.st_size)), bytes.count == Int(status.st_size) else {
             throw Unusable("\(path) cannot be read")
         }
         let checkpoint = try decode(bytes)

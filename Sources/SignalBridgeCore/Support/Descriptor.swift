@@ -17,8 +17,8 @@ public enum Descriptor {
     }
 
     /// Reads up to `count` bytes from `fd`, fewer when the file ends first.
-    /// - Returns: the bytes read; nil when a read fails.
-    public static func read(_ fd: Int32, upTo count: Int) -> [UInt8]? {
+    /// - Returns: the bytes read, or the `errno` of the read that failed.
+    public static func read(_ fd: Int32, upTo count: Int) -> Result<[UInt8], Errno> {
         var bytes = [UInt8](repeating: 0, count: max(count, 0))
         var filled = 0
         while filled < bytes.count {
@@ -26,10 +26,17 @@ public enum Descriptor {
                 Glibc.read(fd, buffer.baseAddress.map { $0 + filled }, buffer.count - filled)
             }
             if n < 0, errno == EINTR { continue }
-            if n < 0 { return nil }
+            if n < 0 { return .failure(Errno(errno)) }
             if n == 0 { break }
             filled += n
         }
-        return Array(bytes[..<filled])
+        return .success(Array(bytes[..<filled]))
+    }
+
+    /// An `errno` value, with its text.
+    public struct Errno: Error, Sendable, CustomStringConvertible {
+        public var code: Int32
+        public init(_ code: Int32) { self.code = code }
+        public var description: String { String(cString: strerror(code)) }
     }
 }
