@@ -33,8 +33,9 @@ public final class Notifier: Service, Sendable {
             (notices, continuation) = AsyncStream<Notice>.makeStream(bufferingPolicy: .bufferingOldest(Notifier.queueLimit))
         }
 
-        func count(_ event: NotificationEvent, _ change: Int) {
-            waiting.withLock { $0[event, default: 0] += change }
+        /// A notice of `event` was taken from the queue and tried.
+        func tried(_ event: NotificationEvent) {
+            waiting.withLock { $0[event, default: 0] -= 1 }
         }
 
         /// Queues `notice`, counting it as waiting in the same step (so that the count at the end is exact).
@@ -190,7 +191,7 @@ public final class Notifier: Service, Sendable {
         for await notice in lane.notices {
             if Task.isCancelled { break }
             await deliver(notice, to: lane.target, retrying: !stopped.isOpen)
-            lane.count(notice.event, -1)
+            lane.tried(notice.event)
         }
     }
 
