@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from harness import Checks, http_status, journal_records, sim_fault, sim_orders, simulator, start, stop, write_bridge_config
+from harness import Checks, http_status, journal_records, replay_unchanged, sim_fault, sim_orders, simulator, start, stop, write_bridge_config
 
 OKX = {"OKX_API_KEY": "crash-key", "OKX_SECRET_KEY": "CRASH0123456789", "OKX_PASSPHRASE": "Crash-Pass"}
 KEY = "crash-test-signing-key"
@@ -132,6 +132,7 @@ def main():
         c.check(f"journal report: one row per signal ({count}), each order's state, fill and price as at the exchange",
                 report.returncode == 0 and len(rows) == count and len(reported) == count and not differ,
                 (len(rows), differ[:3], report.stderr[-300:]))
+        replay_unchanged(c, binary, folder, env, "crash test")
     c.finish()
 
 

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Checks, base_of, journal_records, sim_fault, sim_orders, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, base_of, journal_records, replay_unchanged, sim_fault, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "fault-key", "OKX_SECRET_KEY": "FAULT0123456789", "OKX_PASSPHRASE": "Fault-Pass"}
 KEYS = {"alpha": "alpha-signing-key", "beta": "beta-signing-key"}
@@ -314,6 +314,7 @@ def main():
             case_folder = os.path.join(folder, case.__name__)
             os.makedirs(case_folder)
             case(c, binary, sim_base, case_folder)
+            replay_unchanged(c, binary, case_folder, ENV, case.__name__)
     c.finish()
 
 

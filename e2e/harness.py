@@ -148,3 +148,17 @@ def wait_until(condition, timeout=60, interval=0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def replay_unchanged(c, binary, folder, env, name):
+    """Checks that `signalbridge journal replay` of the journal in `folder` (config.json, rules/) with the rules that
+    wrote it reports every signal replayable and none changed."""
+    replay = subprocess.run([binary, "journal", "replay", "--config", "config.json", "--rules", "rules", "--format", "json"],
+                            cwd=folder, capture_output=True, text=True, env=dict(os.environ, **env))
+    lines = [json.loads(line) for line in replay.stdout.splitlines() if line.strip()]
+    summary = lines[-1].get("summary", {}) if lines else {}
+    odd = [line for line in lines[:-1] if line.get("changed") or "notReplayable" in line]
+    c.check(f"{name}: journal replay with the rules in force changes nothing ({summary.get('signals')} signals)",
+            replay.returncode == 0 and summary.get("signals", 0) > 0 and summary.get("changed") == 0
+            and summary.get("notReplayable") == 0 and not odd and len(lines) == summary["signals"] + 1,
+            (replay.returncode, summary, odd[:2], replay.stderr[-500:]))

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import standardwebhooks
 
-from harness import Checks, http_status, journal_records, sim_orders, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, http_status, journal_records, replay_unchanged, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "notice-key", "OKX_SECRET_KEY": "NOTICE0123456789", "OKX_PASSPHRASE": "Notice-Pass"}
 SIGNING_KEY = "notice-signing-key"
@@ -135,6 +135,7 @@ def main():
             stop(bridge)
         try:
             reconcile_notifies(c, binary, sim_base, folder)
+            replay_unchanged(c, binary, folder, ENV, "notifications")
         finally:
             server.shutdown()
     c.finish()

@@ -6,7 +6,7 @@ struct JournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
         abstract: "Audit the journal.",
-        subcommands: [Verify.self, Query.self, Report.self]
+        subcommands: [Verify.self, Query.self, Report.self, Replay.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -93,6 +93,57 @@ struct JournalCommand: AsyncParsableCommand {
             var report = JournalReport(since: filter.sinceDate)
             try options.streamJournal { report.add($0) }
             Console.printListing(report.render(format: filter.format))
+        }
+    }
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What-if: every journaled signal decided again by the rules at --rules, offline, with its journaled market inputs.",
+            discussion: """
+                Sends nothing and writes nothing. A changed signal is marked * with both versions; one whose inputs were \
+                not journaled is marked ? and not counted as a change. --format json prints one object a line per \
+                signal, then one {"summary": ...} line.
+                """
+        )
+
+        @OptionGroup var options: ConfigOption
+        @Option(name: .customLong("rules"), help: "The rule files or folders to decide with (repeatable).") var rulePaths: [String]
+        @OptionGroup var filter: ListingOptions
+
+        func run() async throws {
+            let configuration: BridgeConfiguration
+            let rules: RuleSet
+            do {
+                configuration = try options.load()
+                do {
+                    rules = try RuleSet.load(paths: rulePaths, knownSources: options.config == nil ? nil : Set(configuration.sources.map(\.name)))
+                } catch {
+                    error.errors.forEach { print($0) }
+                    throw CommandFailure("the rules have errors")
+                }
+            } catch let failure as CommandFailure {
+                throw failure.exit()
+            }
+            var replay = WhatIfReplay(
+                rules: rules,
+                risk: configuration.risk,
+                signalBotSources: Set(configuration.sources.filter(\.isOKXSignalBot).map(\.name)),
+                since: filter.sinceDate
+            )
+            var outcomes: [WhatIfReplay.Outcome] = []
+            let format = filter.format
+            func emit(_ outcome: WhatIfReplay.Outcome?) {
+                guard let outcome else { return }
+                if format == .json { print(outcome.json.jsonText) } else { outcomes.append(outcome) }
+            }
+            try options.streamJournal { emit(replay.add($0)) }
+            emit(replay.finish())
+            switch format {
+            case .json: print(replay.summary.json.jsonText)
+            case .csv: Console.printListing(WhatIfReplay.listing(outcomes).csv)
+            case .table:
+                Console.printListing(WhatIfReplay.listing(outcomes).table)
+                print(replay.summary.text(ruleSetHash: rules.hash))
+            }
         }
     }
 }

@@ -42,16 +42,46 @@ import Testing
         }
         let entries: [(String, JournalEntry)] = [
             ("2026-11-25T10:00:00.000Z", JournalEntry(.rulesLoaded, [("ruleSetHash", "abc"), ("files", [])])),
-            ("2026-11-25T10:00:01.000Z", .signal(signalId: "s1", source: "tv", remoteAddr: "127.0.0.1", bodySha256: "00", payload: ["a": 1])),
+            (
+                "2026-11-25T10:00:01.000Z",
+                .signal(
+                    signalId: "s1",
+                    source: "tv",
+                    remoteAddr: "127.0.0.1",
+                    bodySha256: "00",
+                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    payload: ["a": 1]
+                )
+            ),
             ("2026-11-25T10:00:01.001Z", decision("s1", ruleId: "r1", outcome: "order", clOrdIds: ["c1"])),
             ("2026-11-25T10:00:01.002Z", intent("c1", signalId: "s1", ruleId: "r1", side: .buy)),
             ("2026-11-25T10:00:01.100Z", .ack(clOrdId: "c1", ordId: "9001")),
             ("2026-11-25T10:00:01.200Z", update("c1", state: "partially_filled", filled: 0.004, fee: -0.000004)),
             ("2026-11-25T10:00:01.300Z", update("c1", state: "filled", filled: 0.01, fee: -0.00001)),
-            ("2026-11-25T11:00:00.000Z", .signal(signalId: "s2", source: "tv", remoteAddr: nil, bodySha256: "01", payload: [:])),
+            (
+                "2026-11-25T11:00:00.000Z",
+                .signal(
+                    signalId: "s2",
+                    source: "tv",
+                    remoteAddr: nil,
+                    bodySha256: "01",
+                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    payload: [:]
+                )
+            ),
             ("2026-11-25T11:00:00.001Z", decision("s2", ruleId: nil, outcome: "skip", clOrdIds: [])),
             ("2026-11-25T11:30:00.000Z", .rejected(source: "tv", status: 401, error: "bad signature", remoteAddr: "10.0.0.9", bodySha256: nil)),
-            ("2026-11-25T12:00:00.000Z", .signal(signalId: "s3", source: "alchemy", remoteAddr: nil, bodySha256: "02", payload: [:])),
+            (
+                "2026-11-25T12:00:00.000Z",
+                .signal(
+                    signalId: "s3",
+                    source: "alchemy",
+                    remoteAddr: nil,
+                    bodySha256: "02",
+                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    payload: [:]
+                )
+            ),
             ("2026-11-25T12:00:00.001Z", decision("s3", ruleId: "r2", outcome: "order", clOrdIds: ["c3a", "c3b"])),
             ("2026-11-25T12:00:00.002Z", intent("c3a", signalId: "s3", ruleId: "r2", side: .sell)),
             ("2026-11-25T12:00:00.003Z", intent("c3b", signalId: "s3", ruleId: "r2", side: .sell)),

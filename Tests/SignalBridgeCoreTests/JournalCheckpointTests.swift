@@ -237,7 +237,14 @@ import Testing
         var replay = JournalReplay(since: .distantFuture, rememberSince: .distantPast)
         let ts = Timestamp.format(Date(timeIntervalSince1970: 1_795_000_000))
         for (seq, id) in ["plain", #"quo"te"#, #"back\slash"#, "ünï", "a,b"].enumerated() {
-            let entry = JournalEntry.signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject()))
+            let entry = JournalEntry.signal(
+                signalId: id,
+                source: "tv",
+                remoteAddr: nil,
+                bodySha256: "x",
+                receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                payload: .object(JSONObject())
+            )
             replay.apply(JournalRecord.make(entry, seq: seq + 1, ts: ts, prev: "x"))
         }
         let checkpoint = JournalCheckpoint(

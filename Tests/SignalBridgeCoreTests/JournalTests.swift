@@ -158,7 +158,14 @@ func temporaryFolder(_ name: String = "journal") -> String {
         for (id, age) in [("day-old", 30.0 * 3600), ("too-old", 49.0 * 3600)] {
             let (journal, _) = try Journal.open(directory: directory, logger: Logger(label: "test"), clock: { now.addingTimeInterval(-age) })
             try await journal.append([
-                .signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "", payload: .object(JSONObject())),
+                .signal(
+                    signalId: id,
+                    source: "tv",
+                    remoteAddr: nil,
+                    bodySha256: "",
+                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    payload: .object(JSONObject())
+                ),
                 .decision(signalId: id, .noRuleMatched, ruleSetHash: ""),
             ])
             await journal.close()
@@ -176,7 +183,14 @@ func temporaryFolder(_ name: String = "journal") -> String {
 /// need is parsed whole, and the replay keeps only that, with the same result as replaying every record.
 @Suite struct JournalStreamingStartTests {
     static func signal(_ id: String) -> JournalEntry {
-        .signal(signalId: id, source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject([])))
+        .signal(
+            signalId: id,
+            source: "tv",
+            remoteAddr: nil,
+            bodySha256: "x",
+            receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+            payload: .object(JSONObject([]))
+        )
     }
 
     static func decision(_ id: String, outcome: String, clOrdId: String? = nil) -> JournalEntry {

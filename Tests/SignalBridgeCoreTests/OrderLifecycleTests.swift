@@ -163,7 +163,14 @@ import Testing
     @Test func eachRecordTypeDecodes() throws {
         let intent = OpenOrderBookTests.intent
         #expect(JournalEvent.decode(Self.record(.intent(intent))) == .intent(intent))
-        let signal = JournalEntry.signal(signalId: "s", source: "tv", remoteAddr: nil, bodySha256: "x", payload: .object(JSONObject([])))
+        let signal = JournalEntry.signal(
+            signalId: "s",
+            source: "tv",
+            remoteAddr: nil,
+            bodySha256: "x",
+            receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+            payload: .object(JSONObject([]))
+        )
         #expect(JournalEvent.decode(Self.record(signal)) == .signal(SignalKey(source: "tv", signalId: "s")))
         #expect(JournalEvent.decode(Self.record(.ack(clOrdId: "c", ordId: "1"))) == .order(clOrdId: "c", .ack(ordId: "1")))
         #expect(JournalEvent.decode(Self.record(.rejected(source: "tv", status: 401, error: "e", remoteAddr: nil, bodySha256: nil))) == .rejected)

@@ -88,7 +88,14 @@ let benchmarks: @Sendable () -> Void = {
             JSONObject([("id", .string("x")), ("action", .string("buy")), ("note", .string(String(repeating: "n", count: 120)))])
         )
         for index in 0..<5_000 {
-            let signal = JournalEntry.signal(signalId: "s\(index)", source: "bench", remoteAddr: "127.0.0.1", bodySha256: "00", payload: payload)
+            let signal = JournalEntry.signal(
+                signalId: "s\(index)",
+                source: "bench",
+                remoteAddr: "127.0.0.1",
+                bodySha256: "00",
+                receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                payload: payload
+            )
             let decision = JournalEntry(
                 .decision,
                 [("signalId", .string("s\(index)")), ("ruleId", .null), ("outcome", .string("skip")), ("reason", .string("no rule matched"))]

@@ -41,6 +41,7 @@ public struct SignalBatch: Sendable {
             source: key.source,
             remoteAddr: request.remoteAddress,
             bodySha256: Hex.sha256(request.body),
+            receivedAt: decider.builder.now,
             payload: signal.payload
         )
         self.key = key

@@ -3,12 +3,20 @@ import Foundation
 /// The records of SPEC section 6, built with their fields in a stable order.
 extension JournalEntry {
     /// A `signal` record: an accepted webhook, its payload with any body token removed.
-    public static func signal(signalId: String, source: String, remoteAddr: String?, bodySha256: String, payload: JSONValue) -> JournalEntry {
+    /// - Parameter receivedAt: when its webhook came in: the time its decisions were made at.
+    public static func signal(
+        signalId: String,
+        source: String,
+        remoteAddr: String?,
+        bodySha256: String,
+        receivedAt: Date,
+        payload: JSONValue
+    ) -> JournalEntry {
         JournalEntry(
             .signal,
             [
                 ("signalId", .string(signalId)), ("source", .string(source)), ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null),
-                ("bodySha256", .string(bodySha256)), ("payload", payload),
+                ("bodySha256", .string(bodySha256)), ("receivedAt", .string(Timestamp.format(receivedAt))), ("payload", payload),
             ]
         )
     }
@@ -36,6 +44,7 @@ extension JournalEntry {
             fields.append(("notional", .decimal(decision.notional)))
         }
         fields.append(("ruleSetHash", .string(ruleSetHash)))
+        fields += decision.inputs.journalFields
         return JournalEntry(.decision, fields)
     }
 

@@ -21,23 +21,39 @@ public struct OrderBuilder: Sendable {
         self.maxPriceAgeSeconds = maxPriceAgeSeconds
     }
 
-    /// Builds one order.
+    /// Builds one order, where what it reads need not be kept.
     /// - Throws: ``DecisionBlock`` saying why no order can be built.
     public func build(_ template: OrderTemplate, payload: JSONValue, clOrdId: String) throws(DecisionBlock) -> PlannedOrder {
+        var inputs = DecisionInputs()
+        return try build(template, payload: payload, clOrdId: clOrdId, inputs: &inputs)
+    }
+
+    /// Builds one order.
+    /// - Parameter inputs: where the instrument, ticker and balance it reads are recorded (``DecisionInputs``).
+    /// - Throws: ``DecisionBlock`` saying why no order can be built.
+    public func build(
+        _ template: OrderTemplate,
+        payload: JSONValue,
+        clOrdId: String,
+        inputs: inout DecisionInputs
+    ) throws(DecisionBlock) -> PlannedOrder {
         let instId = try template.instId.render(payload)
         let sideText = try template.side.render(payload)
         guard let side = OrderSide(rawValue: sideText) else {
             throw DecisionBlock("side \"\(sideText)\" is neither buy nor sell")
         }
-        guard let instrument = market.instruments[instId] else {
+        let listed = market.instruments[instId]
+        if inputs.markets[instId] == nil { inputs.markets[instId] = DecisionInputs.Market(instrument: listed) }
+        guard let instrument = listed else {
             throw DecisionBlock("\(instId) is not a known spot instrument (or the instrument list is not loaded yet)")
         }
         guard instrument.state == "live" else { throw DecisionBlock("\(instId) is not trading (state \(instrument.state))") }
-        let ticker = market.freshTicker(instId, now: now, maxAge: maxPriceAgeSeconds)
+        let ticker = readTicker(instId, into: &inputs, needed: Self.needsTicker(template))
         let price = try template.price.map { spec throws(DecisionBlock) in
             try limitPrice(spec, side: side, instrument: instrument, ticker: ticker, payload: payload)
         }
-        let (amount, unit) = try requestedSize(template.size, side: side, instrument: instrument, payload: payload)
+        let (amount, unit) = try requestedSize(template.size, side: side, instrument: instrument, payload: payload, inputs: &inputs)
+        inputs.tdMode = market.tdMode
 
         var request = OrderRequest(
             instId: instId,
@@ -103,15 +119,48 @@ public struct OrderBuilder: Sendable {
         return PlannedOrder(request: request, notional: notional)
     }
 
+    /// Whether an order of `template` uses the ticker: a price from the book, or a market order (its notional, the
+    /// reference of a size in quote, and of its exits). An order with a price of its own does not.
+    static func needsTicker(_ template: OrderTemplate) -> Bool {
+        guard let price = template.price else { return true }
+        if case .from = price { return true }
+        return false
+    }
+
+    /// The ticker of `instId` when fresh, recorded in `inputs` (with its age, even when too old) when `needed`.
+    private func readTicker(_ instId: String, into inputs: inout DecisionInputs, needed: Bool) -> Ticker? {
+        guard needed else { return nil }
+        if inputs.markets[instId]?.quote == nil {
+            let quote = market.tickers[instId].map { ticker in
+                DecisionInputs.Quote(
+                    bid: ticker.bid,
+                    ask: ticker.ask,
+                    last: ticker.last,
+                    ageMs: DecisionInputs.ageMs(market.tickerFetchedAt[instId] ?? .distantPast, now: now)
+                )
+            }
+            inputs.markets[instId]?.quote = .some(quote)
+        }
+        return market.freshTicker(instId, now: now, maxAge: maxPriceAgeSeconds)
+    }
+
     private func requestedSize(
         _ spec: SizeSpec,
         side: OrderSide,
         instrument: Instrument,
-        payload: JSONValue
+        payload: JSONValue,
+        inputs: inout DecisionInputs
     ) throws(DecisionBlock) -> (Decimal, SizeUnit) {
         switch spec {
         case .percentOfAvailable(let percent):
             let (ccy, unit) = side == .buy ? (instrument.quoteCcy, SizeUnit.quote) : (instrument.baseCcy, SizeUnit.base)
+            if inputs.balances[ccy] == nil {
+                inputs.balances[ccy] = .some(
+                    market.balancesFetchedAt.map {
+                        DecisionInputs.Holding(available: market.balances[ccy] ?? 0, ageMs: DecisionInputs.ageMs($0, now: now))
+                    }
+                )
+            }
             guard let available = market.freshBalance(ccy, now: now, maxAge: maxPriceAgeSeconds) else {
                 throw DecisionBlock("percentOfAvailable: no balance of \(ccy) younger than \(maxPriceAgeSeconds) s")
             }

@@ -13,12 +13,15 @@ public struct Decision: Sendable, Equatable {
     public var reason: String
     /// The orders that follow (outcome `order`), or would have (outcome `dryRun`).
     public var orders: [PlannedOrder]
+    /// The market and guard state it read, journaled with it (``DecisionInputs``).
+    public var inputs: DecisionInputs
 
-    public init(ruleId: String?, outcome: Outcome, reason: String, orders: [PlannedOrder] = []) {
+    public init(ruleId: String?, outcome: Outcome, reason: String, orders: [PlannedOrder] = [], inputs: DecisionInputs = DecisionInputs()) {
         self.ruleId = ruleId
         self.outcome = outcome
         self.reason = reason
         self.orders = orders
+        self.inputs = inputs
     }
 
     /// The decision of a signal that no rule matched.
@@ -107,17 +110,23 @@ public struct Decider: Sendable {
         signalBot: Bool = false,
         matched preMatched: [Rule]? = nil
     ) -> [Decision] {
+        var seen = DecisionInputs()
+        seen.killSwitch = guards.killSwitchEngaged
         let matched: [Rule]
         if signalBot {
             do {
                 matched = [try OKXSignalBot.rule(for: payload, source: source, instruments: builder.market.instruments)]
             } catch {
-                return [Decision(ruleId: OKXSignalBot.ruleId, outcome: .blocked, reason: error.reason)]
+                return [Decision(ruleId: OKXSignalBot.ruleId, outcome: .blocked, reason: error.reason, inputs: seen)]
             }
         } else {
             matched = preMatched ?? Self.matching(rules, source: source, payload: payload)
         }
-        guard !matched.isEmpty else { return [.noRuleMatched] }
+        guard !matched.isEmpty else {
+            var skip = Decision.noRuleMatched
+            skip.inputs = seen
+            return [skip]
+        }
         var ledger = ledger
         return matched.map { rule in
             let decision = decide(rule, source: source, signalId: signalId, payload: payload, ledger: ledger)
@@ -128,24 +137,26 @@ public struct Decider: Sendable {
 
     private func decide(_ rule: Rule, source: String, signalId: String, payload: JSONValue, ledger: RiskLedger) -> Decision {
         var orders: [PlannedOrder] = []
+        var inputs = DecisionInputs()
+        inputs.killSwitch = guards.killSwitchEngaged
         do {
             for (index, template) in rule.orders.enumerated() {
                 let clOrdId = ClOrdId.make(source: source, signalId: signalId, ruleId: rule.id, orderIndex: index)
-                orders.append(try builder.build(template, payload: payload, clOrdId: clOrdId))
+                orders.append(try builder.build(template, payload: payload, clOrdId: clOrdId, inputs: &inputs))
             }
-            try checkGuards(rule, orders: orders, ledger: ledger)
+            try checkGuards(rule, orders: orders, ledger: ledger, inputs: &inputs)
         } catch {
-            return Decision(ruleId: rule.id, outcome: .blocked, reason: error.reason, orders: orders)
+            return Decision(ruleId: rule.id, outcome: .blocked, reason: error.reason, orders: orders, inputs: inputs)
         }
         let summary = orders.map(Self.describe).joined(separator: "; ")
         if rule.dryRun || guards.risk.dryRun {
             let which = rule.dryRun ? "rule" : "global"
-            return Decision(ruleId: rule.id, outcome: .dryRun, reason: "dry run (\(which)): would \(summary)", orders: orders)
+            return Decision(ruleId: rule.id, outcome: .dryRun, reason: "dry run (\(which)): would \(summary)", orders: orders, inputs: inputs)
         }
-        return Decision(ruleId: rule.id, outcome: .order, reason: summary, orders: orders)
+        return Decision(ruleId: rule.id, outcome: .order, reason: summary, orders: orders, inputs: inputs)
     }
 
-    private func checkGuards(_ rule: Rule, orders: [PlannedOrder], ledger: RiskLedger) throws(DecisionBlock) {
+    private func checkGuards(_ rule: Rule, orders: [PlannedOrder], ledger: RiskLedger, inputs: inout DecisionInputs) throws(DecisionBlock) {
         let now = builder.now
         let risk = guards.risk
         if guards.killSwitchEngaged {
@@ -159,9 +170,11 @@ public struct Decider: Sendable {
                 throw DecisionBlock("allowedInstruments: \(instId) is not allowed")
             }
             if !guards.queueHasRoom(instId) {
+                inputs.queueFull.insert(instId)
                 throw DecisionBlock("execution queue: too many \(instId) orders are waiting to be sent; try again later")
             }
             if guards.orderIsOpen(order.request.clOrdId) {
+                inputs.stillOpen.insert(order.request.clOrdId)
                 throw DecisionBlock(
                     "clOrdId \(order.request.clOrdId) is still open: an earlier signal with this id ordered it and it is not final yet"
                 )

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+@testable import SignalBridgeCore
+
+/// `journal replay`: decisions journaled with their market inputs are decided again exactly; a change in the rules
+/// shows with both versions; a signal journaled without inputs is not replayable.
+@Suite struct WhatIfReplayTests {
+    static let rules = """
+        {"rules": [
+          {"id": "buy", "source": "tv", "when": {"pointer": "/action", "eq": "buy"}, "cooldownSeconds": 60,
+           "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "100"}}]},
+          {"id": "bid", "source": "tv", "when": {"pointer": "/action", "eq": "bid"},
+           "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"},
+                       "price": {"from": "bid", "offsetBps": -10}}]},
+          {"id": "all-in", "source": "tv", "when": {"pointer": "/action", "eq": "all-in"},
+           "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"percentOfAvailable": 50}}]}
+        ]}
+        """
+
+    /// A journal written the way the intake writes it (``SignalBatch``'s entries), for `actions` sent `gap` seconds
+    /// apart; the ticker is `tickerAge` seconds old at each signal.
+    static func journal(
+        _ actions: [String],
+        rules: RuleSet,
+        gap: TimeInterval = 30,
+        tickerAge: TimeInterval = 2,
+        killSwitch: Bool = false
+    ) -> [JournalRecord] {
+        var ledger = RiskLedger()
+        var entries: [(Date, JournalEntry)] = []
+        for (index, action) in actions.enumerated() {
+            let now = Fixture.now.addingTimeInterval(Double(index) * gap + 0.000_250)
+            var market = Fixture.market()
+            market.tickerFetchedAt["BTC-USDT"] = now.addingTimeInterval(-tickerAge)
+            market.balances = ["USDT": 1234.5]
+            market.balancesFetchedAt = now.addingTimeInterval(-1.5)
+            let decider = Decider(
+                rules: rules,
+                guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: killSwitch),
+                builder: OrderBuilder(market: market, now: now, maxPriceAgeSeconds: 5)
+            )
+            let payload: JSONValue = ["action": .string(action)]
+            let signalId = "s\(index)"
+            let decisions = decider.decide(signalId: signalId, source: "tv", payload: payload, ledger: ledger)
+            decisions.compactMap { $0.usage(at: now) }.forEach { ledger.record($0) }
+            entries.append((now, .signal(signalId: signalId, source: "tv", remoteAddr: nil, bodySha256: "00", receivedAt: now, payload: payload)))
+            for decision in decisions {
+                entries.append((now, .decision(signalId: signalId, decision, ruleSetHash: rules.hash)))
+                if decision.outcome == .order {
+                    for order in decision.orders {
+                        entries.append((now, .intent(OrderIntent(signalId: signalId, ruleId: decision.ruleId ?? "", request: order.request))))
+                    }
+                }
+            }
+        }
+        var records: [JournalRecord] = []
+        for (time, entry) in entries {
+            let prev = records.last.map { Hex.sha256($0.line.utf8) } ?? JournalRecord.genesis
+            // The record is written a little after the decision, as the journal does.
+            records.append(JournalRecord.make(entry, seq: records.count + 1, ts: Timestamp.format(time.addingTimeInterval(0.004)), prev: prev))
+        }
+        return records
+    }
+
+    static func replay(_ records: [JournalRecord], rules: RuleSet, risk: RiskSettings = Self.risk) -> ([WhatIfReplay.Outcome], WhatIfReplay.Summary) {
+        var replay = WhatIfReplay(rules: rules, risk: risk, signalBotSources: [])
+        var outcomes = records.compactMap { replay.add($0) }
+        if let last = replay.finish() { outcomes.append(last) }
+        return (outcomes, replay.summary)
+    }
+
+    static var risk: RiskSettings {
+        var risk = RiskSettings()
+        risk.maxPriceAgeSeconds = 5
+        return risk
+    }
+
+    @Test func theRulesInForceChangeNothing() throws {
+        let rules = try Fixture.rules(Self.rules)
+        // buy, then buy again inside the cooldown (blocked), a limit from the bid, sizing from the balance, no match.
+        let records = Self.journal(["buy", "buy", "bid", "all-in", "sell", "buy"], rules: rules)
+        let (outcomes, summary) = Self.replay(records, rules: rules)
+        #expect(outcomes.count == 6)
+        #expect(outcomes.allSatisfy { !$0.changed && $0.notReplayable == nil }, "\(outcomes.filter(\.changed))")
+        #expect(outcomes[1].original.first?.outcome == "blocked")
+        #expect(outcomes[1].replayed.first?.reason.hasPrefix("cooldownSeconds") == true)
+        #expect(outcomes[3].original.first?.orders.first?.sz == Decimal(string: "617.2"))
+        #expect(summary.signals == 6 && summary.changed == 0 && summary.originalOrders == 4 && summary.replayedOrders == 4)
+    }
+
+    @Test func theDecisionRecordCarriesItsMarketInputs() throws {
+        let rules = try Fixture.rules(Self.rules)
+        let records = Self.journal(["bid", "all-in"], rules: rules)
+        let decisions = records.filter { $0.type == "decision" }
+        let market = try #require(decisions[0]["market"]?.objectValue?["BTC-USDT"]?.objectValue)
+        #expect(market["bidPx"] == "59999.9" && market["askPx"] == "60000.1" && market["last"] == "60000")
+        #expect(market["ageMs"] == 2000 && market["tickSz"] == "0.1")
+        let balance = try #require(decisions[1]["balances"]?.objectValue?["USDT"]?.objectValue)
+        #expect(balance["available"] == "1234.5" && balance["ageMs"] == 1500)
+        #expect(records.first { $0.type == "signal" }?["receivedAt"] == .string(Timestamp.format(Fixture.now)))
+    }
+
+    @Test func aChangedSizeShowsBothVersions() throws {
+        let records = Self.journal(["buy"], rules: try Fixture.rules(Self.rules))
+        let bigger = try Fixture.rules(Self.rules.replacingOccurrences(of: #"{"quote": "100"}"#, with: #"{"quote": "250"}"#))
+        let (outcomes, summary) = Self.replay(records, rules: bigger)
+        #expect(outcomes[0].changed)
+        #expect(outcomes[0].original[0].orders[0].sz == 100 && outcomes[0].replayed[0].orders[0].sz == 250)
+        #expect(summary.changed == 1)
+        #expect(summary.notional["BTC-USDT"]?.original == 100 && summary.notional["BTC-USDT"]?.replayed == 250)
+        let row = WhatIfReplay.listing(outcomes).rows[0]
+        #expect(row[0] == "*" && row[4].contains("buy 100 BTC-USDT") && row[5].contains("buy 250 BTC-USDT"))
+    }
+
+    @Test func aChangedPriceConditionAndGuardShow() throws {
+        let records = Self.journal(["bid", "sell", "buy", "buy"], rules: try Fixture.rules(Self.rules))
+        let changed = try Fixture.rules(
+            Self.rules.replacingOccurrences(of: #""offsetBps": -10"#, with: #""offsetBps": -50"#)
+                .replacingOccurrences(of: #""eq": "buy"}, "cooldownSeconds": 60"#, with: #""in": ["buy", "sell"]}, "cooldownSeconds": 10"#)
+        )
+        let (outcomes, _) = Self.replay(records, rules: changed)
+        // The limit price moves with the offset from the same journaled bid.
+        #expect(outcomes[0].original[0].orders[0].px == Decimal(string: "59939.9"))
+        #expect(outcomes[0].replayed[0].orders[0].px == Decimal(string: "59699.9"))
+        // "sell" now matches the buy rule, whose market order needs a ticker; the original decision (no rule matched)
+        // read none, so it cannot be decided again: not replayable, not a change.
+        #expect(outcomes[1].notReplayable?.contains("the ticker of BTC-USDT") == true && !outcomes[1].changed)
+        // Under a 10 s cooldown, the second buy 30 s later is no longer blocked.
+        #expect(outcomes[3].original[0].outcome == "blocked" && outcomes[3].replayed[0].outcome == "order" && outcomes[3].changed)
+    }
+
+    @Test func aStalePriceAndTheKillSwitchAreReplayedAsTheyWere() throws {
+        let rules = try Fixture.rules(Self.rules)
+        let stale = Self.journal(["buy", "bid"], rules: rules, tickerAge: 6)
+        let (outcomes, _) = Self.replay(stale, rules: rules)
+        #expect(outcomes.allSatisfy { $0.original[0].outcome == "order" || $0.original[0].outcome == "blocked" })
+        #expect(outcomes[1].original[0].outcome == "blocked" && !outcomes[1].changed && outcomes[1].notReplayable == nil)
+        let killed = Self.journal(["buy"], rules: rules, killSwitch: true)
+        #expect(killed.first { $0.type == "decision" }?["killSwitch"] == true)
+        let (again, _) = Self.replay(killed, rules: rules)
+        #expect(again[0].original[0].reason.hasPrefix("kill switch") && !again[0].changed)
+        // A looser age limit would have priced the stale ticker: a change, both versions shown.
+        var looser = Self.risk
+        looser.maxPriceAgeSeconds = 10
+        let (priced, _) = Self.replay(stale, rules: rules, risk: looser)
+        #expect(priced[1].changed && priced[1].replayed[0].outcome == "order")
+    }
+
+    @Test func aSignalJournaledWithoutInputsIsNotReplayable() throws {
+        let rules = try Fixture.rules(Self.rules)
+        let records = Self.journal(["buy", "sell"], rules: rules).map { record -> JournalRecord in
+            guard record.type == "decision" else { return record }
+            var old = record
+            old.object = JSONObject(record.object.members.filter { $0.key != "market" }.map { ($0.key, $0.value) })
+            return old
+        }
+        let changed = try Fixture.rules(Self.rules.replacingOccurrences(of: #"{"quote": "100"}"#, with: #"{"quote": "250"}"#))
+        let (outcomes, summary) = Self.replay(records, rules: changed)
+        #expect(outcomes.allSatisfy { $0.notReplayable != nil && !$0.changed })
+        #expect(summary.notReplayable == 2 && summary.changed == 0)
+        #expect(outcomes[0].json.objectValue?["changed"] == false && outcomes[0].json.objectValue?["notReplayable"] != nil)
+    }
+
+    @Test func sinceReportsLaterSignalsButCountsEarlierOrders() throws {
+        let rules = try Fixture.rules(Self.rules)
+        let records = Self.journal(["buy", "buy"], rules: rules)
+        var replay = WhatIfReplay(rules: rules, risk: Self.risk, signalBotSources: [], since: Fixture.now.addingTimeInterval(10))
+        var outcomes = records.compactMap { replay.add($0) }
+        if let last = replay.finish() { outcomes.append(last) }
+        #expect(outcomes.map(\.signalId) == ["s1"])
+        // The earlier buy, not reported, still sets off the cooldown.
+        #expect(outcomes[0].replayed[0].outcome == "blocked" && !outcomes[0].changed)
+    }
+}
