@@ -83,16 +83,39 @@ struct JournalCommand: AsyncParsableCommand {
 
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One row per signal: source, rules matched, orders, their final state, filled size, average price, fees."
+            abstract: "One row per signal: source, rules matched, orders, their final state, filled size, average price, fees.",
+            discussion: "--format html writes one self-contained page: summary, timeline, latency, and each signal's lineage."
         )
 
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case table, json, csv, html
+        }
+
         @OptionGroup var options: ConfigOption
-        @OptionGroup var filter: ListingOptions
+        @OptionGroup var time: SinceOption
+        @Option(help: "table, json, csv or html.") var format: Format = .table
+        @Option(help: "Write the report to this file instead of standard output.") var output: String?
 
         func run() async throws {
-            var report = JournalReport(since: filter.sinceDate)
+            let html = format == .html
+            var report = JournalReport(since: time.sinceDate, detailed: html)
             try options.streamJournal { report.add($0) }
-            Console.printListing(report.render(format: filter.format))
+            let text: String
+            if html {
+                let title = "journal \(try options.journalDirectory())" + (time.since.map { " since \($0)" } ?? "")
+                text = HTMLReport(report: report, title: title).html
+            } else {
+                text = report.render(format: ListingFormat(rawValue: format.rawValue) ?? .table)
+            }
+            guard let output else {
+                Console.printListing(text)
+                return
+            }
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw Console.fail("cannot write \(output): \(error.localizedDescription)")
+            }
         }
     }
     struct Replay: AsyncParsableCommand {
@@ -150,12 +173,20 @@ struct JournalCommand: AsyncParsableCommand {
 
 extension ListingFormat: ExpressibleByArgument {}
 
-/// `--since` and `--format`, shared by `journal query` and `journal report`.
+/// `--since` and `--format`, shared by `journal query` and `journal replay`.
 struct ListingOptions: ParsableArguments {
-    @Option(help: "Only from this time on: RFC 3339 (2026-11-25T12:00:00Z), a UTC day (2026-11-25), or an age (90m, 24h, 7d).")
-    var since: String?
+    @OptionGroup var time: SinceOption
     @Option(help: "table, json or csv.")
     var format: ListingFormat = .table
+
+    /// The `--since` time (checked by `validate`).
+    var sinceDate: Date? { time.sinceDate }
+}
+
+/// `--since`, shared by the journal commands.
+struct SinceOption: ParsableArguments {
+    @Option(help: "Only from this time on: RFC 3339 (2026-11-25T12:00:00Z), a UTC day (2026-11-25), or an age (90m, 24h, 7d).")
+    var since: String?
 
     func validate() throws {
         if let since, SinceTime.parse(since, now: Date()) == nil {

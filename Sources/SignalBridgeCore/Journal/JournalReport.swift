@@ -23,6 +23,26 @@ public struct JournalReport: Sendable {
         public var feeCurrency: String? { lifecycle.feeCurrency }
         /// Why it was rejected or abandoned.
         public var reason: String? { lifecycle.reason }
+        /// The exact OKX body (kept by a detailed report).
+        public var request: OrderRequest?
+        /// Every record about it after the intent, in journal order (kept by a detailed report).
+        public var events: [Event] = []
+    }
+
+    /// A record about an order, as a line of its lineage: `ts`, `type` (`order.ack`, …), the exchange's `state` of an
+    /// `order.update`, and what it says.
+    public struct Event: Sendable, Equatable {
+        public var ts: String
+        public var type: String
+        public var state: String?
+        public var text: String
+    }
+
+    /// A decision of a signal, with its reason (kept by a detailed report).
+    public struct DecisionLine: Sendable, Equatable {
+        public var ruleId: String?
+        public var outcome: String
+        public var reason: String
     }
 
     /// A signal and its outcome.
@@ -36,6 +56,12 @@ public struct JournalReport: Sendable {
         /// The distinct decision outcomes (`order`, `skip`, `blocked`, `dryRun`).
         public var outcomes: [String] = []
         public var orders: [Order] = []
+        /// When its webhook came in (`receivedAt`; kept by a detailed report).
+        public var receivedAt: String?
+        public var remoteAddr: String?
+        /// Its payload as journaled, as JSON text (kept by a detailed report).
+        public var payload: String?
+        public var decisions: [DecisionLine] = []
 
         /// Fees summed per currency, in order of first appearance.
         public var fees: [(currency: String, amount: Decimal)] {
@@ -59,14 +85,20 @@ public struct JournalReport: Sendable {
     private var orderPlace: [String: (row: Int, order: Int)] = [:]
 
     /// Builds the report from every record (orders are followed past `since`).
-    public init(records: [JournalRecord], since: Date? = nil) {
-        self.init(since: since)
+    public init(records: [JournalRecord], since: Date? = nil, detailed: Bool = false) {
+        self.init(since: since, detailed: detailed)
         for record in records { add(record) }
     }
 
+    /// Whether rows keep each signal's whole lineage (payload, decisions with reasons, order bodies and events), for
+    /// the HTML report.
+    public let detailed: Bool
+
     /// An empty report, to be fed records in journal order (``add(_:)``): memory grows with the report, not the journal.
-    public init(since: Date? = nil) {
+    /// - Parameter detailed: keep each signal's whole lineage (``HTMLReport``).
+    public init(since: Date? = nil, detailed: Bool = false) {
         self.since = since ?? .distantPast
+        self.detailed = detailed
     }
 
     /// Adds the next record. A signal's decisions and intents follow it in its batch, so they belong to the latest
@@ -77,21 +109,50 @@ public struct JournalReport: Sendable {
         case .signal(let key):
             guard (record.date ?? .distantPast) >= since else { return }
             rowIndex[key.signalId] = rows.count
-            rows.append(Row(signalId: key.signalId, ts: record.ts, source: key.source))
+            var row = Row(signalId: key.signalId, ts: record.ts, source: key.source)
+            if detailed {
+                row.receivedAt = record["receivedAt"]?.stringValue
+                row.remoteAddr = record["remoteAddr"]?.stringValue
+                row.payload = record["payload"]?.jsonText
+            }
+            rows.append(row)
         case .decision(let decision):
             guard let index = rowIndex[decision.signalId] else { return }
             if let ruleId = decision.ruleId { rows[index].rules.append(ruleId) }
             if !rows[index].outcomes.contains(decision.outcome) { rows[index].outcomes.append(decision.outcome) }
+            if detailed {
+                rows[index].decisions.append(
+                    DecisionLine(ruleId: decision.ruleId, outcome: decision.outcome, reason: record["reason"]?.stringValue ?? "")
+                )
+            }
         case .intent(let intent):
             guard let index = rowIndex[intent.signalId] else { return }
             orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
-            rows[index].orders.append(Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue))
+            var order = Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue)
+            if detailed { order.request = intent.request }
+            rows[index].orders.append(order)
         case .order(let clOrdId, let event):
             guard let place = orderPlace[clOrdId] else { return }
             _ = rows[place.row].orders[place.order].lifecycle.apply(event)
+            if detailed {
+                rows[place.row].orders[place.order].events.append(
+                    Event(ts: record.ts, type: record.type, state: record["state"]?.stringValue, text: Self.describe(record))
+                )
+            }
         case .rejected, .rulesLoaded:
             return
         }
+    }
+
+    /// What a record about an order says, in a line: everything but the fields every such record has.
+    static func describe(_ record: JournalRecord) -> String {
+        record.object.compactMap { member -> String? in
+            switch member.key {
+            case "seq", "ts", "type", "prev", "batch", "clOrdId": return nil
+            default: return "\(member.key) \(member.value.scalarText ?? member.value.jsonText)"
+            }
+        }
+        .joined(separator: ", ")
     }
 
     /// The report as `format`: `json` gives one object per signal with every order; `table` and `csv` one row per
