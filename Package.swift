@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "OKXSimulatorTests",
             dependencies: [
-                "OKXSimulator", "OKXClient", "SignalBridgeCore",
+                "OKXSimulator", "OKXClient", "SignalBridgeCore", "SignalBridgeServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -20,13 +20,13 @@ public struct OKXOrderStream: OrderUpdateFeed {
         self.clock = clock
     }
 
-    /// The private WebSocket URL for a REST base URL: OKX's own hosts (demo: `wspap`), or `ws://host:port` for a
-    /// local simulator.
-    public static func url(forREST baseURL: String, demo: Bool) -> String {
+    /// The WebSocket URL (`private`, `public` or `business`) for a REST base URL: OKX's own hosts (demo: `wspap`,
+    /// regional ones for `us.` and `eea.`), or `ws://host:port` for a local simulator.
+    public static func url(forREST baseURL: String, demo: Bool, path: String = "private") -> String {
         guard let url = URL(string: baseURL), let host = url.host else { return "" }
-        if url.scheme == "http" { return "ws://\(host)\(url.port.map { ":\($0)" } ?? "")/ws/v5/private" }
+        if url.scheme == "http" { return "ws://\(host)\(url.port.map { ":\($0)" } ?? "")/ws/v5/\(path)" }
         let region = host.hasPrefix("us.") ? "us" : host.hasPrefix("eea.") ? "eea" : ""
-        return "wss://ws\(region)\(demo ? "pap" : "").okx.com:8443/ws/v5/private"
+        return "wss://ws\(region)\(demo ? "pap" : "").okx.com:8443/ws/v5/\(path)"
     }
 
     /// A refusal of the login or subscription.

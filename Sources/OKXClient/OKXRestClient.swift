@@ -15,6 +15,8 @@ public struct OKXRestClient: Exchange {
     let baseURL: String
     /// The private WebSocket URL, when not derived from `baseURL`.
     let webSocketURL: String?
+    /// The public WebSocket URL (tickers), when not derived from `baseURL`.
+    let publicWebSocketURL: String?
     let credentials: OKXCredentials
     let demo: Bool
     let httpClient: HTTPClient
@@ -41,6 +43,7 @@ public struct OKXRestClient: Exchange {
         httpClient: HTTPClient = okxHTTPClient,
         requestTimeout: TimeAmount = .seconds(10),
         webSocketURL: String? = nil,
+        publicWebSocketURL: String? = nil,
         logger: Logger,
         metrics: BridgeMetrics = BridgeMetrics(),
         clock: @escaping @Sendable () -> Date = Date.init
@@ -48,6 +51,7 @@ public struct OKXRestClient: Exchange {
         self.metrics = metrics
         self.requestTimeout = requestTimeout
         self.webSocketURL = webSocketURL
+        self.publicWebSocketURL = publicWebSocketURL
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
         self.demo = demo
@@ -63,22 +67,24 @@ public struct OKXRestClient: Exchange {
 
     public func ticker(instId: String) async throws(ExchangeError) -> Ticker {
         let data = try await fetch(.GET, "/api/v5/market/ticker", query: [("instId", instId)], signed: false)
-        guard let ticker = data.first?.objectValue.flatMap({ self.ticker($0) }) else {
+        guard let ticker = data.first?.objectValue.flatMap({ Self.ticker($0, now: clock()) }) else {
             throw ExchangeError(message: "OKX sent a ticker of \(instId) without last, bidPx or askPx", retryable: true)
         }
         return ticker
     }
 
-    func ticker(_ object: JSONObject) -> Ticker? {
+    /// A ticker as OKX sends it (REST or the `tickers` channel): `instId`, and `last`, `bidPx`, `askPx` positive and
+    /// in range; `ts` (Unix ms) or `now`.
+    static func ticker(_ object: JSONObject, now: Date) -> Ticker? {
         guard let instId = object["instId"]?.stringValue, let last = object["last"]?.decimalValue,
-            let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue
+            let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue, last > 0, bid > 0, ask > 0
         else { return nil }
         return Ticker(
             instId: instId,
             last: last,
             bid: bid,
             ask: ask,
-            time: object["ts"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) } ?? clock()
+            time: object["ts"]?.decimalValue.flatMap { Date(unixMilliseconds: $0) } ?? now
         )
     }
 
@@ -169,7 +175,7 @@ public struct OKXRestClient: Exchange {
     /// Every spot ticker (`GET /api/v5/market/tickers?instType=SPOT`).
     public func tickers() async throws(ExchangeError) -> [Ticker] {
         let data = try await fetch(.GET, "/api/v5/market/tickers", query: [("instType", "SPOT")], signed: false)
-        return data.compactMap { $0.objectValue.flatMap { self.ticker($0) } }
+        return data.compactMap { $0.objectValue.flatMap { Self.ticker($0, now: clock()) } }
     }
 
     /// Places up to 20 orders in one request (`POST /api/v5/trade/batch-orders`), one outcome per order.

@@ -21,6 +21,7 @@ public final class FaultInjector: Sendable {
         var queued: [SimulatedFault] = []
         var latency: Duration = .zero
         var outageUntil: Date?
+        var publicFeedDownUntil: Date?
         var disconnectObservers: [UUID: AsyncStream<Void>.Continuation] = [:]
     }
 
@@ -44,7 +45,26 @@ public final class FaultInjector: Sendable {
             $0.queued = []
             $0.latency = .zero
             $0.outageUntil = nil
+            $0.publicFeedDownUntil = nil
         }
+    }
+
+    /// Takes the public WebSocket (market data) down for `seconds`: its connections are closed and refused while REST
+    /// keeps answering, so a client's fallback to polling shows. (Private connections are closed too, and reconnect.)
+    public func startPublicFeedOutage(seconds: TimeInterval) {
+        state.withLock { $0.publicFeedDownUntil = Date().addingTimeInterval(seconds) }
+        disconnectWebSockets()
+    }
+
+    /// Whether the public WebSocket refuses connections (an outage of the exchange, or of its public feed).
+    public var isPublicFeedDown: Bool {
+        let feedDown = state.withLock { state in
+            guard let until = state.publicFeedDownUntil else { return false }
+            if Date() < until { return true }
+            state.publicFeedDownUntil = nil
+            return false
+        }
+        return feedDown || isDown
     }
 
     /// Takes the exchange down for `seconds`: every REST request answers HTTP 503, and WebSockets are closed and
@@ -84,7 +104,7 @@ public final class FaultInjector: Sendable {
         if isDown { throw Self.outageError }
     }
 
-    /// Closes every private WebSocket connection.
+    /// Closes every WebSocket connection, private and public.
     public func disconnectWebSockets() {
         let observers = state.withLock { Array($0.disconnectObservers.values) }
         observers.forEach { $0.yield() }

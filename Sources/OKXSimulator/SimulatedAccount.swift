@@ -93,6 +93,7 @@ public final class SimulatedAccount: Sendable {
         /// OKX `acctLv`: 1 Spot, 2 Futures, 3 Multi-currency margin, 4 Portfolio margin.
         var accountLevel = 1
         var observers: [UUID: AsyncStream<SimulatedOrderEvent>.Continuation] = [:]
+        var tickerObservers: [UUID: AsyncStream<Ticker>.Continuation] = [:]
     }
 
     private let state: Mutex<State>
@@ -200,6 +201,17 @@ public final class SimulatedAccount: Sendable {
         return stream
     }
 
+    /// A stream of every price change from now on (what the public WebSocket `tickers` and `books5` channels push).
+    public func tickerEvents() -> AsyncStream<Ticker> {
+        let (stream, continuation) = AsyncStream<Ticker>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.tickerObservers.removeValue(forKey: id) }
+        }
+        state.withLock { $0.tickerObservers[id] = continuation }
+        return stream
+    }
+
     // MARK: - Trading
 
     /// Moves the book of `instId` to `last`, with a one-tick spread; resting orders that now cross fill (as makers).
@@ -219,6 +231,8 @@ public final class SimulatedAccount: Sendable {
             }
             Self.trigger(instId, last: last, state: &state, events: &events, now: now)
         }
+        let (ticker, observers) = state.withLock { ($0.tickers[instId], Array($0.tickerObservers.values)) }
+        if let ticker { observers.forEach { $0.yield(ticker) } }
     }
 
     /// A take-profit or stop-loss of a filled order, waiting for its trigger (OKX creates it once the parent is fully

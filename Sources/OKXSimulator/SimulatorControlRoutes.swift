@@ -9,7 +9,8 @@ import Synchronization
 /// - `GET /sim/requests`: how many authenticated requests each OKX path served.
 /// - `POST /sim/faults` `{"kind": "dropAnswer"|"serverError"|"rateLimit"|"busy", "count": N, "placed": true}`,
 ///   `{"kind": "latency", "ms": N}`, `{"kind": "wsDisconnect"}`, `{"kind": "outage", "seconds": N}` (every REST
-///   request answers HTTP 503 and WebSockets close); `DELETE /sim/faults` clears them.
+///   request answers HTTP 503 and WebSockets close), `{"kind": "publicFeedDown", "seconds": N}` (the public WebSocket
+///   closes and refuses connections, REST answers); `DELETE /sim/faults` clears them.
 /// - `POST /sim/price` `{"instId": "BTC-USDT", "last": "61000"}`: moves the book; crossing limit orders fill.
 /// - `POST /sim/account` `{"acctLv": "2"}`: the account mode `GET /api/v5/account/config` reports.
 struct SimulatorControlRoutes: Sendable {
@@ -38,11 +39,15 @@ struct SimulatorControlRoutes: Sendable {
                 simulator.faults.setLatency(.milliseconds(ms))
             case "wsDisconnect":
                 simulator.faults.disconnectWebSockets()
-            case "outage":
+            case "outage", "publicFeedDown":
                 guard let seconds = body["seconds"]?.wholeNumber(in: 1...86400) else {
                     return OKXEnvelope.error("400", "an outage takes seconds, a whole number from 1 to 86400", status: .badRequest)
                 }
-                simulator.faults.startOutage(seconds: TimeInterval(seconds))
+                if body["kind"] == "outage" {
+                    simulator.faults.startOutage(seconds: TimeInterval(seconds))
+                } else {
+                    simulator.faults.startPublicFeedOutage(seconds: TimeInterval(seconds))
+                }
             case let kind?:
                 guard let fault = Self.fault(kind, placed: body["placed"]?.boolValue ?? true) else {
                     return OKXEnvelope.error("400", "unknown fault kind \(kind)", status: .badRequest)

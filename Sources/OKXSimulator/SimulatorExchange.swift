@@ -73,3 +73,44 @@ public struct SimulatorExchange: Exchange {
         }
     }
 }
+
+extension SimulatorExchange {
+    /// The simulator's price changes, as its public WebSocket pushes them, in process.
+    public func tickerFeed() -> (any TickerFeed)? { SimulatorTickerFeed(simulator: simulator) }
+}
+
+/// The in-process equivalent of OKX's public `tickers` channel: the current tickers at once, then every price change;
+/// an outage refuses it and a disconnect fault ends it, as on the simulator's `/ws/v5/public`.
+struct SimulatorTickerFeed: TickerFeed {
+    let simulator: Simulator
+
+    /// The simulator has no outage to report beyond this.
+    struct Refused: Error, CustomStringConvertible {
+        var description: String { "the simulator is down (fault injection)" }
+    }
+
+    func follow(
+        instruments: [String],
+        connected: @escaping @Sendable () async -> Void,
+        ticker: @escaping @Sendable (Ticker) async -> Void
+    ) async throws {
+        guard !simulator.faults.isPublicFeedDown else { throw Refused() }
+        let wanted = Set(instruments)
+        let prices = simulator.account.tickerEvents()
+        let disconnects = simulator.faults.disconnects()
+        await connected()
+        for instId in instruments.sorted() {
+            if let current = simulator.account.ticker(instId) { await ticker(current) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await price in prices where wanted.contains(price.instId) { await ticker(price) }
+            }
+            group.addTask {
+                for await _ in disconnects { return }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

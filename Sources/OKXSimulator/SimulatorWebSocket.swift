@@ -138,7 +138,8 @@ struct SimulatorWebSocket: Sendable {
 }
 
 extension Simulator {
-    /// The simulator's server: OKX REST under `/api/v5/`, the private WebSocket at `/ws/v5/private`, and `/sim/`.
+    /// The simulator's server: OKX REST under `/api/v5/`, the private WebSocket at `/ws/v5/private`, the public one at
+    /// `/ws/v5/public`, and `/sim/`.
     public func application(
         host: String,
         port: Int,
@@ -149,6 +150,10 @@ extension Simulator {
         let webSocket = SimulatorWebSocket(simulator: self)
         webSocketRouter.ws("/ws/v5/private") { inbound, outbound, context in
             try await webSocket.run(inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+        let publicWebSocket = SimulatorPublicWebSocket(simulator: self)
+        webSocketRouter.ws("/ws/v5/public") { inbound, outbound, context in
+            try await publicWebSocket.run(inbound: inbound, outbound: outbound, logger: context.logger)
         }
         return Application(
             router: SimulatorRouter(simulator: self).buildRouter(),

@@ -46,6 +46,7 @@ public struct Bridge: Sendable {
             credentials: credentials,
             demo: configuration.exchange.demo,
             webSocketURL: configuration.exchange.webSocketURL,
+            publicWebSocketURL: configuration.exchange.publicWebSocketURL,
             logger: logger,
             metrics: metrics
         )
@@ -124,7 +125,13 @@ public struct Bridge: Sendable {
             intake: intake,
             executor: executor,
             market: market,
-            marketData: MarketDataService(exchange: exchange, market: market, instruments: tickerInstruments, logger: logger),
+            marketData: MarketDataService(
+                exchange: exchange,
+                market: market,
+                instruments: tickerInstruments,
+                logger: logger,
+                metrics: metrics.metrics
+            ),
             openOrders: replay.openOrders,
             metrics: metrics,
             notifier: notifier,

@@ -102,7 +102,7 @@ struct JournalCommand: AsyncParsableCommand {
             try options.streamJournal { report.add($0) }
             let text: String
             if html {
-                let title = "journal \(try options.journalDirectory())" + (time.since.map { " since \($0)" } ?? "")
+                let title = "journal \(try options.journalDirectory())" + (time.sinceDate.map { " since \(Timestamp.format($0))" } ?? "")
                 text = HTMLReport(report: report, title: title).html
             } else {
                 text = report.render(format: ListingFormat(rawValue: format.rawValue) ?? .table)

@@ -22,7 +22,9 @@ import Testing
     }
 
     @Test func journalContentIsEscapedAndNothingIsFetched() throws {
-        let hostile = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
+        // U+0600 joins the `<` after it into one Character, and U+0301 the `"` before it: escaping must go by scalar.
+        let hostile =
+            "</pre><script>alert(1)</script><img src=x onerror=alert(2)>\"'& \u{0600}<img src=y onerror=alert(4) \u{0600}> x\"\u{0301} onx=1"
         var records = JournalAuditTests.records
         let signal = JournalEntry.signal(
             signalId: hostile,
@@ -35,6 +37,10 @@ import Testing
         records.append(JournalRecord.make(signal, seq: records.count + 1, ts: "2026-11-25T13:00:00.000Z", prev: records.last!.line))
         let html = Self.page(records)
         #expect(!html.contains(hostile) && !html.contains("<img") && !html.contains("onmouseover=\"alert"))
+        // Compared by scalars: `contains` on Strings compares whole Characters, which would hide the unescaped `<`.
+        #expect(!Array(html.unicodeScalars).contains([Unicode.Scalar(0x0600)!, "<"]), "no < right after U+0600")
+        #expect(!html.contains("\"\u{0301}") && html.contains("&quot;\u{0301} onx=1"))
+        #expect(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"))
         #expect(html.contains("&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(html.components(separatedBy: "<script").count == 2, "only the page's own script")
         for outside in ["http://", "https://", "url(", "@import", "<link"] { #expect(!html.contains(outside), "\(outside)") }

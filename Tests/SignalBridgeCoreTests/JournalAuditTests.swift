@@ -49,7 +49,7 @@ import Testing
                     source: "tv",
                     remoteAddr: "127.0.0.1",
                     bodySha256: "00",
-                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    receivedAt: nil,
                     payload: ["a": 1]
                 )
             ),
@@ -65,7 +65,7 @@ import Testing
                     source: "tv",
                     remoteAddr: nil,
                     bodySha256: "01",
-                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    receivedAt: nil,
                     payload: [:]
                 )
             ),
@@ -78,7 +78,7 @@ import Testing
                     source: "alchemy",
                     remoteAddr: nil,
                     bodySha256: "02",
-                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    receivedAt: nil,
                     payload: [:]
                 )
             ),

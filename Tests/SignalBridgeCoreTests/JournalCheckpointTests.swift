@@ -242,7 +242,7 @@ import Testing
                 source: "tv",
                 remoteAddr: nil,
                 bodySha256: "x",
-                receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                receivedAt: nil,
                 payload: .object(JSONObject())
             )
             replay.apply(JournalRecord.make(entry, seq: seq + 1, ts: ts, prev: "x"))

@@ -163,7 +163,7 @@ func temporaryFolder(_ name: String = "journal") -> String {
                     source: "tv",
                     remoteAddr: nil,
                     bodySha256: "",
-                    receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                    receivedAt: nil,
                     payload: .object(JSONObject())
                 ),
                 .decision(signalId: id, .noRuleMatched, ruleSetHash: ""),
@@ -188,7 +188,7 @@ func temporaryFolder(_ name: String = "journal") -> String {
             source: "tv",
             remoteAddr: nil,
             bodySha256: "x",
-            receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+            receivedAt: nil,
             payload: .object(JSONObject([]))
         )
     }

@@ -168,7 +168,7 @@ import Testing
             source: "tv",
             remoteAddr: nil,
             bodySha256: "x",
-            receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+            receivedAt: nil,
             payload: .object(JSONObject([]))
         )
         #expect(JournalEvent.decode(Self.record(signal)) == .signal(SignalKey(source: "tv", signalId: "s")))

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import SignalBridgeCore
@@ -171,5 +172,72 @@ import Testing
         #expect(outcomes.map(\.signalId) == ["s1"])
         // The earlier buy, not reported, still sets off the cooldown.
         #expect(outcomes[0].replayed[0].outcome == "blocked" && !outcomes[0].changed)
+    }
+}
+
+/// The journal a real intake writes, across a restart, replays without a change: the intake decides at the time it
+/// journals (`receivedAt`, to the millisecond), and a restart's risk ledger counts from that same time.
+@Suite struct WhatIfReplayOfTheIntakeTests {
+    static let rules = #"""
+        {"rules": [{"id": "buy", "source": "tv", "when": {"pointer": "/action", "eq": "buy"}, "cooldownSeconds": 60, "maxOrdersPerDay": 3,
+          "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"fixed": "50000"}}]}]}
+        """#
+
+    static func intake(directory: String, since: Date) throws -> (SignalIntake, Journal, BridgeConfiguration) {
+        let configuration = try BridgeConfiguration.parse(
+            try JSONParser.parse(
+                #"""
+                {"sources": [{"name": "tv", "auth": {"scheme": "token", "in": "body", "pointer": "/token", "secretEnv": "TV_TOKEN"},
+                              "idPointer": "/id"}],
+                 "journal": {"directory": "\#(directory)"}}
+                """#
+            ),
+            baseDirectory: URL(fileURLWithPath: directory),
+            environment: ["TV_TOKEN": "t0ken"]
+        )
+        var replay = JournalReplay(since: since)
+        let journal = try Journal.open(directory: directory, logger: Logger(label: "test"), read: replay.item, visit: { replay.apply($0) })
+        let market = MarketData()
+        market.update(instruments: [Fixture.btc])
+        let intake = SignalIntake(
+            configuration: configuration,
+            rules: try Fixture.rules(Self.rules),
+            replay: replay,
+            journal: journal,
+            market: market,
+            dispatcher: RecordingDispatcher(),
+            logger: Logger(label: "test")
+        )
+        return (intake, journal, configuration)
+    }
+
+    @Test func aRestartedIntakesJournalReplaysUnchanged() async throws {
+        let directory = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A whole millisecond, so that the offsets below fall either side of one.
+        let start = try #require(Timestamp.journalTime(Timestamp.format(Date().addingTimeInterval(-600)).utf8))
+        func send(_ intake: SignalIntake, _ id: String, at offset: TimeInterval) async throws -> String {
+            let body = #"{"id":"\#(id)","token":"t0ken","action":"buy"}"#
+            let request = InboundRequest(sourceName: "tv", headers: [], body: Array(body.utf8), remoteAddress: nil, receivedAt: start + offset)
+            let answer = try await intake.handle(request).get()
+            return answer.body.objectValue?["decisions"]?.arrayValue?.first?.objectValue?["outcome"]?.stringValue ?? ""
+        }
+        // Offsets below a millisecond either side of the cooldown's end, and a restart between them.
+        var (intake, journal, configuration) = try Self.intake(directory: directory, since: start.addingTimeInterval(-3600))
+        #expect(try await send(intake, "a", at: 0.0009) == "order")
+        #expect(try await send(intake, "b", at: 59.9995) == "blocked")
+        await journal.close()
+        (intake, journal, configuration) = try Self.intake(directory: directory, since: start.addingTimeInterval(-3600))
+        #expect(try await send(intake, "c", at: 60.0004) == "order")
+        #expect(try await send(intake, "d", at: 119.9999) == "blocked")
+        #expect(try await send(intake, "e", at: 120.0008) == "order")
+        await journal.close()
+
+        let records = try JournalReader.read(directory: directory, allowTornTail: false).records
+        var replay = WhatIfReplay(rules: try Fixture.rules(Self.rules), risk: configuration.risk, signalBotSources: [])
+        var outcomes = records.compactMap { replay.add($0) }
+        if let last = replay.finish() { outcomes.append(last) }
+        #expect(outcomes.count == 5)
+        #expect(outcomes.allSatisfy { !$0.changed && $0.notReplayable == nil }, "\(outcomes.filter { $0.changed }.map(\.replayed))")
     }
 }

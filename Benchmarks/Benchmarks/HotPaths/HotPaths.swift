@@ -93,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
                 source: "bench",
                 remoteAddr: "127.0.0.1",
                 bodySha256: "00",
-                receivedAt: Date(timeIntervalSince1970: 1_764_000_000),
+                receivedAt: nil,
                 payload: payload
             )
             let decision = JournalEntry(

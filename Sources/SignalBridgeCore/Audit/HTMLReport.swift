@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The auditor's page (`signalbridge journal report --format html`, SPEC section 2): one self-contained HTML file
@@ -31,7 +32,8 @@ public struct HTMLReport: Sendable {
         }
     }
 
-    /// Signal to journaled (the 202 follows its fsync), to the exchange's acknowledgement of each order
+    /// Signal to its batch's journal write (the record's `ts`, stamped before the write; the 202 follows the fsync after
+    /// it), to the exchange's acknowledgement of each order
     /// (`order.ack`), and to each order's fill (`order.update` `filled`).
     public var latencies: [Latency] {
         var journaled: [Int] = []
@@ -55,7 +57,7 @@ public struct HTMLReport: Sendable {
             }
         }
         return [
-            Latency(name: "signal to journaled (the 202 follows its fsync)", samples: journaled.sorted()),
+            Latency(name: "signal to its journal write (the 202 follows that write's fsync)", samples: journaled.sorted()),
             Latency(name: "signal to order acknowledged by the exchange", samples: acknowledged.sorted()),
             Latency(name: "signal to order filled", samples: filled.sorted()),
         ]
@@ -66,6 +68,8 @@ public struct HTMLReport: Sendable {
         var page = HTMLText()
         page.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         page.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+        // The browser itself refuses anything from outside and any script but the page's own.
+        page.raw("<meta http-equiv=\"Content-Security-Policy\" content=\"\(Self.contentSecurityPolicy)\">\n")
         page.element("title", "signalbridge journal report")
         page.raw("\n<style>\n\(Self.style)</style>\n</head>\n<body>\n<header>\n")
         page.element("h1", "signalbridge journal report")
@@ -75,7 +79,8 @@ public struct HTMLReport: Sendable {
         timeline(&page)
         latency(&page)
         lineage(&page)
-        page.raw("<script>\n\(Self.script)</script>\n</body>\n</html>\n")
+        // Exactly the text the policy's hash covers.
+        page.raw("<script>\(Self.script)</script>\n</body>\n</html>\n")
         return page.text
     }
 
@@ -100,7 +105,7 @@ public struct HTMLReport: Sendable {
             }
         }
         page.raw("<div class=\"cards\">\n")
-        for (heading, counts) in [("Signals by source", sources), ("Decisions by outcome", outcomes), ("Orders by final state", states)] {
+        for (heading, counts) in [("Signals by source", sources), ("Decisions by outcome", outcomes), ("Orders by state", states)] {
             page.raw("<div class=\"card\">")
             page.element("h3", heading)
             page.table(header: ["", "count"], rows: counts.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }, numeric: [1])
@@ -109,7 +114,7 @@ public struct HTMLReport: Sendable {
         page.raw("</div>\n")
         page.element("h3", "Filled per instrument")
         page.table(
-            header: ["instrument", "orders", "filled (base)", "filled notional (quote)", "fees (negative: charged)"],
+            header: ["instrument", "orders", "filled (base, buys and sells)", "filled notional (quote, gross)", "fees (negative: charged)"],
             rows: perInstrument.sorted { $0.key < $1.key }.map { instId, entry in
                 [
                     instId, String(entry.orders), DecimalText.format(entry.filled), DecimalText.format(entry.notional),
@@ -125,13 +130,13 @@ public struct HTMLReport: Sendable {
     private func timeline(_ page: inout HTMLText) {
         page.raw("<section id=\"timeline\">\n")
         page.element("h2", "Timeline")
-        let dated = report.rows.compactMap { row in Timestamp.parse(utf8: row.ts.utf8).map { (row, $0) } }
-        guard let first = dated.map(\.1).min(), let last = dated.map(\.1).max() else {
+        let dated = report.rows.enumerated().compactMap { index, row in Timestamp.parse(utf8: row.ts.utf8).map { (index, row, $0) } }
+        guard let first = dated.map(\.2).min(), let last = dated.map(\.2).max() else {
             page.element("p", "No signals.")
             page.raw("</section>\n")
             return
         }
-        let sources = Array(Set(dated.map(\.0.source))).sorted()
+        let sources = Array(Set(dated.map(\.1.source))).sorted()
         let width = 960.0
         let left = 140.0
         let span = max(last.timeIntervalSince(first), 1)
@@ -144,7 +149,7 @@ public struct HTMLReport: Sendable {
             page.text(source)
             page.raw("</text>\n")
         }
-        for (index, (row, time)) in dated.enumerated() {
+        for (index, row, time) in dated {
             let x = left + (width - left - 20) * time.timeIntervalSince(first) / span
             let y = Double(sources.firstIndex(of: row.source) ?? 0) * 28 + 20
             page.raw(
@@ -260,9 +265,9 @@ public struct HTMLReport: Sendable {
         }
         if let reason = order.reason { page.text(" · \(reason)") }
         page.raw("</p>\n")
-        if let request = order.request {
+        if let request = order.requestText {
             page.raw("<pre class=\"request\">POST /api/v5/trade/order ")
-            page.text(request.json.jsonText)
+            page.text(request)
             page.raw("</pre>\n")
         }
         if !order.events.isEmpty {
@@ -290,6 +295,10 @@ public struct HTMLReport: Sendable {
     static func cssName(_ text: String) -> String {
         String(text.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "-" })
     }
+
+    /// Nothing may load; the inline style is allowed, and the one script by its hash.
+    static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-\(Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString())'; base-uri 'none'; form-action 'none'"
 
     static let style = """
         :root { color-scheme: light; --order: #1a7f37; --dryRun: #0969da; --blocked: #cf222e; --skip: #8c959f; }
@@ -324,7 +333,7 @@ public struct HTMLReport: Sendable {
           var signals = Array.prototype.slice.call(document.querySelectorAll("article.signal"));
           var selects = Array.prototype.slice.call(form.querySelectorAll("select"));
           selects.forEach(function (select) {
-            var key = select.dataset.filter, values = {};
+            var key = select.dataset.filter, values = Object.create(null);
             signals.forEach(function (s) { (s.dataset[key] || "").split(" ").forEach(function (v) { if (v) values[v] = true; }); });
             select.add(new Option("all", ""));
             Object.keys(values).sort().forEach(function (v) { select.add(new Option(v, v)); });
@@ -355,18 +364,27 @@ struct HTMLText {
     /// Markup written as given: only constants of this file, never journal content.
     mutating func raw(_ markup: String) { text += markup }
 
-    /// Journal content as text: `& < > " '` escaped.
+    /// Journal content as text: `& < > " '` escaped, scalar by scalar (a `Character` is a whole grapheme cluster, and
+    /// `"\u{0600}<"` is one: matching characters would let the `<` through). Bidirectional and other invisible format
+    /// controls are shown as `\u{…}`, so that they cannot disguise what a line says.
     mutating func text(_ content: String) {
-        for character in content {
-            switch character {
-            case "&": text += "&amp;"
-            case "<": text += "&lt;"
-            case ">": text += "&gt;"
-            case "\"": text += "&quot;"
-            case "'": text += "&#39;"
-            default: text.append(character)
+        var scalars = String.UnicodeScalarView()
+        for scalar in content.unicodeScalars {
+            switch scalar {
+            case "&": scalars.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": scalars.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": scalars.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": scalars.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": scalars.append(contentsOf: "&#39;".unicodeScalars)
+            default:
+                if scalar.properties.generalCategory == .format || (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") {
+                    scalars.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+                } else {
+                    scalars.append(scalar)
+                }
             }
         }
+        text += String(scalars)
     }
 
     mutating func element(_ name: String, _ content: String, className: String? = nil) {

@@ -39,6 +39,8 @@ public struct WhatIfReplay: Sendable {
         public var replayed: [DecisionView]
         /// Why it cannot be decided again (its inputs were not journaled), or nil.
         public var notReplayable: String?
+        /// Whether its decisions were made by a rule set other than the one replayed (a reload since).
+        public var decidedByOtherRules = false
 
         /// Whether the new rules decide it otherwise (never for a signal that is not replayable).
         public var changed: Bool { notReplayable == nil && original != replayed }
@@ -49,6 +51,8 @@ public struct WhatIfReplay: Sendable {
         public var signals = 0
         public var changed = 0
         public var notReplayable = 0
+        /// Signals whose decisions a rule set other than the replayed one made.
+        public var otherRuleSet = 0
         public var originalOrders = 0
         public var replayedOrders = 0
         /// Quote notional of the orders sent, per instrument, then and now (market orders sized in base: valued at
@@ -56,8 +60,8 @@ public struct WhatIfReplay: Sendable {
         public var notional: [String: (original: Decimal, replayed: Decimal)] = [:]
 
         public static func == (lhs: Summary, rhs: Summary) -> Bool {
-            (lhs.signals, lhs.changed, lhs.notReplayable, lhs.originalOrders, lhs.replayedOrders)
-                == (rhs.signals, rhs.changed, rhs.notReplayable, rhs.originalOrders, rhs.replayedOrders)
+            (lhs.signals, lhs.changed, lhs.notReplayable, lhs.otherRuleSet, lhs.originalOrders, lhs.replayedOrders)
+                == (rhs.signals, rhs.changed, rhs.notReplayable, rhs.otherRuleSet, rhs.originalOrders, rhs.replayedOrders)
                 && lhs.notional.keys.sorted() == rhs.notional.keys.sorted()
                 && lhs.notional.allSatisfy { key, value in rhs.notional[key].map { $0 == value } ?? false }
         }
@@ -74,6 +78,7 @@ public struct WhatIfReplay: Sendable {
                         .object(
                             JSONObject([
                                 ("signals", .integer(signals)), ("changed", .integer(changed)), ("notReplayable", .integer(notReplayable)),
+                                ("decidedByOtherRules", .integer(otherRuleSet)),
                                 ("orders", .object(JSONObject([("original", .integer(originalOrders)), ("replayed", .integer(replayedOrders))]))),
                                 ("notional", .object(JSONObject(perInstrument))),
                             ])
@@ -87,7 +92,8 @@ public struct WhatIfReplay: Sendable {
     /// The signal being read: its record, then its decisions and intents as they follow in its batch.
     private struct Pending {
         var record: JournalRecord
-        var decisions: [(view: DecisionView, inputs: DecisionInputs?, record: JournalEvent.DecisionRecord)] = []
+        var decisions: [(view: DecisionView, inputs: DecisionInputs?, record: JournalEvent.DecisionRecord, hasMarket: Bool)] = []
+        var ruleSetHashes: Set<String> = []
         var intents: [String: OrderRequest] = [:]
     }
 
@@ -136,7 +142,8 @@ public struct WhatIfReplay: Sendable {
                 reason: record["reason"]?.stringValue ?? "",
                 orders: []
             )
-            pending?.decisions.append((view, inputs, read))
+            pending?.decisions.append((view, inputs, read, record["market"] != nil))
+            if let hash = record["ruleSetHash"]?.stringValue { pending?.ruleSetHashes.insert(hash) }
         case .orderIntent?:
             guard let event = JournalEvent.decode(record), case .intent(let intent) = event,
                 pending?.record["signalId"]?.stringValue == intent.signalId
@@ -165,9 +172,12 @@ public struct WhatIfReplay: Sendable {
             original: original,
             replayed: []
         )
+        outcome.decidedByOtherRules = signal.ruleSetHashes.contains { $0 != rules.hash }
         let journaled = signal.decisions.compactMap(\.inputs)
-        if journaled.count < signal.decisions.count || signal.decisions.isEmpty {
+        if signal.decisions.isEmpty || signal.decisions.contains(where: { !$0.hasMarket }) {
             outcome.notReplayable = "its decisions were journaled without their market inputs (before signalbridge kept them)"
+        } else if journaled.count < signal.decisions.count {
+            outcome.notReplayable = "the market inputs journaled with its decisions do not read as this version writes them"
         } else {
             var inputs = DecisionInputs()
             journaled.forEach { inputs.merge($0) }
@@ -186,7 +196,7 @@ public struct WhatIfReplay: Sendable {
                     )
                 }
                 decisions.compactMap { $0.usage(at: time) }.forEach { ledger.record($0) }
-                if time >= since { count(decisions, original: original, inputs: inputs) }
+                if time >= since { count(decisions, original: original, inputs: inputs, at: time) }
             }
         }
         if outcome.notReplayable != nil {
@@ -201,17 +211,22 @@ public struct WhatIfReplay: Sendable {
         summary.signals += 1
         if outcome.changed { summary.changed += 1 }
         if outcome.notReplayable != nil { summary.notReplayable += 1 }
+        if outcome.decidedByOtherRules { summary.otherRuleSet += 1 }
         return outcome
     }
 
     private func decide(_ outcome: Outcome, payload: JSONValue, inputs: DecisionInputs, at time: Date) -> [Decision] {
         var market = MarketSnapshot()
-        market.instruments = knownInstruments
+        let signalBot = signalBotSources.contains(outcome.source)
+        // A Signal Bot message names its instrument in its own way (`BTCUSDT`): it is looked up only among what its
+        // own decisions found, as it was then.
+        market.instruments = signalBot ? [:] : knownInstruments
         for (instId, entry) in inputs.markets {
             market.instruments[instId] = entry.instrument
             if case .some(.some(let quote)) = entry.quote {
                 market.tickers[instId] = Ticker(instId: instId, last: quote.last, bid: quote.bid, ask: quote.ask, time: time)
                 market.tickerFetchedAt[instId] = time.addingTimeInterval(-Double(quote.ageMs) / 1000)
+                market.tickerSource[instId] = quote.source
             }
         }
         for case (let ccy, let holding?) in inputs.balances {
@@ -234,7 +249,7 @@ public struct WhatIfReplay: Sendable {
             source: outcome.source,
             payload: payload,
             ledger: ledger,
-            signalBot: signalBotSources.contains(outcome.source)
+            signalBot: signalBot
         )
     }
 
@@ -251,11 +266,11 @@ public struct WhatIfReplay: Sendable {
         return "the new rules need \(missing.joined(separator: ", ")), which the original decisions did not read"
     }
 
-    private mutating func count(_ decisions: [Decision], original: [DecisionView], inputs: DecisionInputs) {
+    private mutating func count(_ decisions: [Decision], original: [DecisionView], inputs: DecisionInputs, at time: Date) {
         for view in original where view.outcome == Decision.Outcome.order.rawValue {
             for order in view.orders {
                 summary.originalOrders += 1
-                let value = Self.notional(of: order, inputs: inputs) ?? 0
+                let value = notional(of: order, inputs: inputs) ?? 0
                 summary.notional[order.instId, default: (0, 0)].original += value
             }
         }
@@ -267,11 +282,14 @@ public struct WhatIfReplay: Sendable {
         }
     }
 
-    /// The quote value of a journaled order: price × size, a size in quote, or a base size at the journaled last.
-    private static func notional(of order: OrderRequest, inputs: DecisionInputs) -> Decimal? {
+    /// The quote value of a journaled order, as the order builder values one: price × size, a size in quote, or a
+    /// base size at the journaled last price when it was fresh enough to use.
+    private func notional(of order: OrderRequest, inputs: DecisionInputs) -> Decimal? {
         if let px = order.px { return px * order.sz }
         if order.tgtCcy == "quote_ccy" { return order.sz }
-        guard case .some(.some(let quote)) = inputs.markets[order.instId]?.quote else { return nil }
+        guard case .some(.some(let quote)) = inputs.markets[order.instId]?.quote, quote.ageMs <= risk.maxPriceAgeSeconds * 1000 else {
+            return nil
+        }
         return quote.last * order.sz
     }
 
@@ -290,6 +308,7 @@ extension WhatIfReplay.Outcome {
             ("original", .array(original.map(\.json))), ("replayed", .array(replayed.map(\.json))),
         ])
         if let notReplayable { object["notReplayable"] = .string(notReplayable) }
+        if decidedByOtherRules { object["decidedByOtherRules"] = .bool(true) }
         return .object(object)
     }
 
@@ -321,8 +340,11 @@ extension WhatIfReplay.Summary {
     public func text(ruleSetHash: String) -> String {
         var lines = [
             "\(signals) signal\(signals == 1 ? "" : "s") replayed with ruleSetHash \(ruleSetHash): \(changed) changed (*), \(notReplayable) not replayable (?)",
-            "orders sent: \(originalOrders) then, \(replayedOrders) now",
+            "orders sent: \(originalOrders) then, \(replayedOrders) now (replayable signals)",
         ]
+        if otherRuleSet > 0 {
+            lines.append("\(otherRuleSet) of them decided by another rule set (the rules were reloaded since): their changes may be that reload's")
+        }
         for (instId, pair) in notional.sorted(by: { $0.key < $1.key }) {
             lines.append("notional \(instId): \(DecimalText.format(pair.original)) then, \(DecimalText.format(pair.replayed)) now")
         }

@@ -21,6 +21,8 @@ public struct ExchangeSettings: Sendable {
     public var demo: Bool
     /// The private WebSocket URL, when not derived from `baseURL` (OKX's hosts, or the simulator's).
     public var webSocketURL: String?
+    /// The public WebSocket URL (market data), when not derived from `baseURL`.
+    public var publicWebSocketURL: String?
     /// API credentials, required for `okx`.
     public var credentials: OKXCredentials?
 }
@@ -225,7 +227,7 @@ extension BridgeConfiguration {
                 configuration.replayWindow = TimeInterval(window)
             }
         }
-        if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials", "webSocketURL"]) {
+        if let exchange = try root.object("exchange", allowedKeys: ["kind", "baseURL", "demo", "credentials", "webSocketURL", "publicWebSocketURL"]) {
             configuration.exchange = try readExchange(exchange, baseDirectory: baseDirectory, environment: environment)
         }
         if let journal = try root.object("journal", allowedKeys: ["directory", "segmentBytes"]) {
@@ -287,6 +289,22 @@ extension BridgeConfiguration {
         )
     }
 
+    /// The host of the ws(s) URL at `key`, and whether it is `wss`; nil when the key is absent.
+    /// - Throws: ``DocumentError`` when it is not a plain ws(s) URL.
+    private static func webSocketHost(
+        _ reader: ObjectReader,
+        _ key: String,
+        example: String
+    ) throws(DocumentError) -> (name: String, secure: Bool)? {
+        guard let text = try reader.string(key) else { return nil }
+        guard let url = URL(string: text), url.scheme == "wss" || url.scheme == "ws", let host = url.host, !host.isEmpty,
+            !hasAmbiguousAuthority(url, text: text)
+        else {
+            throw reader.error(key, "expected a ws(s) URL such as \(example) (no user info, backslash or percent-encoding)")
+        }
+        return (host, url.scheme == "wss")
+    }
+
     private static func readExchange(
         _ reader: ObjectReader,
         baseDirectory: URL,
@@ -326,28 +344,22 @@ extension BridgeConfiguration {
             let key = credentials.has(base + "Env") ? base + "Env" : base + "File"
             return try source.resolve(environment: environment, pointer: credentials.pointer.appending(key))
         }
-        if let webSocketURL = try reader.string("webSocketURL") {
-            guard let url = URL(string: webSocketURL), url.scheme == "wss" || url.scheme == "ws", let host = url.host, !host.isEmpty,
-                !Self.hasAmbiguousAuthority(url, text: webSocketURL)
-            else {
-                throw reader.error(
-                    "webSocketURL",
-                    "expected a ws(s) URL such as wss://ws.okx.com:8443/ws/v5/private (no user info, backslash or percent-encoding)"
-                )
-            }
-            // The login message carries the API key and passphrase.
-            guard url.scheme == "wss" || Self.isLoopback(host: host) else {
-                throw reader.error(
-                    "webSocketURL",
-                    "ws:// would send the API key and passphrase in clear; use wss:// (ws:// only to 127.0.0.1, ::1 or localhost)"
-                )
-            }
+        // The login message carries the API key and passphrase: ws:// only to this machine.
+        if let host = try Self.webSocketHost(reader, "webSocketURL", example: "wss://ws.okx.com:8443/ws/v5/private"),
+            !Self.isLoopback(host: host.name), !host.secure
+        {
+            throw reader.error(
+                "webSocketURL",
+                "ws:// would send the API key and passphrase in clear; use wss:// (ws:// only to 127.0.0.1, ::1 or localhost)"
+            )
         }
+        _ = try Self.webSocketHost(reader, "publicWebSocketURL", example: "wss://ws.okx.com:8443/ws/v5/public")
         return ExchangeSettings(
             kind: .okx,
             baseURL: baseURL,
             demo: demo,
             webSocketURL: try reader.string("webSocketURL"),
+            publicWebSocketURL: try reader.string("publicWebSocketURL"),
             credentials: OKXCredentials(
                 apiKey: try secret("apiKey"),
                 secretKey: try secret("secretKey"),

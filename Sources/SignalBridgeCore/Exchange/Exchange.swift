@@ -49,6 +49,8 @@ public protocol Exchange: Sendable {
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus?
     /// The push feed of order changes (OKX's private WebSocket `orders` channel), when the exchange has one.
     func orderFeed() -> (any OrderUpdateFeed)?
+    /// The push feed of tickers (OKX's public WebSocket `tickers` channel), when the exchange has one.
+    func tickerFeed() -> (any TickerFeed)?
     /// The exchange's clock (`GET /api/v5/public/time`), against which `expTime` is checked.
     func serverTime() async throws(ExchangeError) -> Date
     /// Cancels the resting order with `clOrdId`.
@@ -58,6 +60,20 @@ public protocol Exchange: Sendable {
 extension Exchange {
     /// No push feed: orders are followed over REST only.
     public func orderFeed() -> (any OrderUpdateFeed)? { nil }
+
+    /// No push feed: tickers are polled over REST only.
+    public func tickerFeed() -> (any TickerFeed)? { nil }
+}
+
+/// Pushed tickers: OKX's public WebSocket `tickers` channel, or the simulator's equivalent.
+public protocol TickerFeed: Sendable {
+    /// Connects and subscribes to the tickers of `instruments`; calls `connected` once subscribed and `ticker` for
+    /// every push until the connection ends (returns) or fails (throws).
+    func follow(
+        instruments: [String],
+        connected: @escaping @Sendable () async -> Void,
+        ticker: @escaping @Sendable (Ticker) async -> Void
+    ) async throws
 }
 
 /// Pushed order changes: OKX's private WebSocket `orders` channel, or the simulator's equivalent.

@@ -144,7 +144,10 @@ public actor SignalIntake {
             return answer
         }
         inFlight[key] = []
-        let result = await decideAndJournal(signal, request: request, rules: rules, matched: matched, now: request.receivedAt)
+        // Decided at the time the journal keeps (`receivedAt`, to the millisecond), so that a replay, and a restart's
+        // risk ledger, count cooldowns and days from the very same time.
+        let decidedAt = Timestamp.journalTime(Timestamp.format(request.receivedAt).utf8) ?? request.receivedAt
+        let result = await decideAndJournal(signal, request: request, rules: rules, matched: matched, now: decidedAt)
         for waiter in inFlight.removeValue(forKey: key) ?? [] { waiter.resume(returning: result) }
         return try result.get()
     }

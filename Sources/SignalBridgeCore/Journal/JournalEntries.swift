@@ -3,22 +3,23 @@ import Foundation
 /// The records of SPEC section 6, built with their fields in a stable order.
 extension JournalEntry {
     /// A `signal` record: an accepted webhook, its payload with any body token removed.
-    /// - Parameter receivedAt: when its webhook came in: the time its decisions were made at.
+    /// - Parameter receivedAt: when its webhook came in: the time its decisions were made at (nil: not said, as in
+    ///   records of earlier versions; its `ts` stands for it).
     public static func signal(
         signalId: String,
         source: String,
         remoteAddr: String?,
         bodySha256: String,
-        receivedAt: Date,
+        receivedAt: Date?,
         payload: JSONValue
     ) -> JournalEntry {
-        JournalEntry(
-            .signal,
-            [
-                ("signalId", .string(signalId)), ("source", .string(source)), ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null),
-                ("bodySha256", .string(bodySha256)), ("receivedAt", .string(Timestamp.format(receivedAt))), ("payload", payload),
-            ]
-        )
+        var fields: [(String, JSONValue)] = [
+            ("signalId", .string(signalId)), ("source", .string(source)), ("remoteAddr", remoteAddr.map(JSONValue.string) ?? .null),
+            ("bodySha256", .string(bodySha256)),
+        ]
+        if let receivedAt { fields.append(("receivedAt", .string(Timestamp.format(receivedAt)))) }
+        fields.append(("payload", payload))
+        return JournalEntry(.signal, fields)
     }
 
     /// A `rejected` record: a refused webhook (sampled, at most 60 a minute).

@@ -23,6 +23,8 @@ public struct JournalReplay: Sendable {
     /// The signal whose batch is being read, when its answer is kept: its decisions follow it in that batch, with
     /// its time, and belong to it alone.
     private var batchSignal: (key: SignalKey, time: Date)?
+    /// The signal of the batch being read, with the time its decisions were made at (its `receivedAt`).
+    private var batchDecision: (signalId: String, ts: Date, at: Date)?
     /// Orders without a final record yet, with the `seq` of their intent and the lines of their records (for a
     /// checkpoint).
     private var orders: [String: (seq: Int, order: OpenOrder, lines: [String])] = [:]
@@ -45,9 +47,9 @@ public struct JournalReplay: Sendable {
         /// The whole record.
         case record(JournalRecord)
         /// Only that this signal was seen then (for the replay window).
-        case seen(SignalKey, Date)
+        case seen(SignalKey, Date, decidedAt: Date)
         /// A signal within the duplicate window: its key and time are all its answer needs.
-        case signal(SignalKey, Date)
+        case signal(SignalKey, Date, decidedAt: Date)
         /// A signal older than both windows: only that its batch's decisions belong to no kept answer.
         case forgottenSignal
     }
@@ -59,7 +61,10 @@ public struct JournalReplay: Sendable {
         let date = line.date ?? .distantFuture
         if line.isType(.signal) {
             if date < rememberSince { return .forgottenSignal }
-            if let key = line.signalKey { return date < since ? .seen(key, date) : .signal(key, date) }
+            if let key = line.signalKey {
+                let decidedAt = line.receivedAt ?? date
+                return date < since ? .seen(key, date, decidedAt: decidedAt) : .signal(key, date, decidedAt: decidedAt)
+            }
             return .record(try line.parsed())
         }
         if line.isType(.decision), date < since, !line.contains(#""outcome":"order""#) { return nil }
@@ -71,8 +76,11 @@ public struct JournalReplay: Sendable {
     public mutating func apply(_ item: Item) {
         switch item {
         case .record(let record): apply(record)
-        case .seen(let key, let time): seen.append((key, time))
-        case .signal(let key, let time): applySignal(key, time: time)
+        case .seen(let key, let time, let decidedAt):
+            batchSignal = nil
+            batchDecision = (key.signalId, time, decidedAt)
+            seen.append((key, time))
+        case .signal(let key, let time, let decidedAt): applySignal(key, time: time, decidedAt: decidedAt)
         case .forgottenSignal: batchSignal = nil
         }
     }
@@ -82,13 +90,17 @@ public struct JournalReplay: Sendable {
         guard let time = record.date, let event = JournalEvent.decode(record) else { return }
         switch event {
         case .signal(let key):
-            applySignal(key, time: time)
+            applySignal(key, time: time, decidedAt: record["receivedAt"]?.stringValue.flatMap { Timestamp.journalTime($0.utf8) } ?? time)
         case .decision(let decision):
             if let batch = batchSignal, batch.key.signalId == decision.signalId, batch.time == time {
                 signals[batch.key]?.decisions.append(decision.answerEntry)
             }
             if decision.ordered, let ruleId = decision.ruleId {
-                ledger.record(RiskLedger.Usage(ruleId: ruleId, time: time, orders: max(1, decision.clOrdIds.count), notional: decision.notional))
+                // Counted at the time it was decided at (its signal's `receivedAt`), as the intake counted it.
+                let decidedAt = batchDecision.flatMap { $0.signalId == decision.signalId && $0.ts == time ? $0.at : nil } ?? time
+                ledger.record(
+                    RiskLedger.Usage(ruleId: ruleId, time: decidedAt, orders: max(1, decision.clOrdIds.count), notional: decision.notional)
+                )
             }
         case .intent(let intent):
             orders[intent.clOrdId] = (record.seq, OpenOrder(intent: intent, intentTime: time), [record.line])
@@ -103,8 +115,9 @@ public struct JournalReplay: Sendable {
         }
     }
 
-    private mutating func applySignal(_ key: SignalKey, time: Date) {
+    private mutating func applySignal(_ key: SignalKey, time: Date, decidedAt: Date) {
         batchSignal = nil
+        batchDecision = (key.signalId, time, decidedAt)
         guard time >= rememberSince else { return }
         seen.append((key, time))
         guard time >= since else { return }

@@ -23,8 +23,8 @@ public struct JournalReport: Sendable {
         public var feeCurrency: String? { lifecycle.feeCurrency }
         /// Why it was rejected or abandoned.
         public var reason: String? { lifecycle.reason }
-        /// The exact OKX body (kept by a detailed report).
-        public var request: OrderRequest?
+        /// The OKX body exactly as journaled, as JSON text (kept by a detailed report).
+        public var requestText: String?
         /// Every record about it after the intent, in journal order (kept by a detailed report).
         public var events: [Event] = []
     }
@@ -129,7 +129,7 @@ public struct JournalReport: Sendable {
             guard let index = rowIndex[intent.signalId] else { return }
             orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
             var order = Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue)
-            if detailed { order.request = intent.request }
+            if detailed { order.requestText = record["request"]?.jsonText }
             rows[index].orders.append(order)
         case .order(let clOrdId, let event):
             guard let place = orderPlace[clOrdId] else { return }

@@ -80,6 +80,23 @@ public struct ScannedLine {
         return SignalKey(source: String(decoding: source, as: UTF8.self), signalId: String(decoding: id, as: UTF8.self))
     }
 
+    /// The `receivedAt` of a `signal` record, read straight from the bytes: the field after `signalId`, `source`,
+    /// `remoteAddr` and `bodySha256`, as the journal writes them; nil when it is not there in that shape (older records).
+    public var receivedAt: Date? {
+        guard let headerEnd else { return nil }
+        var reader = ByteReader(bytes)
+        reader.index = headerEnd
+        guard reader.expect(#","signalId":""#), reader.string() != nil, reader.expect(#","source":""#), reader.string() != nil,
+            reader.expect(#","remoteAddr":"#)
+        else { return nil }
+        if !reader.expect("null") {
+            guard reader.expect(#"""#), reader.string() != nil else { return nil }
+        }
+        guard reader.expect(#","bodySha256":""#), reader.string() != nil, reader.expect(#","receivedAt":""#), let time = reader.string()
+        else { return nil }
+        return Timestamp.journalTime(time)
+    }
+
     /// The line as text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 

@@ -48,6 +48,12 @@ public final class BridgeMetrics: Sendable {
     /// their retries, or dropped when a target's queue was full).
     public static let notifications = "signalbridge_notifications_total"
 
+    /// `signalbridge_price_age_seconds{instrument, source}`: the age of the freshest price of each instrument the rules
+    /// can order, and whether it was pushed or polled.
+    public static let priceAge = "signalbridge_price_age_seconds"
+    /// `signalbridge_market_feed_connected`: 1 while the public WebSocket feed of tickers is subscribed, else 0.
+    public static let marketFeed = "signalbridge_market_feed_connected"
+
     /// The order states counted by name; any other is counted as `other`.
     static let orderStates: Set<String> = [
         "intent", "accepted", "rejected", "unknown", "retry", "abandoned", "live", "partially_filled", "filled", "canceled",
@@ -93,6 +99,19 @@ public final class BridgeMetrics: Sendable {
     /// How many orders of `instrument` wait or are being sent now.
     public func queueDepth(instrument: String, _ depth: Int) {
         gauge(Self.queueDepth, [("instrument", instrument)]).record(depth)
+    }
+
+    /// The freshest price of `instrument` is `seconds` old and came by `source` (`push` or `poll`); the other source's
+    /// series is set to -1.
+    public func priceAge(instrument: String, seconds: Double, source: String) {
+        for kind in ["push", "poll"] {
+            gauge(Self.priceAge, [("instrument", instrument), ("source", kind)]).record(kind == source ? seconds : -1)
+        }
+    }
+
+    /// Whether the public WebSocket feed of tickers is subscribed.
+    public func marketFeed(connected: Bool) {
+        gauge(Self.marketFeed, []).record(connected ? 1 : 0)
     }
 
     /// One exchange request to `endpoint` (a path without its query) took `duration`.

@@ -1,12 +1,22 @@
 import Foundation
 import Synchronization
 
+/// Where a price in the cache came from.
+public enum PriceSource: String, Sendable {
+    /// Pushed by the exchange's public WebSocket (`tickers` channel).
+    case push
+    /// Fetched over REST (`GET /api/v5/market/ticker`), while the feed is down or quiet.
+    case poll
+}
+
 /// What the bridge last heard from the exchange: instruments and tickers, kept fresh in the background.
 public struct MarketSnapshot: Sendable {
     public var instruments: [String: Instrument] = [:]
     public var tickers: [String: Ticker] = [:]
-    /// When each ticker was fetched (by our clock).
+    /// When each ticker was fetched or pushed (by our clock).
     public var tickerFetchedAt: [String: Date] = [:]
+    /// How each ticker came.
+    public var tickerSource: [String: PriceSource] = [:]
     /// Available balance per currency, and when it was fetched.
     public var balances: [String: Decimal] = [:]
     public var balancesFetchedAt: Date?
@@ -62,11 +72,12 @@ public final class MarketData: Sendable {
         state.withLock { $0.accountMode = accountMode }
     }
 
-    /// Stores a ticker fetched at `fetchedAt`.
-    public func update(ticker: Ticker, fetchedAt: Date) {
+    /// Stores a ticker fetched (or pushed) at `fetchedAt`.
+    public func update(ticker: Ticker, fetchedAt: Date, source: PriceSource = .poll) {
         state.withLock { snapshot in
             snapshot.tickers[ticker.instId] = ticker
             snapshot.tickerFetchedAt[ticker.instId] = fetchedAt
+            snapshot.tickerSource[ticker.instId] = source
         }
     }
 }

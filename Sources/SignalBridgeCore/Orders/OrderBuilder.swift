@@ -136,7 +136,8 @@ public struct OrderBuilder: Sendable {
                     bid: ticker.bid,
                     ask: ticker.ask,
                     last: ticker.last,
-                    ageMs: DecisionInputs.ageMs(market.tickerFetchedAt[instId] ?? .distantPast, now: now)
+                    ageMs: DecisionInputs.ageMs(market.tickerFetchedAt[instId] ?? .distantPast, now: now),
+                    source: market.tickerSource[instId]
                 )
             }
             inputs.markets[instId]?.quote = .some(quote)

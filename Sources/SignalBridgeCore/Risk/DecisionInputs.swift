@@ -16,6 +16,8 @@ public struct DecisionInputs: Sendable, Equatable {
         /// Milliseconds from its fetch to the decision, rounded up (0 when fetched after the signal came in), so that
         /// a whole-second age limit judges it as it was judged.
         public var ageMs: Int
+        /// Pushed by the exchange's WebSocket or polled over REST (nil in records that did not say).
+        public var source: PriceSource?
     }
 
     /// An available balance as a decision saw it.
@@ -103,7 +105,8 @@ extension DecisionInputs {
             }
         }
         if let mode = record["tdMode"] {
-            guard let text = mode.stringValue else { return nil }
+            // The two spot modes an account mode gives (``AccountMode/spotTdMode``).
+            guard let text = mode.stringValue, text == "cash" || text == "cross" else { return nil }
             tdMode = text
         }
         if let flag = record["killSwitch"] {
@@ -132,7 +135,7 @@ extension DecisionInputs {
 
 extension DecisionInputs.Market {
     /// `{"state", "baseCcy", "quoteCcy", "tickSz", "lotSz", "minSz"}` of a listed instrument, then `bidPx`, `askPx`,
-    /// `last` and `ageMs` of a ticker read, or `"ageMs": null` when the read found none.
+    /// `last`, `ageMs` and `source` (`push` or `poll`) of a ticker read, or `"ageMs": null` when the read found none.
     var json: JSONValue {
         var fields: [(String, JSONValue)] = []
         if let instrument {
@@ -150,6 +153,7 @@ extension DecisionInputs.Market {
                 ("bidPx", .string(DecimalText.format(quote.bid))), ("askPx", .string(DecimalText.format(quote.ask))),
                 ("last", .string(DecimalText.format(quote.last))), ("ageMs", .integer(quote.ageMs)),
             ]
+            if let source = quote.source { fields.append(("source", .string(source.rawValue))) }
         }
         return .object(JSONObject(fields))
     }
@@ -171,7 +175,9 @@ extension DecisionInputs.Market {
             guard let ageMs = age.wholeNumber(in: 0...Int(1e15)), let bid = entry["bidPx"]?.decimalValue,
                 let ask = entry["askPx"]?.decimalValue, let last = entry["last"]?.decimalValue
             else { return nil }
-            quote = .some(DecisionInputs.Quote(bid: bid, ask: ask, last: last, ageMs: ageMs))
+            quote = .some(
+                DecisionInputs.Quote(bid: bid, ask: ask, last: last, ageMs: ageMs, source: entry["source"]?.stringValue.flatMap(PriceSource.init))
+            )
         }
     }
 }

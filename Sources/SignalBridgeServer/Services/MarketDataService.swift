@@ -4,33 +4,47 @@ import ServiceLifecycle
 import SignalBridgeCore
 import Synchronization
 
-/// Keeps ``MarketData`` fresh in the background: instruments every few minutes, tickers every few seconds,
-/// so that decisions never wait on the exchange.
+/// Keeps ``MarketData`` fresh in the background, so that decisions never wait on the exchange: tickers pushed by the
+/// exchange's public WebSocket (`tickers`) when it has one, reconnecting with backoff and resubscribing; over REST every
+/// few seconds for each instrument the feed has not pushed lately (all of them while it is down); instruments every
+/// few minutes and balances every few seconds over REST.
 public final class MarketDataService: Service, Sendable {
     let exchange: any Exchange
     let market: MarketData
     let instruments: @Sendable () async -> Set<String>
     let logger: Logger
+    let metrics: BridgeMetrics
     let tickerInterval: Duration
     let instrumentInterval: Duration
+    let maxBackoff: Duration
     private let lastSuccess = Mutex<Date?>(nil)
+    private let feedConnected = Mutex(false)
 
-    /// - Parameter instruments: which instruments need tickers (the allowed ones, and those the rules name).
+    /// - Parameters:
+    ///   - instruments: which instruments need tickers (the allowed ones, and those the rules name).
+    ///   - tickerInterval: how often tickers (of instruments the feed has not pushed within it) and balances are polled.
     public init(
         exchange: any Exchange,
         market: MarketData,
         instruments: @escaping @Sendable () async -> Set<String>,
         logger: Logger,
+        metrics: BridgeMetrics = BridgeMetrics(),
         tickerInterval: Duration = .seconds(5),
-        instrumentInterval: Duration = .seconds(300)
+        instrumentInterval: Duration = .seconds(300),
+        maxBackoff: Duration = .seconds(30)
     ) {
         self.exchange = exchange
         self.market = market
         self.instruments = instruments
         self.logger = logger
+        self.metrics = metrics
         self.tickerInterval = tickerInterval
         self.instrumentInterval = instrumentInterval
+        self.maxBackoff = maxBackoff
     }
+
+    /// Whether the public WebSocket feed is subscribed now.
+    public var isFeedConnected: Bool { feedConnected.withLock { $0 } }
 
     /// Whether the exchange answered within the last minute.
     public var isReachable: Bool {
@@ -60,8 +74,12 @@ public final class MarketDataService: Service, Sendable {
         }
         reached =
             await attempt("tickers") {
-                for instId in await instruments().sorted() where market.snapshot.instruments[instId] != nil {
-                    market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date())
+                let snapshot = market.snapshot
+                let pushedSince = Date().addingTimeInterval(-tickerInterval.seconds)
+                for instId in await instruments().sorted() where snapshot.instruments[instId] != nil {
+                    // A price the feed pushed within the interval is fresher than a poll would be.
+                    if snapshot.tickerSource[instId] == .push, let pushed = snapshot.tickerFetchedAt[instId], pushed > pushedSince { continue }
+                    market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date(), source: .poll)
                 }
             } || reached
         reached = await attempt("balances") { market.update(balances: try await exchange.balances(), fetchedAt: Date()) } || reached
@@ -81,14 +99,114 @@ public final class MarketDataService: Service, Sendable {
 
     public func run() async {
         await cancelWhenGracefulShutdown {
-            var sinceInstruments = Duration.zero
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: self.tickerInterval) } catch { return }
-                sinceInstruments += self.tickerInterval
-                let instrumentsToo = sinceInstruments >= self.instrumentInterval
-                if instrumentsToo { sinceInstruments = .zero }
-                await self.refresh(instrumentsToo: instrumentsToo)
+            await withTaskGroup(of: Void.self) { group in
+                if let feed = self.exchange.tickerFeed() { group.addTask { await self.follow(feed) } }
+                group.addTask { await self.poll() }
+                await group.waitForAll()
             }
         }
+    }
+
+    /// Polls every `tickerInterval` (instruments every `instrumentInterval`), and reports the prices' ages.
+    private func poll() async {
+        var sinceInstruments = Duration.zero
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: tickerInterval) } catch { return }
+            sinceInstruments += tickerInterval
+            let instrumentsToo = sinceInstruments >= instrumentInterval
+            if instrumentsToo { sinceInstruments = .zero }
+            await refresh(instrumentsToo: instrumentsToo)
+            await reportAges()
+        }
+    }
+
+    /// The age and source of each wanted instrument's price, and the feed's state, in `/metrics`.
+    func reportAges() async {
+        let snapshot = market.snapshot
+        let now = Date()
+        for instId in await instruments().sorted() {
+            guard let fetched = snapshot.tickerFetchedAt[instId] else { continue }
+            metrics.priceAge(
+                instrument: instId,
+                seconds: max(0, now.timeIntervalSince(fetched)),
+                source: (snapshot.tickerSource[instId] ?? .poll).rawValue
+            )
+        }
+        metrics.marketFeed(connected: isFeedConnected)
+    }
+
+    /// Keeps the ticker feed subscribed to the wanted instruments: reconnects with backoff when it ends or fails, and
+    /// resubscribes when the wanted set changes (a rule reload).
+    func follow(_ feed: any TickerFeed) async {
+        var backoff = Duration.seconds(1)
+        while !Task.isCancelled {
+            let wanted = await wantedInstruments()
+            if wanted.isEmpty {
+                guard (try? await Task.sleep(for: tickerInterval)) != nil else { return }
+                continue
+            }
+            let outcome = await withTaskGroup(of: String?.self) { group -> String? in
+                group.addTask {
+                    do {
+                        try await feed.follow(
+                            instruments: wanted.sorted(),
+                            connected: { [self] in
+                                feedConnected.withLock { $0 = true }
+                                metrics.marketFeed(connected: true)
+                                logger.info("market data feed connected", metadata: ["instruments": "\(wanted.sorted().joined(separator: ","))"])
+                            },
+                            ticker: { [self] ticker in
+                                guard wanted.contains(ticker.instId) else { return }
+                                market.update(ticker: ticker, fetchedAt: Date(), source: .push)
+                            }
+                        )
+                        return "closed"
+                    } catch {
+                        return "failed: \(error)"
+                    }
+                }
+                group.addTask { [self] in
+                    // Resubscribe when the rules come to want other instruments.
+                    while (try? await Task.sleep(for: tickerInterval)) != nil {
+                        if await wantedInstruments() != wanted { return nil }
+                    }
+                    return "stopped"
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            let wasConnected = feedConnected.withLock { connected in
+                defer { connected = false }
+                return connected
+            }
+            metrics.marketFeed(connected: false)
+            if Task.isCancelled { return }
+            guard let outcome else {
+                logger.info("market data feed: the rules want other instruments; resubscribing")
+                continue
+            }
+            logger.warning(
+                "market data feed \(outcome); REST polling every \(tickerInterval) takes over until it reconnects",
+                metadata: ["backoff": "\(backoff)"]
+            )
+            if wasConnected { backoff = .seconds(1) }
+            guard (try? await Task.sleep(for: backoff)) != nil else { return }
+            backoff = min(backoff * 2, maxBackoff)
+        }
+    }
+
+    /// The wanted instruments the exchange lists (a feed subscription to an unknown one would be refused).
+    private func wantedInstruments() async -> Set<String> {
+        let listed = market.snapshot.instruments
+        return await instruments().filter { listed[$0] != nil }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `TimeInterval`.
+    var seconds: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import OKXClient
+@testable import OKXSimulator
+@testable import SignalBridgeCore
+@testable import SignalBridgeServer
+
+/// Market data over the public WebSocket (`tickers`): a price change reaches a decision at once, a dropped feed falls
+/// back to REST polling and recovers, and a price too old blocks.
+@Suite(.timeLimit(.minutes(1)))
+struct MarketFeedTests {
+    /// Waits until `condition` holds, checking every 2 ms, for at most `timeout`; whether it came to hold.
+    static func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(2))) != nil else { return condition() }
+        }
+        return true
+    }
+
+    static func rules(_ json: String) throws -> RuleSet {
+        guard case .success(let rules) = RuleParser.parse(try JSONParser.parse(json), file: "t.json") else {
+            throw OKXOrderStream.StreamError(description: "bad test rules")
+        }
+        return RuleSet(rules: rules, files: [])
+    }
+
+    static let bidRule = """
+        {"rules": [{"id": "bid", "source": "tv", "when": {"pointer": "/a", "exists": true},
+          "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"from": "bid"}}]}]}
+        """
+
+    static func decide(_ market: MarketSnapshot, now: Date = Date()) throws -> Decision {
+        let decider = Decider(
+            rules: try rules(bidRule),
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false),
+            builder: OrderBuilder(market: market, now: now, maxPriceAgeSeconds: 5)
+        )
+        return decider.decide(signalId: "s", source: "tv", payload: ["a": 1], ledger: RiskLedger())[0]
+    }
+
+    @Test func publicURLsFollowTheRESTHost() {
+        #expect(OKXOrderStream.url(forREST: "https://www.okx.com", demo: false, path: "public") == "wss://ws.okx.com:8443/ws/v5/public")
+        #expect(OKXOrderStream.url(forREST: "https://www.okx.com", demo: true, path: "public") == "wss://wspap.okx.com:8443/ws/v5/public")
+        #expect(OKXOrderStream.url(forREST: "https://eea.okx.com", demo: false, path: "public") == "wss://wseea.okx.com:8443/ws/v5/public")
+        #expect(OKXOrderStream.url(forREST: "http://127.0.0.1:8081", demo: true, path: "public") == "ws://127.0.0.1:8081/ws/v5/public")
+    }
+
+    @Test func aPriceChangeReachesADecisionWithin200Milliseconds() async throws {
+        try await LiveSimulator.run { simulator, client, _ in
+            let market = MarketData()
+            // REST would poll again only after a minute: what arrives sooner was pushed.
+            let service = MarketDataService(
+                exchange: client,
+                market: market,
+                instruments: { ["BTC-USDT"] },
+                logger: Logger(label: "market"),
+                tickerInterval: .seconds(60)
+            )
+            await service.refresh(instrumentsToo: true)
+            #expect(market.snapshot.tickerSource["BTC-USDT"] == .poll)
+            let feed = try #require(client.tickerFeed())
+            let task = Task { await service.follow(feed) }
+            defer { task.cancel() }
+            #expect(await Self.waitUntil(.seconds(10)) { service.isFeedConnected })
+
+            let started = ContinuousClock.now
+            simulator.account.setPrice("BTC-USDT", last: 61000)
+            let arrived = await Self.waitUntil(.milliseconds(200)) { market.snapshot.tickers["BTC-USDT"]?.last == 61000 }
+            let elapsed = ContinuousClock.now - started
+            #expect(arrived, "the pushed price took \(elapsed)")
+
+            let decision = try Self.decide(market.snapshot)
+            #expect(decision.outcome == .order && decision.orders.first?.request.px == Decimal(string: "60999.9"))
+            guard case .some(.some(let quote)) = decision.inputs.markets["BTC-USDT"]?.quote else {
+                Issue.record("the decision read no ticker")
+                return
+            }
+            #expect(quote.source == .push && quote.bid == Decimal(string: "60999.9"))
+        }
+    }
+
+    @Test func aDroppedFeedFallsBackToRESTAndRecovers() async throws {
+        try await LiveSimulator.run { simulator, client, _ in
+            let market = MarketData()
+            let service = MarketDataService(
+                exchange: client,
+                market: market,
+                instruments: { ["BTC-USDT"] },
+                logger: Logger(label: "market"),
+                tickerInterval: .milliseconds(100),
+                maxBackoff: .milliseconds(500)
+            )
+            await service.refresh(instrumentsToo: true)
+            let task = Task { await service.run() }
+            defer { task.cancel() }
+            #expect(await Self.waitUntil(.seconds(10)) { service.isFeedConnected })
+
+            simulator.faults.startPublicFeedOutage(seconds: 3)
+            #expect(await Self.waitUntil(.seconds(5)) { !service.isFeedConnected })
+            simulator.account.setPrice("BTC-USDT", last: 62000)
+            let polled = await Self.waitUntil(.seconds(2)) {
+                let snapshot = market.snapshot
+                return snapshot.tickers["BTC-USDT"]?.last == 62000 && snapshot.tickerSource["BTC-USDT"] == .poll
+            }
+            #expect(polled, "while the feed is down, REST polling keeps the price")
+            let fallback = try Self.decide(market.snapshot)
+            #expect(fallback.outcome == .order)
+
+            #expect(await Self.waitUntil(.seconds(15)) { service.isFeedConnected }, "the feed reconnects after the outage")
+            simulator.account.setPrice("BTC-USDT", last: 63000)
+            let pushed = await Self.waitUntil(.seconds(2)) {
+                let snapshot = market.snapshot
+                return snapshot.tickers["BTC-USDT"]?.last == 63000 && snapshot.tickerSource["BTC-USDT"] == .push
+            }
+            #expect(pushed, "once resubscribed, prices are pushed again")
+        }
+    }
+
+    @Test func aStalePriceBlocks() throws {
+        var market = MarketSnapshot()
+        market.instruments = ["BTC-USDT": .okxBTCUSDT]
+        let now = Date()
+        market.update(
+            Ticker(instId: "BTC-USDT", last: 60000, bid: 59999, ask: 60001, time: now),
+            fetchedAt: now.addingTimeInterval(-6),
+            source: .push
+        )
+        let decision = try Self.decide(market, now: now)
+        #expect(decision.outcome == .blocked && decision.reason == "no ticker of BTC-USDT younger than 5 s")
+        guard case .some(.some(let quote)) = decision.inputs.markets["BTC-USDT"]?.quote else {
+            Issue.record("the decision journaled no ticker")
+            return
+        }
+        #expect(quote.ageMs == 6000 && quote.source == .push)
+    }
+}
+
+extension MarketSnapshot {
+    fileprivate mutating func update(_ ticker: Ticker, fetchedAt: Date, source: PriceSource) {
+        tickers[ticker.instId] = ticker
+        tickerFetchedAt[ticker.instId] = fetchedAt
+        tickerSource[ticker.instId] = source
+    }
+}
