@@ -7,6 +7,8 @@ public struct OKXAccountConfiguration: Sendable, Equatable {
     public var level: Int
     /// The API key's permissions (`perm`): `read_only`, `trade`, `withdraw`.
     public var permissions: [String]
+    /// The IP addresses the key is bound to (`ip`); empty when it can be used from anywhere.
+    public var ipAddresses: [String] = []
 }
 
 /// Checks that the configured OKX account can be traded by the bridge (`signalbridge okx check`): the exchange is
@@ -71,6 +73,7 @@ public struct OKXAccountCheck: Sendable {
         }
         findings.append(Finding(level: .ok, text: "credentials accepted"))
         findings.append(contentsOf: Self.permissionFindings(configuration.permissions))
+        findings.append(Self.ipFinding(configuration.ipAddresses))
         let mode = AccountMode(level: configuration.level)
         findings.append(Finding(level: .ok, text: "account in \(mode): spot orders use tdMode \(mode.spotTdMode)"))
 
@@ -103,6 +106,19 @@ public struct OKXAccountCheck: Sendable {
         if abs(skew) > skewLimit { return Finding(level: .failure, text: text + ": synchronise this host's clock (NTP)") }
         if abs(skew) > skewWarning { return Finding(level: .warning, text: text + ": check this host's time synchronisation") }
         return Finding(level: .ok, text: text)
+    }
+
+    /// The finding for the key's IP binding: OKX's guide says to bind every API key to the addresses that use it.
+    static func ipFinding(_ addresses: [String]) -> Finding {
+        guard !addresses.isEmpty else {
+            return Finding(
+                level: .warning,
+                text:
+                    "the API key can be used from any IP address: bind it to this server's public addresses (OKX: API keys → Edit → IP address); a key that can trade and is bound to no address also expires after 14 days unused"
+            )
+        }
+        let shown = addresses.prefix(5).joined(separator: ", ") + (addresses.count > 5 ? ", …" : "")
+        return Finding(level: .ok, text: "the API key is bound to \(addresses.count) IP address\(addresses.count == 1 ? "" : "es"): \(shown)")
     }
 
     /// The findings for the key's permissions: it must trade; it should not withdraw.

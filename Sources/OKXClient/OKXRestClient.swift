@@ -160,7 +160,8 @@ public struct OKXRestClient: Exchange {
             throw ExchangeError(message: "OKX sent an account configuration without acctLv", retryable: true)
         }
         let permissions = (object["perm"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return OKXAccountConfiguration(level: level, permissions: permissions)
+        let addresses = (object["ip"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return OKXAccountConfiguration(level: level, permissions: permissions, ipAddresses: addresses)
     }
 
     /// The exchange's clock (`GET /api/v5/public/time`), to measure skew.

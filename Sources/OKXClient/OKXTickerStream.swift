@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import SignalBridgeCore
 import Synchronization
 
@@ -45,15 +46,14 @@ public struct OKXTickerStream: TickerFeed {
     ) async throws {
         let clock = self.clock
         try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
-            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             let args = JSONValue.array(
                 instruments.sorted().map { .object(JSONObject([("channel", "tickers"), ("instId", .string($0))])) }
             )
             try await outbound.write(.text(JSONValue.object(JSONObject([("op", "subscribe"), ("args", args)])).jsonText))
-            var acknowledged = 0
-            var announced = false
             let heard = Liveness()
             let subscribeTimeout = self.subscribeTimeout
+            // Reading, pinging and watching run side by side; the first to end ends the connection. The watchdog closes
+            // the connection before it gives up, so that a read waiting on a silent peer ends too.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while true {
@@ -65,36 +65,40 @@ public struct OKXTickerStream: TickerFeed {
                     while true {
                         try await Task.sleep(for: .milliseconds(250))
                         let (at, subscribed) = heard.withLock { $0 }
-                        if !subscribed, ContinuousClock.now - at > subscribeTimeout {
-                            throw Silent(description: "no subscription confirmed within \(subscribeTimeout)")
-                        }
-                        if subscribed, ContinuousClock.now - at > .seconds(30) { throw Silent(description: "silent for 30 s") }
+                        let silence = ContinuousClock.now - at
+                        guard subscribed ? silence > .seconds(30) : silence > subscribeTimeout else { continue }
+                        try? await outbound.close(.goingAway, reason: "silent")
+                        throw Silent(description: subscribed ? "silent for 30 s" : "no subscription confirmed within \(subscribeTimeout)")
                     }
                 }
-                while let message = try await messages.next() {
-                    heard.withLock { $0.at = ContinuousClock.now }
-                    guard case .text(let text) = message, text != "pong", let push = (try? JSONParser.parse(text))?.objectValue else { continue }
-                    switch push["event"]?.stringValue {
-                    case "error"?:
-                        throw OKXOrderStream.StreamError(
-                            description: "OKX refused the tickers subscription: \(push["code"]?.scalarText ?? "") \(push["msg"]?.stringValue ?? "")"
-                        )
-                    case "subscribe"?:
-                        acknowledged += 1
-                        if acknowledged == instruments.count, !announced {
-                            announced = true
-                            heard.withLock { $0.subscribed = true }
-                            await connected()
+                group.addTask {
+                    var acknowledged = 0
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        heard.withLock { $0.at = ContinuousClock.now }
+                        guard case .text(let text) = message, text != "pong", let push = (try? JSONParser.parse(text))?.objectValue else { continue }
+                        switch push["event"]?.stringValue {
+                        case "error"?:
+                            throw OKXOrderStream.StreamError(
+                                description:
+                                    "OKX refused the tickers subscription: \(push["code"]?.scalarText ?? "") \(push["msg"]?.stringValue ?? "")"
+                            )
+                        case "subscribe"?:
+                            acknowledged += 1
+                            if acknowledged == instruments.count {
+                                heard.withLock { $0.subscribed = true }
+                                await connected()
+                            }
+                            continue
+                        default:
+                            break
                         }
-                        continue
-                    default:
-                        break
-                    }
-                    guard push["arg"]?.objectValue?["channel"]?.stringValue == "tickers" else { continue }
-                    for entry in push["data"]?.arrayValue ?? [] {
-                        if let object = entry.objectValue, let parsed = OKXRestClient.ticker(object, now: clock()) { await ticker(parsed) }
+                        guard push["arg"]?.objectValue?["channel"]?.stringValue == "tickers" else { continue }
+                        for entry in push["data"]?.arrayValue ?? [] {
+                            if let object = entry.objectValue, let parsed = OKXRestClient.ticker(object, now: clock()) { await ticker(parsed) }
+                        }
                     }
                 }
+                try await group.next()
                 group.cancelAll()
             }
         }

@@ -92,6 +92,8 @@ public final class SimulatedAccount: Sendable {
         var nextTradeId = 1
         /// OKX `acctLv`: 1 Spot, 2 Futures, 3 Multi-currency margin, 4 Portfolio margin.
         var accountLevel = 1
+        /// The addresses the simulated API key is bound to (`ip` of `GET /api/v5/account/config`): none.
+        var boundIPs = ""
         var observers: [UUID: AsyncStream<SimulatedOrderEvent>.Continuation] = [:]
         var tickerObservers: [UUID: AsyncStream<Ticker>.Continuation] = [:]
     }
@@ -165,6 +167,12 @@ public final class SimulatedAccount: Sendable {
     public var accountLevel: Int {
         get { state.withLock { $0.accountLevel } }
         set { state.withLock { $0.accountLevel = newValue } }
+    }
+
+    /// The addresses the API key is bound to, comma-separated as OKX writes them (`""`: none).
+    public var boundIPs: String {
+        get { state.withLock { $0.boundIPs } }
+        set { state.withLock { $0.boundIPs = newValue } }
     }
 
     /// The latest order with `clOrdId`, or the order `ordId` (which wins when both are given, as on OKX).

@@ -12,7 +12,8 @@ import Synchronization
 ///   request answers HTTP 503 and WebSockets close), `{"kind": "publicFeedDown", "seconds": N}` (the public WebSocket
 ///   closes and refuses connections, REST answers); `DELETE /sim/faults` clears them.
 /// - `POST /sim/price` `{"instId": "BTC-USDT", "last": "61000"}`: moves the book; crossing limit orders fill.
-/// - `POST /sim/account` `{"acctLv": "2"}`: the account mode `GET /api/v5/account/config` reports.
+/// - `POST /sim/account` `{"acctLv": "2"}` and/or `{"ip": "203.0.113.7,203.0.113.8"}`: the account mode and the API key's
+///   bound addresses `GET /api/v5/account/config` reports.
 struct SimulatorControlRoutes: Sendable {
     let simulator: Simulator
 
@@ -73,10 +74,17 @@ struct SimulatorControlRoutes: Sendable {
         }
         router.post("/sim/account") { request, _ in
             let body = try await Self.object(request)
-            guard let level = body["acctLv"]?.scalarText.flatMap(Int.init), (1...4).contains(level) else {
-                return OKXEnvelope.error("400", "acctLv 1, 2, 3 or 4 is required", status: .badRequest)
+            let level = body["acctLv"]?.scalarText.flatMap(Int.init)
+            let ip = body["ip"]?.stringValue
+            guard level.map({ (1...4).contains($0) }) ?? (ip != nil), ip.map({ $0.utf8.count <= 1000 }) ?? true else {
+                return OKXEnvelope.error(
+                    "400",
+                    "acctLv 1, 2, 3 or 4, or ip (comma-separated addresses, \"\" for none) is required",
+                    status: .badRequest
+                )
             }
-            simulator.account.accountLevel = level
+            if let level { simulator.account.accountLevel = level }
+            if let ip { simulator.account.boundIPs = ip }
             return OKXEnvelope.success([])
         }
     }

@@ -88,6 +88,7 @@ public struct SimulatorRouter: Sendable {
                         JSONObject([
                             ("uid", "1000000001"), ("mainUid", "1000000001"), ("acctLv", .string(String(account.accountLevel))),
                             ("posMode", "net_mode"), ("autoLoan", false), ("perm", "read_only,trade"), ("level", "Lv1"),
+                            ("ip", .string(account.boundIPs)),
                         ])
                     )
                 ])

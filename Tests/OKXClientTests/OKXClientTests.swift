@@ -149,6 +149,7 @@ extension OKXRestClient {
             #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("clock ") })
             #expect(texts.contains("credentials accepted"))
             #expect(texts.contains("key permissions: read_only, trade"))
+            #expect(findings.contains { $0.level == .warning && $0.text.hasPrefix("the API key can be used from any IP address") })
             #expect(texts.contains("account in Futures mode (acctLv 2): spot orders use tdMode cash"))
             #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("available: ") && $0.text.contains("USDT") })
             #expect(findings.contains { $0.level == .ok && $0.text.hasPrefix("BTC-USDT live") })
@@ -180,6 +181,17 @@ extension OKXRestClient {
         #expect(OKXAccountCheck.clockFinding(skew: -6).level == .warning)
         #expect(OKXAccountCheck.clockFinding(skew: 31).level == .failure)
         #expect(OKXAccountCheck.clockFinding(skew: -31).text.hasSuffix("synchronise this host's clock (NTP)"))
+    }
+
+    @Test func aKeyBoundToAddressesIsNamedAndOneBoundToNoneWarned() async throws {
+        try await harness.withSimulator { okx, account in
+            account.boundIPs = "203.0.113.7, 203.0.113.8"
+            let findings = await OKXAccountCheck(client: okx, instruments: []).run()
+            #expect(findings.contains { $0.level == .ok && $0.text == "the API key is bound to 2 IP addresses: 203.0.113.7, 203.0.113.8" })
+            #expect(!findings.contains { $0.level == .warning })
+        }
+        #expect(OKXAccountCheck.ipFinding([]).level == .warning)
+        #expect(OKXAccountCheck.ipFinding(["198.51.100.1"]).text == "the API key is bound to 1 IP address: 198.51.100.1")
     }
 
     @Test func theKeyMustTradeAndShouldNotWithdraw() {

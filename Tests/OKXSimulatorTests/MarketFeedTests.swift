@@ -1,4 +1,7 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWebSocket
 import Logging
 import Synchronization
 import Testing
@@ -117,6 +120,47 @@ struct MarketFeedTests {
                 return snapshot.tickers["BTC-USDT"]?.last == 63000 && snapshot.tickerSource["BTC-USDT"] == .push
             }
             #expect(pushed, "once resubscribed, prices are pushed again")
+        }
+    }
+
+    @Test func aRuleReloadThatWantsAnotherInstrumentResubscribes() async throws {
+        let simulator = Simulator(credentials: .random())
+        let exchange = SimulatorExchange(simulator: simulator)
+        let market = MarketData()
+        let wanted = Mutex<Set<String>>(["BTC-USDT"])
+        let service = MarketDataService(
+            exchange: exchange,
+            market: market,
+            instruments: { wanted.withLock { $0 } },
+            logger: Logger(label: "market"),
+            tickerInterval: .milliseconds(50)
+        )
+        market.update(instruments: simulator.account.instruments())
+        let task = Task { await service.follow(try #require(exchange.tickerFeed())) }
+        defer { task.cancel() }
+        #expect(await Self.waitUntil(.seconds(5)) { market.snapshot.tickerSource["BTC-USDT"] == .push })
+        #expect(market.snapshot.tickers["ETH-USDT"] == nil)
+        _ = wanted.withLock { $0.insert("ETH-USDT") }
+        #expect(await Self.waitUntil(.seconds(5)) { market.snapshot.tickerSource["ETH-USDT"] == .push })
+    }
+
+    @Test func aConnectionThatConfirmsNoSubscriptionIsGivenUp() async throws {
+        // A WebSocket server that takes the subscription and never answers.
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/ws/v5/public") { inbound, _, _ in
+            for try await _ in inbound.messages(maxSize: 1 << 16) {}
+        }
+        let app = Application(router: Router(), server: .http1WebSocketUpgrade(webSocketRouter: router))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let stream = OKXTickerStream(
+                url: "ws://127.0.0.1:\(port)/ws/v5/public",
+                logger: Logger(label: "ws"),
+                subscribeTimeout: .milliseconds(300)
+            )
+            await #expect(throws: OKXTickerStream.Silent.self) {
+                try await stream.follow(instruments: ["BTC-USDT"], connected: {}, ticker: { _ in })
+            }
         }
     }
 

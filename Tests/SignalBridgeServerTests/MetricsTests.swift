@@ -67,6 +67,28 @@ import Testing
         #expect(samples["signalbridge_journal_fsync_batch_records_sum"] == 8)
     }
 
+    @Test func priceAgesAndTheMarketFeedAreGauges() async throws {
+        let test = try await TestBridge.make()
+        defer { try? FileManager.default.removeItem(atPath: test.directory) }
+        let service = test.bridge.marketData
+        await service.refresh(instrumentsToo: true)
+        await service.reportAges()
+        let age = #"signalbridge_price_age_seconds{instrument="BTC-USDT",source="#
+        var samples = Self.samples(test.bridge.metrics)
+        #expect((samples[age + #""poll"}"#] ?? -1) >= 0 && samples[age + #""push"}"#] == -1)
+        #expect(samples["signalbridge_market_feed_connected"] == 0)
+        let feed = try #require(test.bridge.exchange.tickerFeed())
+        let following = Task { await service.follow(feed) }
+        defer { following.cancel() }
+        for _ in 0..<1_000_000 where !service.isFeedConnected || test.bridge.market.snapshot.tickerSource["BTC-USDT"] != .push {
+            await Task.yield()
+        }
+        await service.reportAges()
+        samples = Self.samples(test.bridge.metrics)
+        #expect((samples[age + #""push"}"#] ?? -1) >= 0 && samples[age + #""poll"}"#] == -1)
+        #expect(samples["signalbridge_market_feed_connected"] == 1)
+    }
+
     @Test func ordersOfUnknownOutcomeAndTheQueueAreGauges() async throws {
         let metrics = PrometheusMetrics()
         let s = try ExactlyOnceTests.Harness(maxLookupBackoff: 0.1, metrics: metrics.metrics)
