@@ -5,18 +5,28 @@ import SignalBridgeCore
 
 /// OKX's private WebSocket `orders` channel for SPOT: login (Unix-seconds timestamp, signed over
 /// `timestamp + GET + /users/self/verify`), subscribe, then every order change; the text `ping` every 20 s
-/// keeps the connection alive (OKX closes it after 30 s of silence).
+/// keeps the connection alive (OKX closes it after 30 s of silence). A connection whose login and subscription are
+/// not confirmed within `confirmTimeout`, or that goes silent for 30 s, is given up (``OKXSilentConnection``).
 public struct OKXOrderStream: OrderUpdateFeed {
     /// The private WebSocket URL.
     public let url: String
     let credentials: OKXCredentials
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// How long the login and the subscription may take before the connection is given up.
+    let confirmTimeout: Duration
 
-    public init(url: String, credentials: OKXCredentials, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        url: String,
+        credentials: OKXCredentials,
+        logger: Logger,
+        confirmTimeout: Duration = .seconds(10),
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.url = url
         self.credentials = credentials
         self.logger = logger
+        self.confirmTimeout = confirmTimeout
         self.clock = clock
     }
 
@@ -41,14 +51,6 @@ public struct OKXOrderStream: OrderUpdateFeed {
         let credentials = self.credentials
         let clock = self.clock
         try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
-            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-            func reply() async throws -> JSONObject? {
-                while let message = try await messages.next() {
-                    guard case .text(let text) = message, text != "pong" else { continue }
-                    if let object = (try? JSONParser.parse(text))?.objectValue { return object }
-                }
-                return nil
-            }
             let timestamp = String(Int(clock().timeIntervalSince1970))
             let sign = OKXSignature.sign(
                 timestamp: timestamp,
@@ -74,30 +76,36 @@ public struct OKXOrderStream: OrderUpdateFeed {
                 ])
             )
             try await outbound.write(.text(login.jsonText))
-            guard let ack = try await reply(), ack["event"]?.stringValue == "login", ack["code"]?.scalarText == "0" else {
-                throw StreamError(description: "OKX refused the WebSocket login")
-            }
-            try await outbound.write(.text(#"{"id":"orders","op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]}"#))
-            guard let subscribed = try await reply(), subscribed["event"]?.stringValue == "subscribe" else {
-                throw StreamError(description: "OKX refused the orders subscription")
-            }
-            await connected()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .seconds(20))
-                        try await outbound.write(.text("ping"))
+            // Login, then the subscription, then pushes: each answer in turn, as the session reads them.
+            let session = OKXWebSocketSession(inbound: inbound, outbound: outbound, confirmTimeout: confirmTimeout)
+            try await session.run(state: Step.loggingIn) { reply, step in
+                switch step {
+                case .loggingIn:
+                    guard reply["event"]?.stringValue == "login", reply["code"]?.scalarText == "0" else {
+                        throw StreamError(description: "OKX refused the WebSocket login")
                     }
-                }
-                while let push = try await reply() {
-                    guard push["arg"]?.objectValue?["channel"]?.stringValue == "orders" else { continue }
-                    for entry in push["data"]?.arrayValue ?? [] {
+                    try await outbound.write(.text(#"{"id":"orders","op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]}"#))
+                    step = .subscribing
+                    return false
+                case .subscribing:
+                    guard reply["event"]?.stringValue == "subscribe" else { throw StreamError(description: "OKX refused the orders subscription") }
+                    step = .following
+                    await connected()
+                    return true
+                case .following:
+                    guard reply["arg"]?.objectValue?["channel"]?.stringValue == "orders" else { return false }
+                    for entry in reply["data"]?.arrayValue ?? [] {
                         if let object = entry.objectValue, let status = OKXRestClient.orderStatus(object) { await update(status) }
                     }
+                    return false
                 }
-                group.cancelAll()
             }
         }
+    }
+
+    /// Where a connection stands.
+    enum Step: Sendable {
+        case loggingIn, subscribing, following
     }
 }
 

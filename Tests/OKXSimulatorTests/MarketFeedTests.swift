@@ -158,7 +158,7 @@ struct MarketFeedTests {
                 logger: Logger(label: "ws"),
                 subscribeTimeout: .milliseconds(300)
             )
-            await #expect(throws: OKXTickerStream.Silent.self) {
+            await #expect(throws: OKXSilentConnection.self) {
                 try await stream.follow(instruments: ["BTC-USDT"], connected: {}, ticker: { _ in })
             }
         }
