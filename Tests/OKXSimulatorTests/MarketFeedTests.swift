@@ -144,11 +144,13 @@ struct MarketFeedTests {
         #expect(await Self.waitUntil(.seconds(5)) { market.snapshot.tickerSource["ETH-USDT"] == .push })
     }
 
-    @Test func aConnectionThatConfirmsNoSubscriptionIsGivenUp() async throws {
+    @Test func aConnectionThatConfirmsNothingIsGivenUp() async throws {
         // A WebSocket server that takes the subscription and never answers.
         let router = Router(context: BasicWebSocketRequestContext.self)
-        router.ws("/ws/v5/public") { inbound, _, _ in
-            for try await _ in inbound.messages(maxSize: 1 << 16) {}
+        for path in ["/ws/v5/public", "/ws/v5/private"] {
+            router.ws(RouterPath(path)) { inbound, _, _ in
+                for try await _ in inbound.messages(maxSize: 1 << 16) {}
+            }
         }
         let app = Application(router: Router(), server: .http1WebSocketUpgrade(webSocketRouter: router))
         try await app.test(.live) { client in
@@ -161,6 +163,14 @@ struct MarketFeedTests {
             await #expect(throws: OKXSilentConnection.self) {
                 try await stream.follow(instruments: ["BTC-USDT"], connected: {}, ticker: { _ in })
             }
+            // The private order feed's login goes unanswered the same way.
+            let orders = OKXOrderStream(
+                url: "ws://127.0.0.1:\(port)/ws/v5/private",
+                credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+                logger: Logger(label: "ws"),
+                confirmTimeout: .milliseconds(300)
+            )
+            await #expect(throws: OKXSilentConnection.self) { try await orders.follow(connected: {}, update: { _ in }) }
         }
     }
 
