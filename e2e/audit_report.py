@@ -20,10 +20,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
+from decimal import Decimal
 
 from PIL import Image
 
-from harness import Checks, http_status, journal_records, replay_unchanged, simulator, start, stop, wait_until, write_bridge_config
+from harness import Checks, http_status, journal_records, replay_unchanged, sim_orders, simulator, start, stop, wait_until, write_bridge_config
 
 OKX = {"OKX_API_KEY": "audit-key", "OKX_SECRET_KEY": "AUDIT0123456789", "OKX_PASSPHRASE": "Audit-Pass"}
 SIGNING_KEY = "audit-signing-key"
@@ -83,6 +85,10 @@ def main():
                   "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "50"}}]}]
         sources = [{"name": "alerts", "auth": {"scheme": "hmac-sha256", "header": "X-Signature", "secretEnv": "SIGNING_KEY"}, "idPointer": "/id"}]
         write_bridge_config(folder, sim_base, rules, sources)
+        # A book with depth: each level holds 0.0002 BTC, so a 20 USDT market buy fills in two parts at two prices.
+        depth = urllib.request.Request(f"{sim_base}/sim/depth", data=json.dumps({"instId": "BTC-USDT", "levelSz": "0.0002"}).encode(),
+                                       method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(depth, timeout=5).close()
         bridge, base, _ = start(binary, ["serve", "--config", "config.json"], env=ENV, cwd=folder, announce="signalbridge listening on")
         signals = [("audit-buy-1", "buy"), ("audit-rest-1", "rest"), ("audit-paper-1", "paper"), ("audit-big-1", "big"),
                    ("audit-none-1", "hold"), ("audit-buy-2", "buy")]
@@ -101,6 +107,14 @@ def main():
             c.check("the market buys filled and the limit order rests", settled, counts())
         finally:
             stop(bridge)
+
+        report = subprocess.run([binary, "journal", "report", "--config", "config.json", "--format", "json"], cwd=folder, capture_output=True, text=True)
+        reported = {o["clOrdId"]: o for line in report.stdout.splitlines() for o in json.loads(line)["orders"]}
+        walked = [o for o in sim_orders(sim_base) if o["ordType"] == "market" and o["clOrdId"] in reported]
+        c.check("journal report shows each market buy's fills as the exchange made them: size and weighted avgPx over two levels",
+                len(walked) == 2 and all(Decimal(reported[o["clOrdId"]]["avgPx"]) == Decimal(o["avgPx"]) != Decimal("60000.1")
+                                         and Decimal(reported[o["clOrdId"]]["accFillSz"]) == Decimal(o["accFillSz"]) for o in walked),
+                (walked, reported))
 
         page = os.path.join(folder, "report.html")
         made = subprocess.run([binary, "journal", "report", "--config", "config.json", "--format", "html", "--output", page],

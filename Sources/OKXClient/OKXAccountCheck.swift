@@ -73,7 +73,7 @@ public struct OKXAccountCheck: Sendable {
         }
         findings.append(Finding(level: .ok, text: "credentials accepted"))
         findings.append(contentsOf: Self.permissionFindings(configuration.permissions))
-        findings.append(Self.ipFinding(configuration.ipAddresses))
+        findings.append(Self.ipFinding(configuration.ipAddresses, demo: client.demo))
         let mode = AccountMode(level: configuration.level)
         findings.append(Finding(level: .ok, text: "account in \(mode): spot orders use tdMode \(mode.spotTdMode)"))
 
@@ -109,12 +109,13 @@ public struct OKXAccountCheck: Sendable {
     }
 
     /// The finding for the key's IP binding: OKX's guide says to bind every API key to the addresses that use it.
-    static func ipFinding(_ addresses: [String]) -> Finding {
+    static func ipFinding(_ addresses: [String], demo: Bool = false) -> Finding {
         guard !addresses.isEmpty else {
+            // Demo keys never expire; live keys that can trade and are bound to no address do after 14 idle days.
             return Finding(
                 level: .warning,
-                text:
-                    "the API key can be used from any IP address: bind it to this server's public addresses (OKX: API keys → Edit → IP address); a key that can trade and is bound to no address also expires after 14 days unused"
+                text: "the API key can be used from any IP address: bind it to this server's public addresses (OKX: API keys → Edit → IP address)"
+                    + (demo ? "" : "; a key that can trade and is bound to no address also expires after 14 days unused")
             )
         }
         let shown = addresses.prefix(5).joined(separator: ", ") + (addresses.count > 5 ? ", …" : "")

@@ -74,10 +74,10 @@ public struct OKXRestClient: Exchange {
     }
 
     /// A ticker as OKX sends it (REST or the `tickers` channel): `instId`, and `last`, `bidPx`, `askPx` positive and
-    /// in range; `ts` (Unix ms) or `now`.
+    /// in range, the bid not above the ask; `ts` (Unix ms) or `now`.
     static func ticker(_ object: JSONObject, now: Date) -> Ticker? {
         guard let instId = object["instId"]?.stringValue, let last = object["last"]?.decimalValue,
-            let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue, last > 0, bid > 0, ask > 0
+            let bid = object["bidPx"]?.decimalValue, let ask = object["askPx"]?.decimalValue, last > 0, bid > 0, ask > 0, bid <= ask
         else { return nil }
         return Ticker(
             instId: instId,

@@ -59,7 +59,14 @@ public struct OKXTickerStream: TickerFeed {
 }
 
 extension OKXRestClient {
+    /// The public feed at `exchange.publicWebSocketURL`, else derived from `baseURL` when it is OKX's (or a local
+    /// simulator); for another host (a proxy, a copy of the API) none: its prices are polled from that host, never
+    /// pushed from OKX's.
     public func tickerFeed() -> (any TickerFeed)? {
-        OKXTickerStream(url: publicWebSocketURL ?? OKXOrderStream.url(forREST: baseURL, demo: demo, path: "public"), logger: logger, clock: clock)
+        if let publicWebSocketURL { return OKXTickerStream(url: publicWebSocketURL, logger: logger, clock: clock) }
+        guard let url = URL(string: baseURL), let host = url.host?.lowercased(),
+            url.scheme == "http" || host == "okx.com" || host.hasSuffix(".okx.com")
+        else { return nil }
+        return OKXTickerStream(url: OKXOrderStream.url(forREST: baseURL, demo: demo, path: "public"), logger: logger, clock: clock)
     }
 }

@@ -16,6 +16,8 @@ public struct SimulatedOrder: Sendable, Equatable {
     public var updatedAt: Date
     /// The `attachAlgoClOrdId` of the take-profit or stop-loss that placed this order, when one did.
     public var algoClOrdId: String? = nil
+    /// What fills it completely, in base currency (a market order sized in quote: what its quote buys at the touch).
+    public var baseSz: Decimal = 0
 
     /// The order as OKX reports it (`GET /api/v5/trade/order`).
     public var status: OrderStatus {
@@ -96,7 +98,16 @@ public final class SimulatedAccount: Sendable {
         var boundIPs = ""
         var observers: [UUID: AsyncStream<SimulatedOrderEvent>.Continuation] = [:]
         var tickerObservers: [UUID: AsyncStream<Ticker>.Continuation] = [:]
+        /// The size of each level of an instrument's book, in base currency; none: every level is deep enough for any
+        /// order (one fill at the touch).
+        var levelSize: [String: Decimal] = [:]
     }
+
+    /// The precision of a weighted `avgPx`.
+    static let avgPxStep = Decimal(string: "0.000000000001")!
+
+    /// How many levels a side of the book has (as `books5` shows): a market order that has taken them all is done.
+    static let bookLevels = 5
 
     private let state: Mutex<State>
     private let clock: @Sendable () -> Date
@@ -209,6 +220,16 @@ public final class SimulatedAccount: Sendable {
         return stream
     }
 
+    /// Gives each of the five levels on each side of `instId`'s book `size` (base currency), so that orders fill in
+    /// parts: a market order across levels at several prices, a resting order one level's worth each time the price
+    /// moves through it. Nil: unlimited depth (one fill at the touch), the default.
+    public func setLevelSize(_ instId: String, _ size: Decimal?) {
+        state.withLock { $0.levelSize[instId] = size }
+    }
+
+    /// The size of each level of `instId`'s book, when it is limited.
+    public func levelSize(_ instId: String) -> Decimal? { state.withLock { $0.levelSize[instId] } }
+
     /// A stream of every price change from now on (what the public WebSocket `tickers` and `books5` channels push).
     public func tickerEvents() -> AsyncStream<Ticker> {
         let (stream, continuation) = AsyncStream<Ticker>.makeStream(bufferingPolicy: .bufferingNewest(64))
@@ -233,7 +254,10 @@ public final class SimulatedAccount: Sendable {
                 else { continue }
                 let crosses = order.request.side == .buy ? px >= last + instrument.tickSz : px <= last - instrument.tickSz
                 guard crosses else { continue }
-                let fill = Self.fill(&order, size: order.request.sz, price: px, maker: true, instrument: instrument, state: &state, now: now)
+                // One level's worth each time the price moves through it.
+                let remaining = order.baseSz - order.accFillSz
+                let size = min(remaining, state.levelSize[instId] ?? remaining)
+                let fill = Self.fill(&order, size: size, price: px, maker: true, instrument: instrument, state: &state, now: now)
                 events.append(SimulatedOrderEvent(order: order, fill: fill))
                 Self.arm(order, instrument: instrument, state: &state)
             }
@@ -331,22 +355,84 @@ public final class SimulatedAccount: Sendable {
             feeCcy: request.side == .buy ? instrument.baseCcy : instrument.quoteCcy,
             createdAt: now,
             updatedAt: now,
-            algoClOrdId: algoClOrdId
+            algoClOrdId: algoClOrdId,
+            baseSz: baseSize
         )
-        var fill: SimulatedFill?
+        state.orders[order.ordId] = order
+        state.orderSequence.append(order.ordId)
         if crosses {
-            fill = Self.fill(&order, size: baseSize, price: takerPrice, maker: false, instrument: instrument, state: &state, now: now)
+            takeLiquidity(
+                &order,
+                quote: quoteSized ? request.sz : nil,
+                touch: takerPrice,
+                instrument: instrument,
+                state: &state,
+                events: &events,
+                now: now
+            )
         } else if request.ordType == .ioc || request.ordType == .fok {
             order.state = "canceled"
+            state.orders[order.ordId] = order
+            events.append(SimulatedOrderEvent(order: order, fill: nil))
         } else {
             state.balances[spendCcy, default: 0] -= spend
             state.frozen[spendCcy, default: 0] += spend
+            events.append(SimulatedOrderEvent(order: order, fill: nil))
         }
-        state.orders[order.ordId] = order
-        state.orderSequence.append(order.ordId)
-        events.append(SimulatedOrderEvent(order: order, fill: fill))
         arm(order, instrument: instrument, state: &state)
         return order
+    }
+
+    /// Fills a crossing order against the book, level by level from the touch (a tick apart, `levelSize` each),
+    /// one fill per level, as far as its limit price allows. What is left of a market (or `ioc`/`fok`) order once
+    /// the levels are taken is canceled; of a limit order, it rests at its price (its spend frozen).
+    /// - Parameter quote: the quote amount to spend, for a market order sized in quote.
+    private static func takeLiquidity(
+        _ order: inout SimulatedOrder,
+        quote: Decimal?,
+        touch: Decimal,
+        instrument: Instrument,
+        state: inout State,
+        events: inout [SimulatedOrderEvent],
+        now: Date
+    ) {
+        let request = order.request
+        let step = request.side == .buy ? instrument.tickSz : -instrument.tickSz
+        let depth = state.levelSize[request.instId]
+        var quoteLeft = quote
+        for level in 0..<bookLevels {
+            let price = touch + Decimal(level) * step
+            if let px = request.px, request.side == .buy ? price > px : price < px { break }
+            var size = min(order.baseSz - order.accFillSz, depth ?? order.baseSz)
+            if let left = quoteLeft {
+                // A market buy in quote spends exactly its amount: the last level takes what the rest buys.
+                size = min(size, (left / price).rounded(toMultipleOf: instrument.lotSz, .down))
+                quoteLeft = left - size * price
+            }
+            guard size > 0 else { break }
+            let fill = Self.fill(&order, size: size, price: price, maker: false, instrument: instrument, state: &state, now: now)
+            events.append(SimulatedOrderEvent(order: order, fill: fill))
+            if order.state == "filled" || depth == nil { break }
+        }
+        if quote != nil, order.accFillSz > 0, order.state != "filled" { order.baseSz = order.accFillSz }
+        guard order.state != "filled" else { return }
+        if order.accFillSz > 0, quote != nil, quoteLeft.map({ $0 < touch * instrument.lotSz }) ?? false {
+            // What is left of the quote buys less than one lot: the order is done.
+            order.state = "filled"
+        } else if request.px == nil || request.ordType == .ioc || request.ordType == .fok {
+            order.state = "canceled"
+        } else {
+            // The rest of a limit order rests at its price.
+            let (ccy, amount) =
+                request.side == .buy
+                ? (instrument.quoteCcy, (order.baseSz - order.accFillSz) * (request.px ?? 0)) : (instrument.baseCcy, order.baseSz - order.accFillSz)
+            state.balances[ccy, default: 0] -= amount
+            state.frozen[ccy, default: 0] += amount
+            if order.accFillSz == 0 { events.append(SimulatedOrderEvent(order: order, fill: nil)) }
+        }
+        order.updatedAt = now
+        state.orders[order.ordId] = order
+        if order.state != "live", order.state != "partially_filled" { events.append(SimulatedOrderEvent(order: order, fill: nil)) }
     }
 
     /// Cancels a resting order.
@@ -358,9 +444,9 @@ public final class SimulatedAccount: Sendable {
             else {
                 throw SimulatedRejection("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
             }
+            let remaining = order.baseSz - order.accFillSz
             let (ccy, amount) =
-                order.request.side == .buy
-                ? (instrument.quoteCcy, order.request.sz * (order.request.px ?? 0)) : (instrument.baseCcy, order.request.sz)
+                order.request.side == .buy ? (instrument.quoteCcy, remaining * (order.request.px ?? 0)) : (instrument.baseCcy, remaining)
             state.balances[ccy, default: 0] += amount
             state.frozen[ccy, default: 0] -= amount
             order.state = "canceled"
@@ -450,7 +536,8 @@ public final class SimulatedAccount: Sendable {
         }
     }
 
-    /// Fills `order` completely at `price`, moving balances and recording the fill.
+    /// Fills `size` of `order` at `price` (all of it, or a part), moving balances and recording the fill: `accFillSz`
+    /// and `fee` add up, `avgPx` is weighted by size, the state is `partially_filled` until the whole size is filled.
     private static func fill(
         _ order: inout SimulatedOrder,
         size: Decimal,
@@ -481,10 +568,12 @@ public final class SimulatedAccount: Sendable {
             fee = quote * rate
             state.balances[instrument.quoteCcy, default: 0] += quote - fee
         }
-        order.fee = -fee
-        order.accFillSz = size
-        order.avgPx = price
-        order.state = "filled"
+        let filledBefore = order.accFillSz
+        order.fee -= fee
+        order.accFillSz = filledBefore + size
+        // Weighted by size, to 12 decimals as an exchange would write it (a division need not end).
+        order.avgPx = (((order.avgPx ?? 0) * filledBefore + price * size) / order.accFillSz).rounded(toMultipleOf: avgPxStep, .plain)
+        order.state = order.accFillSz >= order.baseSz ? "filled" : "partially_filled"
         order.updatedAt = now
         state.orders[order.ordId] = order
         let tradeId = String(state.nextTradeId)

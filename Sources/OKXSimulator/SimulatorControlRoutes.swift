@@ -12,6 +12,8 @@ import Synchronization
 ///   request answers HTTP 503 and WebSockets close), `{"kind": "publicFeedDown", "seconds": N}` (the public WebSocket
 ///   closes and refuses connections, REST answers); `DELETE /sim/faults` clears them.
 /// - `POST /sim/price` `{"instId": "BTC-USDT", "last": "61000"}`: moves the book; crossing limit orders fill.
+/// - `POST /sim/depth` `{"instId": "BTC-USDT", "levelSz": "0.01"}`: each of the book's five levels a side holds that
+///   much (`null`: unlimited, the default), so that orders fill in parts.
 /// - `POST /sim/account` `{"acctLv": "2"}` and/or `{"ip": "203.0.113.7,203.0.113.8"}`: the account mode and the API key's
 ///   bound addresses `GET /api/v5/account/config` reports.
 struct SimulatorControlRoutes: Sendable {
@@ -70,6 +72,26 @@ struct SimulatorControlRoutes: Sendable {
                 return OKXEnvelope.error("400", "instId and a positive last are required", status: .badRequest)
             }
             simulator.account.setPrice(instId, last: last)
+            return OKXEnvelope.success([])
+        }
+        router.post("/sim/depth") { request, _ in
+            let body = try await Self.object(request)
+            guard let instId = body["instId"]?.stringValue, simulator.account.ticker(instId) != nil else {
+                return OKXEnvelope.error("400", "instId of a simulated instrument is required", status: .badRequest)
+            }
+            switch body["levelSz"] {
+            case nil, .null?:
+                simulator.account.setLevelSize(instId, nil)
+            case let value?:
+                guard let size = value.decimalValue, size > 0 else {
+                    return OKXEnvelope.error(
+                        "400",
+                        "levelSz must be a positive number (base currency), or null for unlimited depth",
+                        status: .badRequest
+                    )
+                }
+                simulator.account.setLevelSize(instId, size)
+            }
             return OKXEnvelope.success([])
         }
         router.post("/sim/account") { request, _ in

@@ -88,14 +88,20 @@ struct SimulatorPublicWebSocket: Sendable {
         return acks + snapshots
     }
 
+    /// What `books5` shows as a level's size while the depth is unlimited.
+    static let unlimitedLevel: Decimal = 1_000_000
+
     /// A push of `channel` for `ticker`: the ticker as `GET /api/v5/market/ticker` shows it, or five levels a tick
-    /// apart on each side of the spread (books5, one of size 1 each: the simulator keeps no depth).
+    /// apart on each side of the spread (books5), each the size `POST /sim/depth` set.
     private func push(_ channel: String, _ ticker: Ticker) -> JSONValue {
         let arg = JSONValue.object(JSONObject([("channel", .string(channel)), ("instId", .string(ticker.instId))]))
         let data: JSONValue
         if channel == "books5", let instrument = simulator.account.instruments().first(where: { $0.instId == ticker.instId }) {
+            let size = OKXEnvelope.string(simulator.account.levelSize(ticker.instId) ?? Self.unlimitedLevel)
             func levels(from price: Decimal, step: Decimal) -> JSONValue {
-                .array((0..<5).map { index in .array([OKXEnvelope.string(price + Decimal(index) * step), "1", "0", "1"]) })
+                .array(
+                    (0..<SimulatedAccount.bookLevels).map { index in .array([OKXEnvelope.string(price + Decimal(index) * step), size, "0", "1"]) }
+                )
             }
             data = .object(
                 JSONObject([

@@ -174,6 +174,52 @@ struct MarketFeedTests {
         }
     }
 
+    @Test func theCacheNeverTakesAnOlderPriceAndDropsACrossedOne() throws {
+        let market = MarketData()
+        let now = Date()
+        market.update(ticker: Ticker(instId: "BTC-USDT", last: 61000, bid: 60999, ask: 61001, time: now), fetchedAt: now, source: .push)
+        // A poll asked a second earlier answers after the push: the push stays.
+        market.update(ticker: Ticker(instId: "BTC-USDT", last: 60000, bid: 59999, ask: 60001, time: now), fetchedAt: now - 1, source: .poll)
+        #expect(market.snapshot.tickers["BTC-USDT"]?.last == 61000 && market.snapshot.tickerSource["BTC-USDT"] == .push)
+        let crossed = JSONObject([("instId", "BTC-USDT"), ("last", "60000"), ("bidPx", "60001"), ("askPx", "59999")])
+        #expect(OKXRestClient.ticker(crossed, now: now) == nil)
+        let zero = JSONObject([("instId", "BTC-USDT"), ("last", "60000"), ("bidPx", "0"), ("askPx", "60001")])
+        #expect(OKXRestClient.ticker(zero, now: now) == nil)
+    }
+
+    @Test func thePublicFeedIsOKXsOwnOrNamed() throws {
+        func client(_ baseURL: String, publicURL: String? = nil) -> OKXRestClient {
+            OKXRestClient(
+                baseURL: baseURL,
+                credentials: OKXCredentials(apiKey: Secret("k"), secretKey: Secret("s"), passphrase: Secret("p")),
+                demo: false,
+                publicWebSocketURL: publicURL,
+                logger: Logger(label: "t")
+            )
+        }
+        #expect((client("https://www.okx.com").tickerFeed() as? OKXTickerStream)?.url == "wss://ws.okx.com:8443/ws/v5/public")
+        #expect((client("http://127.0.0.1:9").tickerFeed() as? OKXTickerStream)?.url == "ws://127.0.0.1:9/ws/v5/public")
+        // A proxy's prices are polled from it, never pushed from OKX's own host.
+        #expect(client("https://okx-proxy.example.com").tickerFeed() == nil)
+        #expect(
+            (client("https://okx-proxy.example.com", publicURL: "wss://feed.example.com/ws").tickerFeed() as? OKXTickerStream)?.url
+                == "wss://feed.example.com/ws"
+        )
+        let config = #"""
+            {"exchange": {"kind": "okx", "publicWebSocketURL": "ws://feed.example.com/ws/v5/public",
+                          "credentials": {"apiKeyEnv": "K", "secretKeyEnv": "S", "passphraseEnv": "P"}}}
+            """#
+        #expect(throws: DocumentError.self) {
+            try BridgeConfiguration.parse(
+                try JSONParser.parse(config),
+                baseDirectory: URL(fileURLWithPath: "/tmp"),
+                environment: ["K": "k", "S": "s", "P": "p"]
+            )
+        }
+        #expect(OKXAccountCheck.ipFinding([], demo: true).text.contains("14 days") == false)
+        #expect(OKXAccountCheck.ipFinding([], demo: false).text.contains("14 days"))
+    }
+
     @Test func aStalePriceBlocks() throws {
         var market = MarketSnapshot()
         market.instruments = ["BTC-USDT": .okxBTCUSDT]

@@ -80,7 +80,9 @@ import Testing
         let feed = try #require(test.bridge.exchange.tickerFeed())
         let following = Task { await service.follow(feed) }
         defer { following.cancel() }
-        for _ in 0..<1_000_000 where !service.isFeedConnected || test.bridge.market.snapshot.tickerSource["BTC-USDT"] != .push {
+        var spins = 0
+        while spins < 1_000_000, !service.isFeedConnected || test.bridge.market.snapshot.tickerSource["BTC-USDT"] != .push {
+            spins += 1
             await Task.yield()
         }
         await service.reportAges()

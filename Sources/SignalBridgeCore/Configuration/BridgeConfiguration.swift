@@ -353,7 +353,15 @@ extension BridgeConfiguration {
                 "ws:// would send the API key and passphrase in clear; use wss:// (ws:// only to 127.0.0.1, ::1 or localhost)"
             )
         }
-        _ = try Self.webSocketHost(reader, "publicWebSocketURL", example: "wss://ws.okx.com:8443/ws/v5/public")
+        // Prices over ws:// could be changed on the way: the same rule.
+        if let host = try Self.webSocketHost(reader, "publicWebSocketURL", example: "wss://ws.okx.com:8443/ws/v5/public"),
+            !Self.isLoopback(host: host.name), !host.secure
+        {
+            throw reader.error(
+                "publicWebSocketURL",
+                "ws:// would let anyone on the way change the prices decisions use; use wss:// (ws:// only to 127.0.0.1, ::1 or localhost)"
+            )
+        }
         return ExchangeSettings(
             kind: .okx,
             baseURL: baseURL,

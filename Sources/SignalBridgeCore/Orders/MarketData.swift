@@ -72,9 +72,11 @@ public final class MarketData: Sendable {
         state.withLock { $0.accountMode = accountMode }
     }
 
-    /// Stores a ticker fetched (or pushed) at `fetchedAt`.
+    /// Stores a ticker fetched (or pushed) at `fetchedAt`, unless the cache holds a newer one (a poll asked before a
+    /// push arrived answers after it).
     public func update(ticker: Ticker, fetchedAt: Date, source: PriceSource = .poll) {
         state.withLock { snapshot in
+            if let held = snapshot.tickerFetchedAt[ticker.instId], held > fetchedAt { return }
             snapshot.tickers[ticker.instId] = ticker
             snapshot.tickerFetchedAt[ticker.instId] = fetchedAt
             snapshot.tickerSource[ticker.instId] = source

@@ -72,16 +72,29 @@ public final class MarketDataService: Service, Sendable {
         if instrumentsToo || market.snapshot.instruments.isEmpty {
             reached = await attempt("instruments") { market.update(instruments: try await exchange.instruments()) } || reached
         }
-        reached =
-            await attempt("tickers") {
-                let snapshot = market.snapshot
-                let pushedSince = Date().addingTimeInterval(-tickerInterval.seconds)
-                for instId in await instruments().sorted() where snapshot.instruments[instId] != nil {
-                    // A price the feed pushed within the interval is fresher than a poll would be.
-                    if snapshot.tickerSource[instId] == .push, let pushed = snapshot.tickerFetchedAt[instId], pushed > pushedSince { continue }
-                    market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: Date(), source: .poll)
-                }
-            } || reached
+        let snapshot = market.snapshot
+        let pushedSince = Date().addingTimeInterval(-tickerInterval.seconds)
+        var failed: [String] = []
+        var lastError: (any Error)?
+        for instId in await instruments().sorted() where snapshot.instruments[instId] != nil {
+            // A price the feed pushed within the interval is fresher than a poll would be.
+            if snapshot.tickerSource[instId] == .push, let pushed = snapshot.tickerFetchedAt[instId], pushed > pushedSince { continue }
+            // Stamped when asked, so that a push that lands meanwhile is newer and kept.
+            let asked = Date()
+            do {
+                market.update(ticker: try await exchange.ticker(instId: instId), fetchedAt: asked, source: .poll)
+                reached = true
+            } catch {
+                failed.append(instId)
+                lastError = error
+            }
+        }
+        if let lastError {
+            logger.warning(
+                "market data: cannot refresh tickers from the exchange",
+                metadata: ["instruments": "\(failed.joined(separator: ","))", "error": "\(lastError)"]
+            )
+        }
         reached = await attempt("balances") { market.update(balances: try await exchange.balances(), fetchedAt: Date()) } || reached
         if reached { lastSuccess.withLock { $0 = Date() } }
     }
@@ -102,12 +115,13 @@ public final class MarketDataService: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 if let feed = self.exchange.tickerFeed() { group.addTask { await self.follow(feed) } }
                 group.addTask { await self.poll() }
+                group.addTask { await self.reportEverySecond() }
                 await group.waitForAll()
             }
         }
     }
 
-    /// Polls every `tickerInterval` (instruments every `instrumentInterval`), and reports the prices' ages.
+    /// Polls every `tickerInterval` (instruments every `instrumentInterval`).
     private func poll() async {
         var sinceInstruments = Duration.zero
         while !Task.isCancelled {
@@ -116,8 +130,12 @@ public final class MarketDataService: Service, Sendable {
             let instrumentsToo = sinceInstruments >= instrumentInterval
             if instrumentsToo { sinceInstruments = .zero }
             await refresh(instrumentsToo: instrumentsToo)
-            await reportAges()
         }
+    }
+
+    /// Reports the prices' ages and the feed's state every second, whatever the exchange does meanwhile.
+    private func reportEverySecond() async {
+        while (try? await Task.sleep(for: .seconds(1))) != nil { await reportAges() }
     }
 
     /// The age and source of each wanted instrument's price, and the feed's state, in `/metrics`.
@@ -141,6 +159,7 @@ public final class MarketDataService: Service, Sendable {
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             let wanted = await wantedInstruments()
+            let started = ContinuousClock.now
             if wanted.isEmpty {
                 guard (try? await Task.sleep(for: tickerInterval)) != nil else { return }
                 continue
@@ -187,11 +206,15 @@ public final class MarketDataService: Service, Sendable {
                 continue
             }
             logger.warning(
-                "market data feed \(outcome); REST polling every \(tickerInterval) takes over until it reconnects",
+                "market data feed \(outcome); REST polling takes over until it reconnects",
                 metadata: ["backoff": "\(backoff)"]
             )
-            if wasConnected { backoff = .seconds(1) }
-            guard (try? await Task.sleep(for: backoff)) != nil else { return }
+            // Only a connection that stayed up a while starts the backoff again: one that is refused right after its
+            // subscription (a flapping server) backs off as a refused connection does.
+            if wasConnected, ContinuousClock.now - started > .seconds(60) { backoff = .seconds(1) }
+            // Up to a fifth more, at random, so that reconnects do not come in step (OKX allows 3 a second per address).
+            let jitter = backoff * Double.random(in: 0...0.2)
+            guard (try? await Task.sleep(for: backoff + jitter)) != nil else { return }
             backoff = min(backoff * 2, maxBackoff)
         }
     }
