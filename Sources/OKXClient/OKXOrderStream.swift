@@ -50,7 +50,10 @@ public struct OKXOrderStream: OrderUpdateFeed {
     ) async throws {
         let credentials = self.credentials
         let clock = self.clock
-        try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+        try await WebSocketClient.connect(url: url, configuration: OKXWebSocketSession.clientConfiguration, logger: logger) {
+            inbound,
+            outbound,
+            _ in
             let timestamp = String(Int(clock().timeIntervalSince1970))
             let sign = OKXSignature.sign(
                 timestamp: timestamp,

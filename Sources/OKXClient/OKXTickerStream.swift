@@ -29,7 +29,10 @@ public struct OKXTickerStream: TickerFeed {
         ticker: @escaping @Sendable (Ticker) async -> Void
     ) async throws {
         let clock = self.clock
-        try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+        try await WebSocketClient.connect(url: url, configuration: OKXWebSocketSession.clientConfiguration, logger: logger) {
+            inbound,
+            outbound,
+            _ in
             let args = JSONValue.array(
                 instruments.sorted().map { .object(JSONObject([("channel", "tickers"), ("instId", .string($0))])) }
             )

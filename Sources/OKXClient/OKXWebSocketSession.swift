@@ -20,6 +20,9 @@ struct OKXWebSocketSession: Sendable {
     let outbound: WebSocketOutboundWriter
     let confirmTimeout: Duration
 
+    /// The client's settings for OKX: a close handshake with a peer that has gone quiet is waited for 2 s, not 15.
+    static let clientConfiguration = WebSocketClientConfiguration(closeTimeout: .seconds(2))
+
     /// When the connection was last heard from, and whether it has confirmed.
     private final class Liveness: Sendable {
         private let state = Mutex((at: ContinuousClock.now, confirmed: false))
