@@ -1,7 +1,6 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
-import NIOWebSocket
 import SignalBridgeCore
 import Synchronization
 
@@ -24,40 +23,17 @@ struct SimulatorPublicWebSocket: Sendable {
     static let channels: Set<String> = ["tickers", "books5"]
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
-        if simulator.faults.isPublicFeedDown {
-            try await outbound.close(.unexpectedServerError, reason: "simulated outage")
-            return
-        }
         let connId = String(UUID().uuidString.lowercased().prefix(8))
         let subscriptions = Subscriptions()
-        let prices = simulator.account.tickerEvents()
-        let disconnects = simulator.faults.disconnects()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await ticker in prices {
-                    for channel in subscriptions.channels(for: ticker.instId) {
-                        try await outbound.write(.text(push(channel, ticker).jsonText))
-                    }
-                }
-            }
-            group.addTask {
-                for await _ in disconnects {
-                    try await outbound.close(.goingAway, reason: "disconnected by fault injection")
-                    return
-                }
-            }
-            for try await message in inbound.messages(maxSize: 1 << 16) {
-                guard case .text(let text) = message else { continue }
-                if text == "ping" {
-                    try await outbound.write(.text("pong"))
-                    continue
-                }
-                for reply in answer(text, subscriptions: subscriptions, connId: connId) {
-                    try await outbound.write(.text(reply.jsonText))
-                }
-            }
-            group.cancelAll()
-        }
+        try await SimulatorWebSocket.serve(
+            inbound: inbound,
+            outbound: outbound,
+            refused: simulator.faults.isPublicFeedDown,
+            faults: simulator.faults,
+            events: simulator.account.tickerEvents(),
+            push: { ticker in subscriptions.channels(for: ticker.instId).map { push($0, ticker) } },
+            answer: { answer($0, subscriptions: subscriptions, connId: connId) }
+        )
     }
 
     /// The acknowledgements of a request (one per argument, as OKX sends them), then the current state of each new

@@ -25,19 +25,42 @@ struct SimulatorWebSocket: Sendable {
     }
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
-        if simulator.faults.isDown {
+        let connId = String(UUID().uuidString.lowercased().prefix(8))
+        let session = Session()
+        try await Self.serve(
+            inbound: inbound,
+            outbound: outbound,
+            refused: simulator.faults.isDown,
+            faults: simulator.faults,
+            events: simulator.account.orderEvents(),
+            push: { event in
+                let wanted = session.withLock { $0.orders.contains("*") || $0.orders.contains(event.order.request.instId) }
+                return wanted ? [Self.push(event)] : []
+            },
+            answer: { [answer(text: $0, session: session, connId: connId)] }
+        )
+    }
+
+    /// Runs one simulated connection: closed at once while `refused` (an outage), each of `events` pushed as `push`
+    /// makes it, closed by a disconnect fault, the text `ping` answered with `pong` and any other text by `answer`.
+    static func serve<Event: Sendable>(
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        refused: Bool,
+        faults: FaultInjector,
+        events: AsyncStream<Event>,
+        push: @escaping @Sendable (Event) -> [JSONValue],
+        answer: (String) -> [JSONValue]
+    ) async throws {
+        if refused {
             try await outbound.close(.unexpectedServerError, reason: "simulated outage")
             return
         }
-        let connId = String(UUID().uuidString.lowercased().prefix(8))
-        let session = Session()
-        let events = simulator.account.orderEvents()
-        let disconnects = simulator.faults.disconnects()
+        let disconnects = faults.disconnects()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in events {
-                    let wanted = session.withLock { $0.orders.contains("*") || $0.orders.contains(event.order.request.instId) }
-                    if wanted { try await outbound.write(.text(Self.push(event).jsonText)) }
+                    for message in push(event) { try await outbound.write(.text(message.jsonText)) }
                 }
             }
             group.addTask {
@@ -52,14 +75,13 @@ struct SimulatorWebSocket: Sendable {
                     try await outbound.write(.text("pong"))
                     continue
                 }
-                let reply = answer(text, session: session, connId: connId)
-                try await outbound.write(.text(reply.jsonText))
+                for reply in answer(text) { try await outbound.write(.text(reply.jsonText)) }
             }
             group.cancelAll()
         }
     }
 
-    private func answer(_ text: String, session: Session, connId: String) -> JSONValue {
+    private func answer(text: String, session: Session, connId: String) -> JSONValue {
         func error(_ code: String, _ message: String) -> JSONValue {
             .object(JSONObject([("event", "error"), ("code", .string(code)), ("msg", .string(message)), ("connId", .string(connId))]))
         }

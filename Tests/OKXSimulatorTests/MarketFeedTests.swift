@@ -24,6 +24,18 @@ struct MarketFeedTests {
         return true
     }
 
+    /// The market data service of BTC-USDT against `exchange`.
+    static func service(_ exchange: any Exchange, _ market: MarketData, tickerInterval: Duration) -> MarketDataService {
+        MarketDataService(
+            exchange: exchange,
+            market: market,
+            instruments: { ["BTC-USDT"] },
+            logger: Logger(label: "market"),
+            tickerInterval: tickerInterval,
+            maxBackoff: .milliseconds(500)
+        )
+    }
+
     static func rules(_ json: String) throws -> RuleSet {
         guard case .success(let rules) = RuleParser.parse(try JSONParser.parse(json), file: "t.json") else {
             throw OKXOrderStream.StreamError(description: "bad test rules")
@@ -56,13 +68,7 @@ struct MarketFeedTests {
         try await LiveSimulator.run { simulator, client, _ in
             let market = MarketData()
             // REST would poll again only after a minute: what arrives sooner was pushed.
-            let service = MarketDataService(
-                exchange: client,
-                market: market,
-                instruments: { ["BTC-USDT"] },
-                logger: Logger(label: "market"),
-                tickerInterval: .seconds(60)
-            )
+            let service = Self.service(client, market, tickerInterval: .seconds(60))
             await service.refresh(instrumentsToo: true)
             #expect(market.snapshot.tickerSource["BTC-USDT"] == .poll)
             let feed = try #require(client.tickerFeed())
@@ -89,14 +95,7 @@ struct MarketFeedTests {
     @Test func aDroppedFeedFallsBackToRESTAndRecovers() async throws {
         try await LiveSimulator.run { simulator, client, _ in
             let market = MarketData()
-            let service = MarketDataService(
-                exchange: client,
-                market: market,
-                instruments: { ["BTC-USDT"] },
-                logger: Logger(label: "market"),
-                tickerInterval: .milliseconds(100),
-                maxBackoff: .milliseconds(500)
-            )
+            let service = Self.service(client, market, tickerInterval: .milliseconds(100))
             await service.refresh(instrumentsToo: true)
             let task = Task { await service.run() }
             defer { task.cancel() }
