@@ -399,6 +399,20 @@ public final class SimulatedAccount: Sendable {
         let request = order.request
         let step = request.side == .buy ? instrument.tickSz : -instrument.tickSz
         let depth = state.levelSize[request.instId]
+        // Fill or kill: all of it within its price, or nothing at all.
+        if request.ordType == .fok, let depth {
+            let levels = (0..<bookLevels).filter { level in
+                let price = touch + Decimal(level) * step
+                return request.px.map { request.side == .buy ? price <= $0 : price >= $0 } ?? true
+            }
+            if Decimal(levels.count) * depth < order.baseSz {
+                order.state = "canceled"
+                order.updatedAt = now
+                state.orders[order.ordId] = order
+                events.append(SimulatedOrderEvent(order: order, fill: nil))
+                return
+            }
+        }
         var quoteLeft = quote
         for level in 0..<bookLevels {
             let price = touch + Decimal(level) * step

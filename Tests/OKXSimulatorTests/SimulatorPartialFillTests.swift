@@ -40,6 +40,23 @@ import Testing
         #expect(account.fills(instId: "BTC-USDT", ordId: order.ordId).map(\.fillPx).min() == Self.d("59999.5"))
     }
 
+    @Test func fillOrKillFillsWhollyOrNotAtAllAndImmediateOrCancelKeepsWhatItGot() throws {
+        let account = Self.account(levelSz: "0.02")
+        // Within 60000.2 the book holds two levels, 0.04: a fok of 0.05 is killed with nothing filled.
+        let killed = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "f1", side: .buy, ordType: .fok, sz: Self.d("0.05"), px: Self.d("60000.2"))
+        )
+        #expect(killed.state == "canceled" && killed.accFillSz == 0 && account.fills(instId: "BTC-USDT", ordId: killed.ordId).isEmpty)
+        let filled = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "f2", side: .buy, ordType: .fok, sz: Self.d("0.04"), px: Self.d("60000.2"))
+        )
+        #expect(filled.state == "filled" && filled.accFillSz == Self.d("0.04"))
+        let partial = try account.place(
+            OrderRequest(instId: "BTC-USDT", clOrdId: "i1", side: .buy, ordType: .ioc, sz: Self.d("0.05"), px: Self.d("60000.2"))
+        )
+        #expect(partial.state == "canceled" && partial.accFillSz == Self.d("0.04"))
+    }
+
     @Test func aMarketBuyInQuoteSpendsItsAmountAcrossLevels() throws {
         let account = Self.account(levelSz: "0.02")
         let before = account.balances().first { $0.ccy == "USDT" }?.available ?? 0
