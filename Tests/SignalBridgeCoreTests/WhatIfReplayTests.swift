@@ -148,6 +148,52 @@ import Testing
         #expect(priced[1].changed && priced[1].replayed[0].outcome == "order")
     }
 
+    @Test func severalRulesDryRunsExitsAndSignalBotMessagesReplayUnchanged() throws {
+        let rules = try Fixture.rules(
+            """
+            {"rules": [
+              {"id": "a", "source": "tv", "when": {"pointer": "/action", "eq": "both"},
+               "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "limit", "size": {"base": "0.001"}, "price": {"from": "bid", "offsetBps": -5},
+                           "takeProfit": {"trigger": {"offsetPercent": "3"}, "order": "market"}, "stopLoss": {"trigger": {"offsetPercent": "-2"}, "order": "market"}}]},
+              {"id": "b", "source": "tv", "when": {"pointer": "/action", "eq": "both"}, "dryRun": true,
+               "orders": [{"instId": "ETH-USDT", "side": "sell", "ordType": "market", "size": {"base": "0.01"}},
+                          {"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "20"}}]}
+            ]}
+            """
+        )
+        var records = Self.journal(["both", "both"], rules: rules)
+        // A Signal Bot message, decided and journaled the same way, while the instrument list holds BTC-USDT only.
+        var market = Fixture.market()
+        market.instruments = ["BTC-USDT": Fixture.btc]
+        market.tickerFetchedAt["BTC-USDT"] = Fixture.now.addingTimeInterval(100)
+        let now = Fixture.now.addingTimeInterval(101)
+        let bot: JSONValue = ["action": "ENTER_LONG", "instrument": "BTCUSDT", "investmentType": "margin", "amount": "50"]
+        let decisions = Decider(
+            rules: rules,
+            guards: GlobalGuards(risk: RiskSettings(), killSwitchEngaged: false),
+            builder: OrderBuilder(market: market, now: now, maxPriceAgeSeconds: 5)
+        ).decide(signalId: "bot1", source: "bot", payload: bot, ledger: RiskLedger(), signalBot: true)
+        #expect(decisions.first?.outcome == .order)
+        var entries: [JournalEntry] = [.signal(signalId: "bot1", source: "bot", remoteAddr: nil, bodySha256: "00", receivedAt: now, payload: bot)]
+        entries += decisions.map { .decision(signalId: "bot1", $0, ruleSetHash: rules.hash) }
+        entries += decisions.flatMap { decision in
+            decision.orders.map { .intent(OrderIntent(signalId: "bot1", ruleId: decision.ruleId ?? "", request: $0.request)) }
+        }
+        for entry in entries {
+            records.append(JournalRecord.make(entry, seq: records.count + 1, ts: Timestamp.format(now), prev: Hex.sha256(records.last!.line.utf8)))
+        }
+        var replay = WhatIfReplay(rules: rules, risk: Self.risk, signalBotSources: ["bot"])
+        var outcomes = records.compactMap { replay.add($0) }
+        if let last = replay.finish() { outcomes.append(last) }
+        #expect(outcomes.count == 3)
+        #expect(
+            outcomes.allSatisfy { !$0.changed && $0.notReplayable == nil },
+            "\(outcomes.map { ($0.signalId, $0.notReplayable ?? "", $0.replayed.map(\.text)) })"
+        )
+        #expect(outcomes[0].original.map(\.outcome) == ["order", "dryRun"])
+        #expect(outcomes[0].original[0].orders.first?.attached != nil)
+    }
+
     @Test func aSignalJournaledWithoutInputsIsNotReplayable() throws {
         let rules = try Fixture.rules(Self.rules)
         let records = Self.journal(["buy", "sell"], rules: rules).map { record -> JournalRecord in
