@@ -91,24 +91,26 @@ def python_okx(base, c):
     # Depth: each level of the BTC-USDT book holds 0.02 BTC, so a market buy of 0.05 takes three levels at three prices,
     # and a resting buy fills a level's worth each time the price moves through it.
     set_depth(base, "BTC-USDT", "0.02")
-    trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="0.05", tgtCcy="base_ccy", clOrdId="pyokxdepth1")
-    walked = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth1")["data"][0]
-    fills = trade.get_fills(instType="SPOT", instId="BTC-USDT", ordId=walked["ordId"])["data"]
-    size = sum(Decimal(f["fillSz"]) for f in fills)
-    weighted = sum(Decimal(f["fillPx"]) * Decimal(f["fillSz"]) for f in fills) / size if fills else None
-    c.check("a market order walks the book: three fills at three prices, avgPx weighted by size, fees per fill",
-            len(fills) == 3 and len({f["fillPx"] for f in fills}) == 3 and size == Decimal("0.05") and Decimal(walked["avgPx"]) == weighted
-            and sum(Decimal(f["fee"]) for f in fills) == Decimal(walked["fee"]) and walked["state"] == "filled", (walked, fills))
-    trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.03", px="59000", clOrdId="pyokxdepth2")
-    set_price(base, "BTC-USDT", "58900")
-    part = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth2")["data"][0]
-    set_price(base, "BTC-USDT", "58800")
-    whole = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth2")["data"][0]
-    c.check("a resting order fills in parts: partially_filled, then filled",
-            part["state"] == "partially_filled" and part["accFillSz"] == "0.02" and whole["state"] == "filled" and whole["accFillSz"] == "0.03",
-            (part, whole))
-    set_depth(base, "BTC-USDT", None)
-    set_price(base, "BTC-USDT", "60000")
+    try:
+        trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="market", sz="0.05", tgtCcy="base_ccy", clOrdId="pyokxdepth1")
+        walked = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth1")["data"][0]
+        fills = trade.get_fills(instType="SPOT", instId="BTC-USDT", ordId=walked["ordId"])["data"]
+        size = sum(Decimal(f["fillSz"]) for f in fills)
+        weighted = sum(Decimal(f["fillPx"]) * Decimal(f["fillSz"]) for f in fills) / size if fills else None
+        c.check("a market order walks the book: three fills at three prices, avgPx weighted by size, fees per fill",
+                len(fills) == 3 and len({f["fillPx"] for f in fills}) == 3 and size == Decimal("0.05") and Decimal(walked["avgPx"]) == weighted
+                and sum(Decimal(f["fee"]) for f in fills) == Decimal(walked["fee"]) and walked["state"] == "filled", (walked, fills))
+        trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.03", px="59000", clOrdId="pyokxdepth2")
+        set_price(base, "BTC-USDT", "58900")
+        part = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth2")["data"][0]
+        set_price(base, "BTC-USDT", "58800")
+        whole = trade.get_order(instId="BTC-USDT", clOrdId="pyokxdepth2")["data"][0]
+        c.check("a resting order fills in parts: partially_filled, then filled",
+                part["state"] == "partially_filled" and part["accFillSz"] == "0.02" and whole["state"] == "filled" and whole["accFillSz"] == "0.03",
+                (part, whole))
+    finally:
+        set_depth(base, "BTC-USDT", None)
+        set_price(base, "BTC-USDT", "60000")
 
     missing = trade.get_order(instId="BTC-USDT", clOrdId="neverplaced")
     c.check("an unknown order is 51603", missing["code"] == "51603", missing)

@@ -18,6 +18,8 @@ public struct SimulatedOrder: Sendable, Equatable {
     public var algoClOrdId: String? = nil
     /// What fills it completely, in base currency (a market order sized in quote: what its quote buys at the touch).
     public var baseSz: Decimal = 0
+    /// The quote value of its fills so far, exact (``avgPx`` is this over ``accFillSz``, rounded).
+    public var filledNotional: Decimal = 0
 
     /// The order as OKX reports it (`GET /api/v5/trade/order`).
     public var status: OrderStatus {
@@ -341,8 +343,11 @@ public final class SimulatedAccount: Sendable {
             throw SimulatedRejection("51020", "Your order should meet or exceed the minimum order amount.")
         }
         let spendCcy = request.side == .buy ? instrument.quoteCcy : instrument.baseCcy
+        // A buy pays at most its limit price; a market buy in base, what the book's levels can cost (the worst level
+        // when the depth is limited).
+        let worstLevel = takerPrice + (state.levelSize[request.instId] == nil ? 0 : Decimal(bookLevels - 1) * instrument.tickSz)
         let spend: Decimal =
-            request.side == .sell ? baseSize : quoteSized ? request.sz : baseSize * (crosses ? takerPrice : request.px!)
+            request.side == .sell ? baseSize : quoteSized ? request.sz : baseSize * (request.px ?? worstLevel)
         guard (state.balances[spendCcy] ?? 0) >= spend else {
             throw SimulatedRejection("51008", "Order failed. Insufficient \(spendCcy) balance in account.")
         }
@@ -416,6 +421,7 @@ public final class SimulatedAccount: Sendable {
         var quoteLeft = quote
         for level in 0..<bookLevels {
             let price = touch + Decimal(level) * step
+            if price <= 0 { break }
             if let px = request.px, request.side == .buy ? price > px : price < px { break }
             var size = min(order.baseSz - order.accFillSz, depth ?? order.baseSz)
             if let left = quoteLeft {
@@ -582,11 +588,11 @@ public final class SimulatedAccount: Sendable {
             fee = quote * rate
             state.balances[instrument.quoteCcy, default: 0] += quote - fee
         }
-        let filledBefore = order.accFillSz
         order.fee -= fee
-        order.accFillSz = filledBefore + size
+        order.accFillSz += size
+        order.filledNotional += price * size
         // Weighted by size, to 12 decimals as an exchange would write it (a division need not end).
-        order.avgPx = (((order.avgPx ?? 0) * filledBefore + price * size) / order.accFillSz).rounded(toMultipleOf: avgPxStep, .plain)
+        order.avgPx = (order.filledNotional / order.accFillSz).rounded(toMultipleOf: avgPxStep, .plain)
         order.state = order.accFillSz >= order.baseSz ? "filled" : "partially_filled"
         order.updatedAt = now
         state.orders[order.ordId] = order

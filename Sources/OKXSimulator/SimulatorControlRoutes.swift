@@ -83,10 +83,11 @@ struct SimulatorControlRoutes: Sendable {
             case nil, .null?:
                 simulator.account.setLevelSize(instId, nil)
             case let value?:
-                guard let size = value.decimalValue, size > 0 else {
+                let lot = simulator.account.instruments().first { $0.instId == instId }?.lotSz ?? 1
+                guard let size = value.decimalValue, size > 0, size.isMultiple(of: lot) else {
                     return OKXEnvelope.error(
                         "400",
-                        "levelSz must be a positive number (base currency), or null for unlimited depth",
+                        "levelSz must be a positive multiple of the lot size \(DecimalText.format(lot)) (base currency), or null for unlimited depth",
                         status: .badRequest
                     )
                 }

@@ -57,6 +57,19 @@ import Testing
         #expect(partial.state == "canceled" && partial.accFillSz == Self.d("0.04"))
     }
 
+    @Test func aBuyNeedsItsWorstPriceAvailableAndNoLevelIsFree() throws {
+        let account = Self.account(levelSz: "0.02")
+        // 1.66 × 62000 = 102920 USDT: more than the 100000 there, though the touch would cost less.
+        #expect(throws: SimulatedRejection.self) {
+            try account.place(OrderRequest(instId: "BTC-USDT", clOrdId: "b1", side: .buy, ordType: .limit, sz: Self.d("1.66"), px: 62000))
+        }
+        account.setLevelSize("SOL-USDT", 1)
+        account.setPrice("SOL-USDT", last: Self.d("0.03"))
+        let sold = try account.place(OrderRequest(instId: "SOL-USDT", clOrdId: "s1", side: .sell, ordType: .market, sz: 5, tgtCcy: "base_ccy"))
+        let prices = account.fills(instId: "SOL-USDT", ordId: sold.ordId).map(\.fillPx)
+        #expect(prices.allSatisfy { $0 > 0 } && prices.count == 2 && sold.state == "canceled")
+    }
+
     @Test func aMarketBuyInQuoteSpendsItsAmountAcrossLevels() throws {
         let account = Self.account(levelSz: "0.02")
         let before = account.balances().first { $0.ccy == "USDT" }?.available ?? 0
