@@ -112,6 +112,35 @@ def python_okx(base, c):
         set_depth(base, "BTC-USDT", None)
         set_price(base, "BTC-USDT", "60000")
 
+    # Algo orders, with python-okx's own calls: a stop that fires when the price falls to it and places its market
+    # sell carrying its algoClOrdId, a trailing stop, and one canceled before it fires.
+    stop = trade.place_algo_order(instId="BTC-USDT", tdMode="cash", side="sell", ordType="trigger", sz="0.001", triggerPx="58000",
+                                  orderPx="-1", algoClOrdId="pyokxstop1")
+    c.check("python-okx places a stop (order-algo trigger)", stop["code"] == "0" and stop["data"][0]["sCode"] == "0" and stop["data"][0]["algoId"], stop)
+    pending = trade.order_algos_list(ordType="trigger", instId="BTC-USDT")["data"]
+    c.check("it is listed pending", [a["algoClOrdId"] for a in pending] == ["pyokxstop1"] and pending[0]["state"] == "live", pending)
+    set_price(base, "BTC-USDT", "58000")
+    fired = trade.get_algo_order_details(algoClOrdId="pyokxstop1")["data"][0]
+    placed = [o for o in sim_orders(base) if o.get("algoClOrdId") == "pyokxstop1"]
+    c.check("the stop fires at its trigger: effective, its market sell placed and linked by algoClOrdId and ordId",
+            fired["state"] == "effective" and len(placed) == 1 and placed[0]["ordId"] == fired["ordId"] and placed[0]["side"] == "sell"
+            and placed[0]["state"] == "filled", (fired, placed))
+    set_price(base, "BTC-USDT", "60000")
+    trail = trade.place_algo_order(instId="BTC-USDT", tdMode="cash", side="sell", ordType="move_order_stop", sz="0.001", callbackRatio="0.02",
+                                   algoClOrdId="pyokxtrail1")
+    for last in ("61000", "62000", "60760"):
+        set_price(base, "BTC-USDT", last)
+    trailed = trade.get_algo_order_details(algoId=trail["data"][0]["algoId"])["data"][0]
+    c.check("a trailing stop (move_order_stop, callbackRatio) fires 2 % below the best price since it was placed",
+            trailed["state"] == "effective" and [o["side"] for o in sim_orders(base) if o.get("algoClOrdId") == "pyokxtrail1"] == ["sell"], trailed)
+    set_price(base, "BTC-USDT", "60000")
+    kept = trade.place_algo_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="trigger", sz="0.001", triggerPx="65000", orderPx="-1",
+                                  algoClOrdId="pyokxstop2")
+    gone = trade.cancel_algo_order([{"instId": "BTC-USDT", "algoId": kept["data"][0]["algoId"]}])
+    history = trade.order_algos_history(ordType="trigger", state="canceled")["data"]
+    c.check("python-okx cancels an algo order; it is in the history as canceled",
+            gone["code"] == "0" and gone["data"][0]["sCode"] == "0" and [a["algoClOrdId"] for a in history] == ["pyokxstop2"], (gone, history))
+
     missing = trade.get_order(instId="BTC-USDT", clOrdId="neverplaced")
     c.check("an unknown order is 51603", missing["code"] == "51603", missing)
 

@@ -49,6 +49,23 @@ enum OKXEnvelope {
         )
     }
 
+    /// An algo order as `GET /api/v5/trade/order-algo` shows it (prices `""` when not set, `-1` for market).
+    static func algo(_ a: SimulatedAlgoOrder) -> JSONValue {
+        .object(
+            JSONObject([
+                ("instType", "SPOT"), ("instId", .string(a.instId)), ("ordType", .string(a.ordType)), ("algoId", .string(a.algoId)),
+                ("algoClOrdId", .string(a.algoClOrdId)), ("clOrdId", ""), ("tdMode", .string(a.tdMode)), ("side", .string(a.side.rawValue)),
+                ("sz", string(a.sz)), ("tgtCcy", .string(a.tgtCcy ?? "")), ("state", .string(a.state)), ("triggerPx", string(a.triggerPx)),
+                ("orderPx", string(a.orderPx)), ("tpTriggerPx", string(a.tpTriggerPx)), ("tpOrdPx", string(a.tpOrdPx)),
+                ("slTriggerPx", string(a.slTriggerPx)), ("slOrdPx", string(a.slOrdPx)), ("callbackRatio", string(a.callbackRatio)),
+                ("callbackSpread", string(a.callbackSpread)), ("activePx", string(a.activePx)), ("moveTriggerPx", string(a.extreme)),
+                ("triggerPxType", "last"), ("tpTriggerPxType", "last"), ("slTriggerPxType", "last"), ("ordId", .string(a.ordId ?? "")),
+                ("ordIdList", .array(a.ordId.map { [.string($0)] } ?? [])), ("actualSz", ""), ("actualPx", ""), ("actualSide", ""),
+                ("cTime", millis(a.createdAt)), ("uTime", millis(a.updatedAt)), ("tag", ""),
+            ])
+        )
+    }
+
     static func ticker(_ t: Ticker) -> JSONValue {
         .object(
             JSONObject([

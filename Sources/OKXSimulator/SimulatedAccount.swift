@@ -103,6 +103,10 @@ public final class SimulatedAccount: Sendable {
         /// The size of each level of an instrument's book, in base currency; none: every level is deep enough for any
         /// order (one fill at the touch).
         var levelSize: [String: Decimal] = [:]
+        /// Algo orders (`order-algo`) by `algoId`, and their ids in the order they came.
+        var algos: [String: SimulatedAlgoOrder] = [:]
+        var algoSequence: [String] = []
+        var nextAlgoId = 900_000_000_000_000_000
     }
 
     /// The precision of a weighted `avgPx`.
@@ -111,8 +115,8 @@ public final class SimulatedAccount: Sendable {
     /// How many levels a side of the book has (as `books5` shows): a market order that has taken them all is done.
     static let bookLevels = 5
 
-    private let state: Mutex<State>
-    private let clock: @Sendable () -> Date
+    let state: Mutex<State>
+    let clock: @Sendable () -> Date
 
     /// OKX's SOL-USDT spot instrument: tick 0.01, lot 0.000001, minimum 0.01 SOL.
     static let solUSDT = Instrument(
@@ -264,6 +268,7 @@ public final class SimulatedAccount: Sendable {
                 Self.arm(order, instrument: instrument, state: &state)
             }
             Self.trigger(instId, last: last, state: &state, events: &events, now: now)
+            Self.runAlgos(instId, last: last, state: &state, events: &events, now: now)
         }
         let (ticker, observers) = state.withLock { ($0.tickers[instId], Array($0.tickerObservers.values)) }
         if let ticker { observers.forEach { $0.yield(ticker) } }
@@ -323,7 +328,7 @@ public final class SimulatedAccount: Sendable {
     }
 
     /// Places `request` under the lock (`algoClOrdId`: the exit that places it).
-    private static func place(
+    static func place(
         _ request: OrderRequest,
         algoClOrdId: String?,
         state: inout State,
@@ -480,7 +485,7 @@ public final class SimulatedAccount: Sendable {
     // MARK: - Internals
 
     /// Runs `body` under the lock, then tells observers about the events it produced.
-    private func mutate<Value, Failure: Error>(
+    func mutate<Value, Failure: Error>(
         _ body: (inout State, inout [SimulatedOrderEvent]) throws(Failure) -> Value
     ) throws(Failure) -> Value {
         let (value, events, observers) = try state.withLock {

@@ -27,6 +27,7 @@ public struct SimulatorRouter: Sendable {
         addAccountRoutes(to: router)
         addFundingRoutes(to: router)
         addTradeRoutes(to: router)
+        addAlgoRoutes(to: router)
         SimulatorControlRoutes(simulator: simulator).addRoutes(to: router)
         return router
     }
@@ -192,6 +193,81 @@ public struct SimulatorRouter: Sendable {
                 return OKXEnvelope.success(account.fills(instId: instId, ordId: ordId).prefix(limit).map(OKXEnvelope.fill))
             }
         }
+    }
+
+    /// `trade/order-algo` (place; query by `algoId` or `algoClOrdId`), `trade/orders-algo-pending`,
+    /// `trade/orders-algo-history` and `trade/cancel-algos`, for `trigger`, `move_order_stop`, `conditional` and `oco`.
+    func addAlgoRoutes(to router: Router<SimulatorRequestContext>) {
+        router.post("/api/v5/trade/order-algo") { request, context in
+            try await authenticated(request, context) { body in
+                guard let object = (try? JSONParser.parse(body))?.objectValue else { return OKXEnvelope.error("50002", "JSON syntax error") }
+                let entry: JSONValue
+                let placed: Bool
+                do throws(SimulatedRejection) {
+                    let algo = try account.placeAlgo(object)
+                    (entry, placed) = (Self.algoAnswer(algoId: algo.algoId, algoClOrdId: algo.algoClOrdId, sCode: "0", sMsg: ""), true)
+                } catch {
+                    let algoClOrdId = object["algoClOrdId"]?.stringValue ?? ""
+                    (entry, placed) = (Self.algoAnswer(algoId: "", algoClOrdId: algoClOrdId, sCode: error.sCode, sMsg: error.sMsg), false)
+                }
+                return OKXEnvelope.batch([(placed, entry)])
+            }
+        }
+        router.get("/api/v5/trade/order-algo") { request, context in
+            try await authenticated(request, context) { _ in
+                let query = request.uri.queryParameters
+                guard let algo = account.algo(algoId: query.get("algoId"), algoClOrdId: query.get("algoClOrdId")) else {
+                    return OKXEnvelope.error("51603", "Order does not exist")
+                }
+                return OKXEnvelope.success([OKXEnvelope.algo(algo)])
+            }
+        }
+        for (path, live) in [("/api/v5/trade/orders-algo-pending", true), ("/api/v5/trade/orders-algo-history", false)] {
+            router.get(RouterPath(path)) { request, context in
+                try await authenticated(request, context) { _ in
+                    let query = request.uri.queryParameters
+                    guard let types = query.get("ordType").map({ Set($0.split(separator: ",").map(String.init)) }), !types.isEmpty else {
+                        return OKXEnvelope.error("50014", "Parameter ordType can not be empty.")
+                    }
+                    let algoId = query.get("algoId").flatMap { $0.isEmpty ? nil : $0 }
+                    let instId = query.get("instId").flatMap { $0.isEmpty ? nil : $0 }
+                    let state = query.get("state").flatMap { $0.isEmpty ? nil : $0 }
+                    let found = account.algos(live: live, ordTypes: types).filter { algo in
+                        (algoId == nil || algo.algoId == algoId) && (instId == nil || algo.instId == instId) && (state == nil || algo.state == state)
+                    }
+                    return OKXEnvelope.success(found.prefix(100).map(OKXEnvelope.algo))
+                }
+            }
+        }
+        router.post("/api/v5/trade/cancel-algos") { request, context in
+            try await authenticated(request, context) { body in
+                guard let list = (try? JSONParser.parse(body))?.arrayValue, !list.isEmpty, list.count <= 10 else {
+                    return OKXEnvelope.error("50002", "JSON syntax error: a list of 1 to 10 {instId, algoId}")
+                }
+                return OKXEnvelope.batch(
+                    list.map { item in
+                        let instId = item.objectValue?["instId"]?.stringValue ?? ""
+                        let algoId = item.objectValue?["algoId"]?.stringValue ?? ""
+                        do throws(SimulatedRejection) {
+                            let algo = try account.cancelAlgo(instId: instId, algoId: algoId)
+                            return (true, Self.algoAnswer(algoId: algo.algoId, algoClOrdId: algo.algoClOrdId, sCode: "0", sMsg: ""))
+                        } catch {
+                            return (false, Self.algoAnswer(algoId: algoId, algoClOrdId: "", sCode: error.sCode, sMsg: error.sMsg))
+                        }
+                    }
+                )
+            }
+        }
+    }
+
+    /// One entry of an algo order's place or cancel answer.
+    static func algoAnswer(algoId: String, algoClOrdId: String, sCode: String, sMsg: String) -> JSONValue {
+        .object(
+            JSONObject([
+                ("algoId", .string(algoId)), ("clOrdId", ""), ("algoClOrdId", .string(algoClOrdId)), ("sCode", .string(sCode)),
+                ("sMsg", .string(sMsg)), ("tag", ""),
+            ])
+        )
     }
 
     /// Places the order bodies of one request and answers as OKX does, faults included.

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import OKXSimulator
+@testable import SignalBridgeCore
+
+/// Algo orders at the simulator (`order-algo`): a stop, a trailing stop and an OCO wait for the price, place their
+/// order (carrying their `algoClOrdId`) when it comes, and can be looked up and canceled.
+@Suite struct SimulatorAlgoOrderTests {
+    static func body(_ fields: [(String, String)]) -> JSONObject {
+        JSONObject([("instId", "BTC-USDT"), ("tdMode", "cash")] + fields.map { ($0.0, JSONValue.string($0.1)) })
+    }
+
+    @Test func aStopPlacesItsOrderWhenThePriceFallsToIt() throws {
+        let account = SimulatedAccount()
+        let stop = try account.placeAlgo(
+            Self.body([
+                ("side", "sell"), ("ordType", "trigger"), ("sz", "0.01"), ("triggerPx", "58000"), ("orderPx", "-1"), ("algoClOrdId", "st1"),
+                ("ccy", ""),
+            ])
+        )
+        #expect(stop.state == "live" && account.algo(algoId: nil, algoClOrdId: "st1")?.algoId == stop.algoId)
+        account.setPrice("BTC-USDT", last: 59000)
+        #expect(account.allOrders().isEmpty)
+        account.setPrice("BTC-USDT", last: 58000)
+        let fired = try #require(account.algo(algoId: stop.algoId, algoClOrdId: nil))
+        let order = try #require(account.allOrders().first)
+        #expect(fired.state == "effective" && fired.ordId == order.ordId)
+        #expect(order.algoClOrdId == "st1" && order.request.side == .sell && order.request.ordType == .market && order.state == "filled")
+    }
+
+    @Test func aTrailingStopFollowsTheBestPriceAndFiresOnTheCallback() throws {
+        let account = SimulatedAccount()
+        let trail = try account.placeAlgo(
+            Self.body([("side", "sell"), ("ordType", "move_order_stop"), ("sz", "0.01"), ("callbackRatio", "0.05"), ("activePx", "61000")])
+        )
+        account.setPrice("BTC-USDT", last: 57000)  // not active yet: nothing happens however low
+        account.setPrice("BTC-USDT", last: 61000)  // active, best 61000
+        account.setPrice("BTC-USDT", last: 64000)  // best 64000: fires at 60800 or below
+        account.setPrice("BTC-USDT", last: 61000)
+        #expect(account.algo(algoId: trail.algoId, algoClOrdId: nil)?.state == "live")
+        account.setPrice("BTC-USDT", last: 60800)
+        #expect(account.algo(algoId: trail.algoId, algoClOrdId: nil)?.state == "effective" && account.allOrders().count == 1)
+    }
+
+    @Test func anOCOTakesOneSideAndCancelingEndsAnAlgo() throws {
+        let account = SimulatedAccount()
+        let oco = try account.placeAlgo(
+            Self.body([
+                ("side", "sell"), ("ordType", "oco"), ("sz", "0.01"), ("tpTriggerPx", "62000"), ("tpOrdPx", "-1"), ("slTriggerPx", "58000"),
+                ("slOrdPx", "57900"),
+            ])
+        )
+        account.setPrice("BTC-USDT", last: 58000)
+        let order = try #require(account.allOrders().first)
+        #expect(order.request.ordType == .limit && order.request.px == 57900)
+        #expect(account.algo(algoId: oco.algoId, algoClOrdId: nil)?.state == "effective")
+        account.setPrice("BTC-USDT", last: 62000)
+        #expect(account.allOrders().count == 1)
+        let stop = try account.placeAlgo(
+            Self.body([("side", "buy"), ("ordType", "trigger"), ("sz", "0.01"), ("triggerPx", "65000"), ("orderPx", "-1")])
+        )
+        #expect(try account.cancelAlgo(instId: "BTC-USDT", algoId: stop.algoId).state == "canceled")
+        #expect(throws: SimulatedRejection.self) { try account.cancelAlgo(instId: "BTC-USDT", algoId: stop.algoId) }
+        account.setPrice("BTC-USDT", last: 66000)
+        #expect(account.allOrders().count == 1)
+    }
+
+    @Test func malformedAlgosAreRefusedWithOKXsCodes() {
+        let account = SimulatedAccount()
+        for fields in [
+            [("side", "sell"), ("ordType", "trigger"), ("sz", "0.01"), ("triggerPx", "58000")],
+            [("side", "sell"), ("ordType", "move_order_stop"), ("sz", "0.01"), ("callbackRatio", "0.05"), ("callbackSpread", "10")],
+            [("side", "sell"), ("ordType", "oco"), ("sz", "0.01"), ("tpTriggerPx", "62000"), ("tpOrdPx", "-1")],
+            [("side", "sell"), ("ordType", "trigger"), ("sz", "0.01"), ("triggerPx", "58000.05"), ("orderPx", "-1")],
+            [("side", "sell"), ("ordType", "iceberg"), ("sz", "0.01")],
+        ] {
+            #expect(throws: SimulatedRejection.self) { try account.placeAlgo(Self.body(fields)) }
+        }
+    }
+}
