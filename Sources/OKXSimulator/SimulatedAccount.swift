@@ -107,6 +107,9 @@ public final class SimulatedAccount: Sendable {
         var algos: [String: SimulatedAlgoOrder] = [:]
         var algoSequence: [String] = []
         var nextAlgoId = 900_000_000_000_000_000
+        /// Algo orders changed by the current step, for the `orders-algo` pushes.
+        var algoChanges: [SimulatedAlgoOrder] = []
+        var algoObservers: [UUID: AsyncStream<SimulatedAlgoOrder>.Continuation] = [:]
     }
 
     /// The precision of a weighted `avgPx`.
@@ -488,14 +491,23 @@ public final class SimulatedAccount: Sendable {
     func mutate<Value, Failure: Error>(
         _ body: (inout State, inout [SimulatedOrderEvent]) throws(Failure) -> Value
     ) throws(Failure) -> Value {
-        let (value, events, observers) = try state.withLock {
-            (state: inout State) throws(Failure) -> (Value, [SimulatedOrderEvent], [AsyncStream<SimulatedOrderEvent>.Continuation]) in
+        let (value, events, observers, algos, algoObservers) = try state.withLock {
+            (
+                state: inout State
+            ) throws(Failure) -> (
+                Value, [SimulatedOrderEvent], [AsyncStream<SimulatedOrderEvent>.Continuation], [SimulatedAlgoOrder],
+                [AsyncStream<SimulatedAlgoOrder>.Continuation]
+            ) in
             var events: [SimulatedOrderEvent] = []
+            state.algoChanges = []
             let value = try body(&state, &events)
-            return (value, events, Array(state.observers.values))
+            return (value, events, Array(state.observers.values), state.algoChanges, Array(state.algoObservers.values))
         }
         for event in events {
             for observer in observers { observer.yield(event) }
+        }
+        for algo in algos {
+            for observer in algoObservers { observer.yield(algo) }
         }
         return value
     }

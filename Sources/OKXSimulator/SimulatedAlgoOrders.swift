@@ -120,6 +120,7 @@ extension SimulatedAccount {
             state.nextAlgoId += 1
             state.algos[algo.algoId] = algo
             state.algoSequence.append(algo.algoId)
+            state.algoChanges.append(algo)
             return algo
         }
     }
@@ -155,6 +156,7 @@ extension SimulatedAccount {
             algo.state = "canceled"
             algo.updatedAt = now
             state.algos[algoId] = algo
+            state.algoChanges.append(algo)
             return algo
         }
     }
@@ -213,6 +215,19 @@ extension SimulatedAccount {
             }
             algo.updatedAt = now
             state.algos[algoId] = algo
+            state.algoChanges.append(algo)
         }
+    }
+
+    /// A stream of every algo order change from now on (placed, triggered, canceled): what the `orders-algo` channel
+    /// pushes.
+    public func algoEvents() -> AsyncStream<SimulatedAlgoOrder> {
+        let (stream, continuation) = AsyncStream<SimulatedAlgoOrder>.makeStream()
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.algoObservers.removeValue(forKey: id) }
+        }
+        state.withLock { $0.algoObservers[id] = continuation }
+        return stream
     }
 }

@@ -6,11 +6,14 @@ import NIOWebSocket
 import SignalBridgeCore
 import Synchronization
 
-/// The private WebSocket at `/ws/v5/private`: `login` as OKX documents it (Unix-seconds timestamp, sign over
-/// timestamp + `GET` + `/users/self/verify`), the `orders` channel for SPOT with a push on every order change,
-/// and the text `ping` answered with `pong`.
+/// The private WebSocket at `/ws/v5/private` (and the business one at `/ws/v5/business`): `login` as OKX documents it
+/// (Unix-seconds timestamp, sign over timestamp + `GET` + `/users/self/verify`), the `orders` channel for SPOT with a
+/// push on every order change (at `/ws/v5/business`, `orders-algo` with a push on every algo order change; each
+/// channel asked of the other endpoint is 64001), and the text `ping` answered with `pong`.
 struct SimulatorWebSocket: Sendable {
     let simulator: Simulator
+    /// The channel this endpoint serves: `orders` at `/ws/v5/private`, `orders-algo` at `/ws/v5/business`.
+    var channel = "orders"
 
     /// What one connection has done so far.
     private final class Session: Sendable {
@@ -27,18 +30,28 @@ struct SimulatorWebSocket: Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
         let connId = String(UUID().uuidString.lowercased().prefix(8))
         let session = Session()
-        try await Self.serve(
-            inbound: inbound,
-            outbound: outbound,
-            refused: simulator.faults.isDown,
-            faults: simulator.faults,
-            events: simulator.account.orderEvents(),
-            push: { event in
-                let wanted = session.withLock { $0.orders.contains("*") || $0.orders.contains(event.order.request.instId) }
-                return wanted ? [Self.push(event)] : []
-            },
-            answer: { [answer(text: $0, session: session, connId: connId)] }
-        )
+        let wanted: @Sendable (String) -> Bool = { instId in session.withLock { $0.orders.contains("*") || $0.orders.contains(instId) } }
+        if channel == "orders-algo" {
+            try await Self.serve(
+                inbound: inbound,
+                outbound: outbound,
+                refused: simulator.faults.isDown,
+                faults: simulator.faults,
+                events: simulator.account.algoEvents(),
+                push: { algo in wanted(algo.instId) ? [Self.push(algo)] : [] },
+                answer: { [answer(text: $0, session: session, connId: connId)] }
+            )
+        } else {
+            try await Self.serve(
+                inbound: inbound,
+                outbound: outbound,
+                refused: simulator.faults.isDown,
+                faults: simulator.faults,
+                events: simulator.account.orderEvents(),
+                push: { event in wanted(event.order.request.instId) ? [Self.push(event)] : [] },
+                answer: { [answer(text: $0, session: session, connId: connId)] }
+            )
+        }
     }
 
     /// Runs one simulated connection: closed at once while `refused` (an outage), each of `events` pushed as `push`
@@ -95,7 +108,11 @@ struct SimulatorWebSocket: Sendable {
             return .object(JSONObject([("event", "login"), ("code", "0"), ("msg", ""), ("connId", .string(connId))]))
         case "subscribe", "unsubscribe":
             guard session.withLock({ $0.loggedIn }) else { return error("60011", "Please log in") }
-            guard arg["channel"]?.stringValue == "orders", ["SPOT", "ANY"].contains(arg["instType"]?.stringValue ?? "") else {
+            if let asked = arg["channel"]?.stringValue, asked != channel, ["orders", "orders-algo"].contains(asked) {
+                // OKX serves `orders` on the private endpoint and `orders-algo` on the business one only.
+                return error("64001", "This channel is not supported on this URL: \(asked)")
+            }
+            guard arg["channel"]?.stringValue == channel, ["SPOT", "ANY"].contains(arg["instType"]?.stringValue ?? "") else {
                 return error(
                     "60018",
                     "Wrong URL or channel:\(arg["channel"]?.stringValue ?? ""),instType:\(arg["instType"]?.stringValue ?? "") doesn't exist"
@@ -137,6 +154,16 @@ struct SimulatorWebSocket: Sendable {
         return nil
     }
 
+    /// The `orders-algo` channel push for one algo order change.
+    static func push(_ algo: SimulatedAlgoOrder) -> JSONValue {
+        .object(
+            JSONObject([
+                ("arg", .object(JSONObject([("channel", "orders-algo"), ("instType", "SPOT"), ("uid", "1000000001")]))),
+                ("data", .array([OKXEnvelope.algo(algo)])),
+            ])
+        )
+    }
+
     /// The `orders` channel push for one order change.
     static func push(_ event: SimulatedOrderEvent) -> JSONValue {
         var data = OKXEnvelope.order(event.order).objectValue ?? JSONObject()
@@ -172,6 +199,10 @@ extension Simulator {
         let webSocket = SimulatorWebSocket(simulator: self)
         webSocketRouter.ws("/ws/v5/private") { inbound, outbound, context in
             try await webSocket.run(inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+        let businessWebSocket = SimulatorWebSocket(simulator: self, channel: "orders-algo")
+        webSocketRouter.ws("/ws/v5/business") { inbound, outbound, context in
+            try await businessWebSocket.run(inbound: inbound, outbound: outbound, logger: context.logger)
         }
         let publicWebSocket = SimulatorPublicWebSocket(simulator: self)
         webSocketRouter.ws("/ws/v5/public") { inbound, outbound, context in

@@ -1,6 +1,10 @@
 import Foundation
+import HummingbirdWSClient
+import Logging
+import Synchronization
 import Testing
 
+@testable import OKXClient
 @testable import OKXSimulator
 @testable import SignalBridgeCore
 
@@ -76,6 +80,67 @@ import Testing
             [("side", "sell"), ("ordType", "iceberg"), ("sz", "0.01")],
         ] {
             #expect(throws: SimulatedRejection.self) { try account.placeAlgo(Self.body(fields)) }
+        }
+    }
+}
+
+/// The `orders-algo` channel on `/ws/v5/business`: after login, a push for each algo order change; `orders` there is
+/// 64001, as on OKX.
+@Suite(.timeLimit(.minutes(1)))
+struct SimulatorBusinessWebSocketTests {
+    @Test func algoChangesArePushedOnTheBusinessEndpoint() async throws {
+        try await LiveSimulator.run { simulator, _, port in
+            let credentials = LiveSimulator.credentials
+            let replies = Mutex<[JSONObject]>([])
+            let placed = Mutex(false)
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/v5/business", logger: Logger(label: "ws")) { inbound, outbound, _ in
+                let timestamp = String(Int(Date().timeIntervalSince1970))
+                let sign = OKXSignature.sign(
+                    timestamp: timestamp,
+                    method: "GET",
+                    requestPath: "/users/self/verify",
+                    body: [],
+                    secret: credentials.secretKey
+                )
+                let login: JSONValue = [
+                    "op": "login",
+                    "args": [
+                        [
+                            "apiKey": .string(credentials.apiKey), "passphrase": .string(credentials.passphrase.text),
+                            "timestamp": .string(timestamp), "sign": .string(sign),
+                        ]
+                    ],
+                ]
+                try await outbound.write(.text(login.jsonText))
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message, let object = try JSONParser.parse(text).objectValue else { continue }
+                    replies.withLock { $0.append(object) }
+                    switch object["event"]?.stringValue {
+                    case "login"?:
+                        try await outbound.write(.text(#"{"op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]}"#))
+                    case "error"?:
+                        try await outbound.write(.text(#"{"op":"subscribe","args":[{"channel":"orders-algo","instType":"SPOT"}]}"#))
+                    case "subscribe"?:
+                        _ = try simulator.account.placeAlgo(
+                            JSONObject([
+                                ("instId", "BTC-USDT"), ("tdMode", "cash"), ("side", "sell"), ("ordType", "trigger"), ("sz", "0.01"),
+                                ("triggerPx", "58000"), ("orderPx", "-1"), ("algoClOrdId", "ws1"),
+                            ])
+                        )
+                        placed.withLock { $0 = true }
+                        simulator.account.setPrice("BTC-USDT", last: 58000)
+                    default:
+                        let states = replies.withLock { $0.compactMap { $0["data"]?.arrayValue?.first?.objectValue?["state"]?.stringValue } }
+                        if states.count == 2 { return }
+                    }
+                }
+            }
+            let all = replies.withLock { $0 }
+            #expect(all.contains { $0["event"] == "error" && $0["code"] == "64001" })
+            let pushes = all.compactMap { $0["data"]?.arrayValue?.first?.objectValue }
+            #expect(pushes.map { $0["state"]?.stringValue ?? "" } == ["live", "effective"])
+            #expect(pushes.allSatisfy { $0["algoClOrdId"] == "ws1" } && pushes.last?["ordId"]?.stringValue?.isEmpty == false)
+            #expect(placed.withLock { $0 })
         }
     }
 }
