@@ -54,30 +54,7 @@ public struct OKXOrderStream: OrderUpdateFeed {
             inbound,
             outbound,
             _ in
-            let timestamp = String(Int(clock().timeIntervalSince1970))
-            let sign = OKXSignature.sign(
-                timestamp: timestamp,
-                method: "GET",
-                requestPath: "/users/self/verify",
-                body: [],
-                secret: credentials.secretKey
-            )
-            let login = JSONValue.object(
-                JSONObject([
-                    ("op", "login"),
-                    (
-                        "args",
-                        .array([
-                            .object(
-                                JSONObject([
-                                    ("apiKey", .string(credentials.apiKey.text)), ("passphrase", .string(credentials.passphrase.text)),
-                                    ("timestamp", .string(timestamp)), ("sign", .string(sign)),
-                                ])
-                            )
-                        ])
-                    ),
-                ])
-            )
+            let login = Self.login(credentials, at: clock())
             try await outbound.write(.text(login.jsonText))
             // Login, then the subscription, then pushes: each answer in turn, as the session reads them.
             let session = OKXWebSocketSession(inbound: inbound, outbound: outbound, confirmTimeout: confirmTimeout)
@@ -104,6 +81,29 @@ public struct OKXOrderStream: OrderUpdateFeed {
                 }
             }
         }
+    }
+
+    /// The `login` message: the key, the passphrase, a Unix-seconds timestamp and its signature over
+    /// `timestamp + GET + /users/self/verify`.
+    static func login(_ credentials: OKXCredentials, at time: Date) -> JSONValue {
+        let timestamp = String(Int(time.timeIntervalSince1970))
+        let sign = OKXSignature.sign(timestamp: timestamp, method: "GET", requestPath: "/users/self/verify", body: [], secret: credentials.secretKey)
+        return .object(
+            JSONObject([
+                ("op", "login"),
+                (
+                    "args",
+                    .array([
+                        .object(
+                            JSONObject([
+                                ("apiKey", .string(credentials.apiKey.text)), ("passphrase", .string(credentials.passphrase.text)),
+                                ("timestamp", .string(timestamp)), ("sign", .string(sign)),
+                            ])
+                        )
+                    ])
+                ),
+            ])
+        )
     }
 
     /// Where a connection stands.

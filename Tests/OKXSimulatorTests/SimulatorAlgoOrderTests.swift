@@ -94,23 +94,10 @@ struct SimulatorBusinessWebSocketTests {
             let replies = Mutex<[JSONObject]>([])
             let placed = Mutex(false)
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws/v5/business", logger: Logger(label: "ws")) { inbound, outbound, _ in
-                let timestamp = String(Int(Date().timeIntervalSince1970))
-                let sign = OKXSignature.sign(
-                    timestamp: timestamp,
-                    method: "GET",
-                    requestPath: "/users/self/verify",
-                    body: [],
-                    secret: credentials.secretKey
+                let login = OKXOrderStream.login(
+                    OKXCredentials(apiKey: Secret(credentials.apiKey), secretKey: credentials.secretKey, passphrase: credentials.passphrase),
+                    at: Date()
                 )
-                let login: JSONValue = [
-                    "op": "login",
-                    "args": [
-                        [
-                            "apiKey": .string(credentials.apiKey), "passphrase": .string(credentials.passphrase.text),
-                            "timestamp": .string(timestamp), "sign": .string(sign),
-                        ]
-                    ],
-                ]
                 try await outbound.write(.text(login.jsonText))
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message, let object = try JSONParser.parse(text).objectValue else { continue }
