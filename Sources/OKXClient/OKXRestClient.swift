@@ -115,11 +115,31 @@ public struct OKXRestClient: Exchange {
         }
     }
 
-    /// What one `data[]` entry of an order answer means.
-    static func outcome(_ entry: JSONObject) -> PlacementOutcome {
+    /// Places an algo order (`POST /api/v5/trade/order-algo`), with `expTime` as on orders.
+    public func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome {
+        let result = await request(
+            .POST,
+            "/api/v5/trade/order-algo",
+            query: [],
+            body: order.json.jsonBytes,
+            signed: true,
+            extraHeaders: [("expTime", Self.milliseconds(expiresAt))]
+        )
+        switch result {
+        case .success(let data):
+            guard let entry = data.first?.objectValue else { return .unknown(reason: "OKX answered success without an algo order") }
+            return Self.outcome(entry, idKey: "algoId")
+        case .failure(let failure):
+            return Self.outcome(failure)
+        }
+    }
+
+    /// What one `data[]` entry of an order answer means (`idKey`: the field of the exchange's id, `algoId` for an
+    /// algo order).
+    static func outcome(_ entry: JSONObject, idKey: String = "ordId") -> PlacementOutcome {
         let sCode = entry["sCode"]?.scalarText ?? "0"
         if sCode == "0" {
-            guard let ordId = entry["ordId"]?.stringValue, !ordId.isEmpty else { return .unknown(reason: "OKX accepted the order without an ordId") }
+            guard let ordId = entry[idKey]?.stringValue, !ordId.isEmpty else { return .unknown(reason: "OKX accepted the order without an \(idKey)") }
             return .accepted(ordId: ordId)
         }
         return OKXAnswers.refusal(code: sCode, message: entry["sMsg"]?.stringValue ?? "", httpStatus: 200)
@@ -136,16 +156,46 @@ public struct OKXRestClient: Exchange {
     }
 
     public func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? {
-        switch await request(.GET, "/api/v5/trade/order", query: [("instId", instId), ("clOrdId", clOrdId)], signed: true) {
+        guard let status = try await lookUp("/api/v5/trade/order", query: [("instId", instId), ("clOrdId", clOrdId)], Self.orderStatus) else {
+            return nil
+        }
+        return try OrderStatus.answering(clOrdId, status)
+    }
+
+    public func order(instId: String, ordId: String) async throws(ExchangeError) -> OrderStatus? {
+        let status = try await lookUp("/api/v5/trade/order", query: [("instId", instId), ("ordId", ordId)], Self.orderStatus)
+        guard status == nil || status?.ordId == ordId else {
+            throw ExchangeError(message: "OKX answered a lookup of order \(ordId) with another order", retryable: true)
+        }
+        return status
+    }
+
+    public func algoOrder(instId: String, algoClOrdId: String) async throws(ExchangeError) -> AlgoStatus? {
+        try await lookUp("/api/v5/trade/order-algo", query: [("algoClOrdId", algoClOrdId)], Self.algoStatus)
+    }
+
+    /// Cancels a live algo order (`POST /api/v5/trade/cancel-algos`, one entry).
+    public func cancelAlgo(instId: String, algoId: String) async throws(ExchangeError) {
+        let body = JSONValue.array([.object(JSONObject([("instId", .string(instId)), ("algoId", .string(algoId))]))])
+        _ = try await fetch(.POST, "/api/v5/trade/cancel-algos", query: [], body: body.jsonBytes, signed: true)
+    }
+
+    /// The one thing a lookup at `path` answers, read by `read`; nil when OKX says there is none (51603).
+    private func lookUp<Found>(
+        _ path: String,
+        query: [(String, String)],
+        _ read: (JSONObject) -> Found?
+    ) async throws(ExchangeError) -> Found? {
+        switch await request(.GET, path, query: query, signed: true) {
         case .failure(.refused(let error)) where error.code == "51603": return nil
         case .failure(let failure): throw failure.exchangeError
         case .success(let data):
             // Only 51603 says there is no such order: an answer without a readable order, or about another order,
             // says nothing, and treating it as "not found" would send the order a second time.
-            guard let status = data.first?.objectValue.flatMap(Self.orderStatus) else {
-                throw ExchangeError(message: "OKX answered an order lookup without a readable order", retryable: true)
+            guard let found = data.first?.objectValue.flatMap(read) else {
+                throw ExchangeError(message: "OKX answered a lookup without a readable order", retryable: true)
             }
-            return try OrderStatus.answering(clOrdId, status)
+            return found
         }
     }
 
@@ -372,6 +422,19 @@ public struct OKXRestClient: Exchange {
             lotSz: lotSz,
             minSz: minSz,
             state: o["state"]?.stringValue ?? "live"
+        )
+    }
+
+    static func algoStatus(_ o: JSONObject) -> AlgoStatus? {
+        guard let algoId = o["algoId"]?.stringValue, !algoId.isEmpty, let state = o["state"]?.stringValue else { return nil }
+        // A triggered algo order names the order it placed in `ordId`, or first in `ordIdList`.
+        let listed = o["ordIdList"]?.arrayValue?.first?.stringValue
+        return AlgoStatus(
+            algoId: algoId,
+            algoClOrdId: o["algoClOrdId"]?.stringValue ?? "",
+            instId: o["instId"]?.stringValue ?? "",
+            state: state,
+            ordId: o["ordId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? listed
         )
     }
 

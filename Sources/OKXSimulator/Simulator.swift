@@ -37,20 +37,52 @@ public final class Simulator: Sendable {
     }
 
     /// What an order request came to after OKX's request-level checks and any injected fault.
-    public enum OrderRequestOutcome: Sendable {
+    public enum RequestOutcome<Placed: Sendable>: Sendable {
         /// Refused as a whole before anything was placed: OKX's code and message, and the HTTP status.
         case refused(code: String, message: String, httpStatus: Int)
         /// Each order's result, in order; `hiddenBy` is the fault that keeps the answer from the client.
-        case processed([Result<SimulatedOrder, SimulatedRejection>], hiddenBy: SimulatedFault?)
+        case processed([Result<Placed, SimulatedRejection>], hiddenBy: SimulatedFault?)
     }
+
+    /// What a `trade/order` or `trade/batch-orders` request came to.
+    public typealias OrderRequestOutcome = RequestOutcome<SimulatedOrder>
 
     /// Handles one order request (`trade/order` or `trade/batch-orders`) as OKX would: `expTime`, the rate limit
     /// of each instrument, then the next injected fault, then each order. `nil` stands for an order body that
     /// could not be read. The REST front and the in-process exchange both go through here.
     func processOrderRequest(_ orders: [OrderRequest?], expiresAt: Date?) -> OrderRequestOutcome {
+        processRequest(instIds: orders.compactMap { $0?.instId }, expiresAt: expiresAt) {
+            orders.map { order -> Result<SimulatedOrder, SimulatedRejection> in
+                guard let order else { return .failure(SimulatedRejection("51000", "Parameter instId, side, ordType or sz error")) }
+                do throws(SimulatedRejection) {
+                    return .success(try account.place(order))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
+    /// Handles one `trade/order-algo` request the same way (its body, as sent).
+    func processAlgoRequest(_ body: JSONObject, expiresAt: Date?) -> RequestOutcome<SimulatedAlgoOrder> {
+        processRequest(instIds: body["instId"]?.stringValue.map { [$0] } ?? [], expiresAt: expiresAt) {
+            do throws(SimulatedRejection) {
+                return [.success(try account.placeAlgo(body))]
+            } catch {
+                return [.failure(error)]
+            }
+        }
+    }
+
+    /// `expTime`, the rate limit of each of `instIds`, the next injected fault, then `place`.
+    private func processRequest<Placed>(
+        instIds: [String],
+        expiresAt: Date?,
+        place: () -> [Result<Placed, SimulatedRejection>]
+    ) -> RequestOutcome<Placed> {
         if let expiresAt, clock() > expiresAt { return .refused(code: "50037", message: "Order expired.", httpStatus: 200) }
-        let tooMany = OrderRequestOutcome.refused(code: "50011", message: "Too Many Requests", httpStatus: 429)
-        for order in orders.compactMap({ $0 }) where !admitOrderRequest(instId: order.instId) { return tooMany }
+        let tooMany = RequestOutcome<Placed>.refused(code: "50011", message: "Too Many Requests", httpStatus: 429)
+        for instId in instIds where !admitOrderRequest(instId: instId) { return tooMany }
         let fault = faults.nextOrderFault()
         switch fault {
         case .rateLimited: return tooMany
@@ -58,14 +90,6 @@ public final class Simulator: Sendable {
         case .serverError(placed: false): return .refused(code: "50026", message: "System error, please try again later.", httpStatus: 500)
         case .dropAnswer, .serverError(placed: true), nil: break
         }
-        let results = orders.map { order -> Result<SimulatedOrder, SimulatedRejection> in
-            guard let order else { return .failure(SimulatedRejection("51000", "Parameter instId, side, ordType or sz error")) }
-            do throws(SimulatedRejection) {
-                return .success(try account.place(order))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return .processed(results, hiddenBy: fault)
+        return .processed(place(), hiddenBy: fault)
     }
 }

@@ -38,7 +38,22 @@ public struct SimulatorExchange: Exchange {
         } catch {
             return OKXAnswers.refusal(code: error.code ?? "", message: error.message, httpStatus: 503)
         }
-        switch simulator.processOrderRequest([order], expiresAt: expiresAt) {
+        return Self.outcome(simulator.processOrderRequest([order], expiresAt: expiresAt)) { $0.ordId }
+    }
+
+    public func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome {
+        do {
+            try await simulator.faults.delayOrFail()
+        } catch {
+            return OKXAnswers.refusal(code: error.code ?? "", message: error.message, httpStatus: 503)
+        }
+        guard let body = order.json.objectValue else { return .rejected(sCode: "50002", sMsg: "JSON syntax error") }
+        return Self.outcome(simulator.processAlgoRequest(body, expiresAt: expiresAt)) { $0.algoId }
+    }
+
+    /// What one order's request came to, as the REST client would see it; `id` is the exchange's id of what it placed.
+    static func outcome<Placed>(_ outcome: Simulator.RequestOutcome<Placed>, id: (Placed) -> String) -> PlacementOutcome {
+        switch outcome {
         case .refused(let code, let message, let httpStatus):
             return OKXAnswers.refusal(code: code, message: message, httpStatus: httpStatus)
         case .processed(_, hiddenBy: .dropAnswer):
@@ -47,9 +62,30 @@ public struct SimulatorExchange: Exchange {
             return .unknown(reason: "OKX answered HTTP 500 code 50026")
         case .processed(let results, _):
             switch results[0] {
-            case .success(let placed): return .accepted(ordId: placed.ordId)
+            case .success(let placed): return .accepted(ordId: id(placed))
             case .failure(let error): return OKXAnswers.refusal(code: error.sCode, message: error.sMsg, httpStatus: 200)
             }
+        }
+    }
+
+    public func algoOrder(instId: String, algoClOrdId: String) async throws(ExchangeError) -> AlgoStatus? {
+        try await simulator.faults.delayOrFail()
+        return account.algo(algoId: nil, algoClOrdId: algoClOrdId).map {
+            AlgoStatus(algoId: $0.algoId, algoClOrdId: $0.algoClOrdId, instId: $0.instId, state: $0.state, ordId: $0.ordId)
+        }
+    }
+
+    public func order(instId: String, ordId: String) async throws(ExchangeError) -> OrderStatus? {
+        try await simulator.faults.delayOrFail()
+        return account.order(instId: instId, ordId: ordId, clOrdId: nil)?.status
+    }
+
+    public func cancelAlgo(instId: String, algoId: String) async throws(ExchangeError) {
+        try await simulator.faults.delayOrFail()
+        do {
+            _ = try account.cancelAlgo(instId: instId, algoId: algoId)
+        } catch {
+            throw ExchangeError(code: error.sCode, message: error.sMsg, retryable: false)
         }
     }
 

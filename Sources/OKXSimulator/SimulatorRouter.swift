@@ -201,16 +201,19 @@ public struct SimulatorRouter: Sendable {
         router.post("/api/v5/trade/order-algo") { request, context in
             try await authenticated(request, context) { body in
                 guard let object = (try? JSONParser.parse(body))?.objectValue else { return OKXEnvelope.error("50002", "JSON syntax error") }
-                let entry: JSONValue
-                let placed: Bool
-                do throws(SimulatedRejection) {
-                    let algo = try account.placeAlgo(object)
-                    (entry, placed) = (Self.algoAnswer(algoId: algo.algoId, algoClOrdId: algo.algoClOrdId, sCode: "0", sMsg: ""), true)
+                let results: [Result<SimulatedAlgoOrder, SimulatedRejection>]
+                do throws(HiddenAnswer) {
+                    results = try await Self.visibleResults(simulator.processAlgoRequest(object, expiresAt: Self.expTime(request)), context: context)
                 } catch {
-                    let algoClOrdId = object["algoClOrdId"]?.stringValue ?? ""
-                    (entry, placed) = (Self.algoAnswer(algoId: "", algoClOrdId: algoClOrdId, sCode: error.sCode, sMsg: error.sMsg), false)
+                    return error.response
                 }
-                return OKXEnvelope.batch([(placed, entry)])
+                switch results[0] {
+                case .success(let algo):
+                    return OKXEnvelope.batch([(true, Self.algoAnswer(algoId: algo.algoId, algoClOrdId: algo.algoClOrdId, sCode: "0", sMsg: ""))])
+                case .failure(let error):
+                    let algoClOrdId = object["algoClOrdId"]?.stringValue ?? ""
+                    return OKXEnvelope.batch([(false, Self.algoAnswer(algoId: "", algoClOrdId: algoClOrdId, sCode: error.sCode, sMsg: error.sMsg))])
+                }
             }
         }
         router.get("/api/v5/trade/order-algo") { request, context in
@@ -272,16 +275,9 @@ public struct SimulatorRouter: Sendable {
 
     /// Places the order bodies of one request and answers as OKX does, faults included.
     func placeOrders(_ bodies: [JSONValue], request: Request, context: SimulatorRequestContext) async -> Response {
-        let expiresAt = request.headers[HTTPField.Name("expTime")!].flatMap { Int64($0) }.flatMap { Date(unixMilliseconds: Decimal($0)) }
-        switch simulator.processOrderRequest(bodies.map(OrderRequest.init(json:)), expiresAt: expiresAt) {
-        case .refused(let code, let message, let httpStatus):
-            return OKXEnvelope.error(code, message, status: .init(code: httpStatus))
-        case .processed(_, hiddenBy: .dropAnswer):
-            try? await context.channel.close()
-            return OKXEnvelope.error("50004", "connection dropped by fault injection", status: .internalServerError)
-        case .processed(_, hiddenBy: .serverError):
-            return OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError)
-        case .processed(let results, _):
+        let outcome = simulator.processOrderRequest(bodies.map(OrderRequest.init(json:)), expiresAt: Self.expTime(request))
+        do throws(HiddenAnswer) {
+            let results = try await Self.visibleResults(outcome, context: context)
             let ts = OKXEnvelope.millis(clock())
             return OKXEnvelope.batch(
                 zip(results, bodies).map { result, body in
@@ -300,6 +296,38 @@ public struct SimulatorRouter: Sendable {
                     return (sCode == "0", entry)
                 }
             )
+        } catch {
+            return error.response
+        }
+    }
+
+    /// The request's `expTime` header (Unix milliseconds), when it has a readable one.
+    static func expTime(_ request: Request) -> Date? {
+        request.headers[HTTPField.Name("expTime")!].flatMap { Int64($0) }.flatMap { Date(unixMilliseconds: Decimal($0)) }
+    }
+
+    /// The answer to a request refused as a whole, or processed with its answer hidden by a fault.
+    struct HiddenAnswer: Error {
+        var response: Response
+    }
+
+    /// The per-order results of `outcome`, to be answered.
+    /// - Throws: ``HiddenAnswer`` when the request was refused as a whole, or a fault hides its answer (the
+    ///   connection dropped, or HTTP 500).
+    static func visibleResults<Placed>(
+        _ outcome: Simulator.RequestOutcome<Placed>,
+        context: SimulatorRequestContext
+    ) async throws(HiddenAnswer) -> [Result<Placed, SimulatedRejection>] {
+        switch outcome {
+        case .refused(let code, let message, let httpStatus):
+            throw HiddenAnswer(response: OKXEnvelope.error(code, message, status: .init(code: httpStatus)))
+        case .processed(_, hiddenBy: .dropAnswer):
+            try? await context.channel.close()
+            throw HiddenAnswer(response: OKXEnvelope.error("50004", "connection dropped by fault injection", status: .internalServerError))
+        case .processed(_, hiddenBy: .serverError):
+            throw HiddenAnswer(response: OKXEnvelope.error("50026", "System error, please try again later.", status: .internalServerError))
+        case .processed(let results, _):
+            return results
         }
     }
 

@@ -98,9 +98,8 @@ struct RulesCommand: AsyncParsableCommand {
                         print("  guards: \(Self.guards(rule: rule, risk: configuration.risk, killSwitch: killSwitch))")
                     }
                     for order in decision.orders {
-                        print(
-                            "  \(decision.outcome == .order ? "would send" : "would not send"): POST /api/v5/trade/order \(order.request.json.jsonText)"
-                        )
+                        let (path, body) = order.algo.map { ("order-algo", $0.json) } ?? ("order", order.request.json)
+                        print("  \(decision.outcome == .order ? "would send" : "would not send"): POST /api/v5/trade/\(path) \(body.jsonText)")
                     }
                 }
             } catch let failure as CommandFailure {

@@ -35,7 +35,12 @@ struct RuleExamplesTests {
         )
         #expect(status == 0, "\(output)")
         switch expected {
-        case "order": #expect(output.contains(": order: ") && output.contains("would send: POST /api/v5/trade/order {"), "\(output)")
+        case "order":
+            #expect(
+                output.contains(": order: ")
+                    && (output.contains("would send: POST /api/v5/trade/order {") || output.contains("would send: POST /api/v5/trade/order-algo {")),
+                "\(output)"
+            )
         case "skip": #expect(output.contains("rule (none): skip: no rule matched"), "\(output)")
         default: #expect(output.contains(": blocked: ") && !output.contains("would send"), "\(output)")
         }

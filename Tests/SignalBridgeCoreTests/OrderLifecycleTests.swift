@@ -18,6 +18,7 @@ import Testing
         .canceled: [.ack(ordId: "1"), update("canceled")],
         .rejected: [.reject(sCode: "51008", sMsg: "no money")],
         .abandoned: [.abandoned(reason: "r")],
+        .failed: [.ack(ordId: "1"), update("order_failed")],
     ]
 
     static func update(_ state: String) -> OrderEvent {
@@ -28,6 +29,7 @@ import Testing
         ("intent", .intent), ("unknown", .unknown(expTime: t2)), ("retry", .retry(expTime: t2)), ("ack", .ack(ordId: "9")),
         ("live", update("live")), ("partially_filled", update("partially_filled")), ("filled", update("filled")),
         ("canceled", update("canceled")), ("reject", .reject(sCode: "51008", sMsg: "m")), ("abandoned", .abandoned(reason: "r")),
+        ("order_failed", update("order_failed")),
     ]
 
     typealias Outcome = (OrderState, OrderLifecycle.Action)
@@ -37,6 +39,7 @@ import Testing
         let updates: [String: Outcome] = [
             "live": (.live, .follow), "partially_filled": (.partiallyFilled, .follow), "filled": (.filled, .settle),
             "canceled": (.canceled, .settle), "reject": (.rejected, .settle), "abandoned": (.abandoned, .settle),
+            "order_failed": (.failed, .settle),
         ]
         func row(_ extra: [String: Outcome]) -> [String: Outcome] { updates.merging(extra) { $1 } }
         return [

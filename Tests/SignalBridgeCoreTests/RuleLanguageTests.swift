@@ -145,6 +145,10 @@ final class SlowFirstExchange: Exchange {
     func order(instId: String, clOrdId: String) async throws(ExchangeError) -> OrderStatus? { nil }
     func serverTime() async throws(ExchangeError) -> Date { Date() }
     func cancel(instId: String, clOrdId: String) async throws(ExchangeError) {}
+    func algoOrder(instId: String, algoClOrdId: String) async throws(ExchangeError) -> AlgoStatus? { nil }
+    func order(instId: String, ordId: String) async throws(ExchangeError) -> OrderStatus? { nil }
+    func cancelAlgo(instId: String, algoId: String) async throws(ExchangeError) {}
+    func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome { await place(order.placedOrder, expiresAt: expiresAt) }
     func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
         started.withLock { $0.append(order.clOrdId) }
         if order.clOrdId == "close" { try? await Task.sleep(for: .milliseconds(300)) }

@@ -66,6 +66,12 @@ import Testing
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "takeProfit": {"order": "market"}}]}]}"#,
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "stopLoss": {"trigger": {"fixed": "1"}, "order": "limit"}}]}]}"#,
         #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "buy", "ordType": "market", "size": {"quote": "1"}, "stopLoss": {"trigger": {"from": "bid"}, "order": "market"}}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "trigger", "size": {"base": "1"}, "trigger": {"fixed": "1"}, "order": "market", "price": {"fixed": "1"}}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "trigger", "size": {"base": "1"}, "order": "market"}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "move_order_stop", "size": {"base": "1"}, "callbackRatio": "0.01", "callbackSpread": "5"}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "oco", "size": {"base": "1"}, "stopLoss": {"trigger": {"fixed": "1"}, "order": "market"}}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "market", "size": {"base": "1"}, "callbackRatio": "0.01"}]}]}"#,
+        #"{"rules": [{"id": "r", "source": "s", "when": {"pointer": "/a", "eq": 1}, "orders": [{"instId": "BTC-USDT", "side": "sell", "ordType": "trigger", "size": {"base": "1"}, "trigger": {"fixed": "1"}, "order": "market", "takeProfit": {"trigger": {"fixed": "1"}, "order": "market"}}]}]}"#,
         #"{"rules": {}}"#,
         #"{"rule": []}"#,
     ]

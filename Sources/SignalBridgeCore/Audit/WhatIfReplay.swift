@@ -12,14 +12,18 @@ public struct WhatIfReplay: Sendable {
         public var ruleId: String?
         public var outcome: String
         public var reason: String
+        /// The orders (for an algo order, the order it places when triggered).
         public var orders: [OrderRequest]
+        /// The algo orders among them.
+        public var algos: [AlgoOrderRequest] = []
 
-        /// `{"ruleId", "outcome", "reason", "orders": [OKX bodies]}`.
+        /// `{"ruleId", "outcome", "reason", "orders": [OKX bodies]}`, an algo order's body in place of its order's.
         public var json: JSONValue {
-            .object(
+            let bodies = orders.map { order in algos.first { $0.algoClOrdId == order.clOrdId }?.json ?? order.json }
+            return .object(
                 JSONObject([
                     ("ruleId", ruleId.map(JSONValue.string) ?? .null), ("outcome", .string(outcome)), ("reason", .string(reason)),
-                    ("orders", .array(orders.map(\.json))),
+                    ("orders", .array(bodies)),
                 ])
             )
         }
@@ -94,7 +98,7 @@ public struct WhatIfReplay: Sendable {
         var record: JournalRecord
         var decisions: [(view: DecisionView, inputs: DecisionInputs?, record: JournalEvent.DecisionRecord, hasMarket: Bool)] = []
         var ruleSetHashes: Set<String> = []
-        var intents: [String: OrderRequest] = [:]
+        var intents: [String: OrderIntent] = [:]
     }
 
     private let rules: RuleSet
@@ -144,11 +148,11 @@ public struct WhatIfReplay: Sendable {
             )
             pending?.decisions.append((view, inputs, read, record["market"] != nil))
             if let hash = record["ruleSetHash"]?.stringValue { pending?.ruleSetHashes.insert(hash) }
-        case .orderIntent?:
+        case .orderIntent?, .algoIntent?:
             guard let event = JournalEvent.decode(record), case .intent(let intent) = event,
                 pending?.record["signalId"]?.stringValue == intent.signalId
             else { return nil }
-            pending?.intents[intent.clOrdId] = intent.request
+            pending?.intents[intent.clOrdId] = intent
             knownTdMode = intent.request.tdMode
         default:
             return nil
@@ -162,7 +166,10 @@ public struct WhatIfReplay: Sendable {
         let time = Self.time(of: signal.record)
         let original = signal.decisions.map { decision in
             var view = decision.view
-            if decision.record.ordered { view.orders = decision.record.clOrdIds.compactMap { signal.intents[$0] } }
+            if decision.record.ordered {
+                let intents = decision.record.clOrdIds.compactMap { signal.intents[$0] }
+                (view.orders, view.algos) = (intents.map(\.request), intents.compactMap(\.algo))
+            }
             return view
         }
         var outcome = Outcome(
@@ -188,11 +195,13 @@ public struct WhatIfReplay: Sendable {
                 outcome.notReplayable = missing
             } else {
                 outcome.replayed = decisions.map { decision in
-                    DecisionView(
+                    let orders = decision.outcome == .order ? decision.orders : []
+                    return DecisionView(
                         ruleId: decision.ruleId,
                         outcome: decision.outcome.rawValue,
                         reason: decision.reason,
-                        orders: decision.outcome == .order ? decision.orders.map(\.request) : []
+                        orders: orders.map(\.request),
+                        algos: orders.compactMap(\.algo)
                     )
                 }
                 decisions.compactMap { $0.usage(at: time) }.forEach { ledger.record($0) }

@@ -55,6 +55,41 @@ public protocol Exchange: Sendable {
     func serverTime() async throws(ExchangeError) -> Date
     /// Cancels the resting order with `clOrdId`.
     func cancel(instId: String, clOrdId: String) async throws(ExchangeError)
+    /// Places an algo order (`POST /api/v5/trade/order-algo`); `accepted` carries its `algoId`. The exchange
+    /// discards it if it arrives after `expiresAt`.
+    func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome
+    /// The latest algo order with `algoClOrdId`, or `nil` when the exchange has none (51603).
+    func algoOrder(instId: String, algoClOrdId: String) async throws(ExchangeError) -> AlgoStatus?
+    /// The order `ordId` (one an algo order placed), or `nil` when the exchange has none.
+    func order(instId: String, ordId: String) async throws(ExchangeError) -> OrderStatus?
+    /// Cancels the live algo order `algoId`.
+    func cancelAlgo(instId: String, algoId: String) async throws(ExchangeError)
+}
+
+extension Exchange {
+    /// Where `intent`'s order stands, or `nil` when the exchange has none with its `clOrdId`. For an algo order,
+    /// looked up by `algoClOrdId`, with the fills of the order it placed once triggered (``AlgoStatus/orderStatus(placed:)``).
+    public func status(of intent: OrderIntent) async throws(ExchangeError) -> OrderStatus? {
+        guard intent.isAlgo else { return try await order(instId: intent.request.instId, clOrdId: intent.clOrdId) }
+        guard let algo = try await algoOrder(instId: intent.request.instId, algoClOrdId: intent.clOrdId) else { return nil }
+        guard algo.algoClOrdId.isEmpty || algo.algoClOrdId == intent.clOrdId else {
+            throw ExchangeError(message: "the exchange answered a lookup of \(intent.clOrdId) with algo order \(algo.algoClOrdId)", retryable: true)
+        }
+        var placed: OrderStatus?
+        if algo.progress.state == "effective", let ordId = algo.progress.ordId {
+            placed = try await order(instId: algo.instId.isEmpty ? intent.request.instId : algo.instId, ordId: ordId)
+        }
+        var status = algo.orderStatus(placed: placed)
+        status.clOrdId = intent.clOrdId
+        if status.instId.isEmpty { status.instId = intent.request.instId }
+        return status
+    }
+
+    /// Places `intent`'s order, or its algo order.
+    public func place(_ intent: OrderIntent, expiresAt: Date) async -> PlacementOutcome {
+        guard let algo = intent.algo else { return await place(intent.request, expiresAt: expiresAt) }
+        return await placeAlgo(algo, expiresAt: expiresAt)
+    }
 }
 
 extension Exchange {

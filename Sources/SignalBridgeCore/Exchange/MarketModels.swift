@@ -77,6 +77,9 @@ public struct Balance: Sendable, Equatable {
 /// The order side.
 public enum OrderSide: String, Sendable, CaseIterable {
     case buy, sell
+
+    /// The side that closes this one.
+    public var opposite: OrderSide { self == .buy ? .sell : .buy }
 }
 
 /// OKX spot order types.
@@ -253,6 +256,9 @@ public struct OrderStatus: Sendable, Equatable {
     public var avgPx: Decimal?
     public var fee: Decimal
     public var feeCcy: String
+    /// For an algo order (``AlgoStatus/orderStatus(placed:)``, where `ordId` and `clOrdId` are its `algoId` and
+    /// `algoClOrdId`): its own state and the order it placed.
+    public var algo: AlgoProgress? = nil
 
     public init(ordId: String, clOrdId: String, instId: String, state: String, accFillSz: Decimal, avgPx: Decimal?, fee: Decimal, feeCcy: String) {
         self.ordId = ordId

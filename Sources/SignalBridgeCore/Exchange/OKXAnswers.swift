@@ -2,8 +2,9 @@
 /// in-process exchange share (SPEC section 7).
 public enum OKXAnswers {
     /// Codes after which the order may or may not exist (`50004` timeout, `51149` order timed out, `50026` system
-    /// error, `51016` clOrdId already pending …): it is looked up by `clOrdId` before anything else is sent.
-    public static let unknownOutcomeCodes: Set<String> = ["50001", "50004", "50013", "50026", "51016", "51054", "51149"]
+    /// error, `51016` clOrdId already pending, `51065` algoClOrdId already exists …): it is looked up by `clOrdId`
+    /// before anything else is sent.
+    public static let unknownOutcomeCodes: Set<String> = ["50001", "50004", "50013", "50026", "51016", "51054", "51065", "51149"]
     /// Codes that say nothing was processed and the same request can be sent again later (rate limit, load,
     /// a timestamp outside OKX's window). `50036`/`50037` (the request arrived after its `expTime`) are final: the
     /// signal is too late to trade on, and the executor never sends a request with less than 0.1 s left.

@@ -69,7 +69,10 @@ public final class OpenOrderBook: Sendable {
             guard var order = orders[status.clOrdId] else { return false }
             let before = order.lifecycle
             _ = order.lifecycle.apply(.update(status))
-            guard order.lifecycle.state != before.state || order.lifecycle.filledSize != before.filledSize else { return false }
+            guard
+                order.lifecycle.state != before.state || order.lifecycle.filledSize != before.filledSize
+                    || order.lifecycle.algo != before.algo
+            else { return false }
             orders[status.clOrdId] = order.lifecycle.state.isFinal ? nil : order
             return true
         }

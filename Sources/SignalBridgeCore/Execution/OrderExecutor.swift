@@ -400,7 +400,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 // Journaled before it is sent, so that after a crash the deadline of this request is known: the
                 // journaled deadline allows a second for the fsync, and the request never carries a later one.
                 let journaled = expiresAt.addingTimeInterval(1)
-                await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason)], intent)
+                await record([.retry(clOrdId: intent.clOrdId, attempt: attempt + 1, expTime: journaled, reason: reason, algo: intent.isAlgo)], intent)
                 expiresAt = min(journaled, exchangeNow().addingTimeInterval(requestLifetime))
                 // The fsync may have taken a while: the kill switch is asked again right before the request, and
                 // a request that would reach the exchange expired is not sent but journaled again, with a new expTime.
@@ -415,7 +415,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             if isStopping || Task.isCancelled { return }
             // From here the request may reach the exchange: the kill switch can no longer end it unsent.
             guard claimSend(intent.clOrdId) else { return }
-            let outcome = await exchange.place(intent.request, expiresAt: expiresAt)
+            let outcome = await exchange.place(intent, expiresAt: expiresAt)
             sendStates.withLock { states in
                 if case .notPlaced = outcome { states[intent.clOrdId] = .queued } else { states[intent.clOrdId] = nil }
             }
@@ -423,12 +423,12 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             case .accepted(let ordId):
                 metadata["ordId"] = "\(ordId)"
                 logger.info("order accepted", metadata: metadata)
-                await record([.ack(clOrdId: intent.clOrdId, ordId: ordId)], intent)
+                await record([.ack(clOrdId: intent.clOrdId, ordId: ordId, algo: intent.isAlgo)], intent)
                 await follow(intent)
                 return
             case .rejected(let sCode, let sMsg):
                 logger.warning("order rejected", metadata: metadata.merging(["sCode": "\(sCode)", "sMsg": "\(sMsg)"]) { $1 })
-                await record([.reject(clOrdId: intent.clOrdId, sCode: sCode, sMsg: sMsg)], intent)
+                await record([.reject(clOrdId: intent.clOrdId, sCode: sCode, sMsg: sMsg, algo: intent.isAlgo)], intent)
                 return
             case .unknown(let reason):
                 logger.error(
@@ -437,7 +437,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
                 )
                 markUnresolved(intent.clOrdId)
                 // The lifecycle says when: once no request sent for it can still be taken.
-                if case .lookUp = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt)], intent) {
+                if case .lookUp = await record([.unknown(clOrdId: intent.clOrdId, error: reason, expTime: expiresAt, algo: intent.isAlgo)], intent) {
                 } else {
                     logger.critical("an order of unknown outcome was acknowledged before; looking it up", metadata: metadata)
                 }
@@ -499,7 +499,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
     private func abandon(_ intent: OrderIntent, reason: String, metadata: Logger.Metadata) async {
         report.withLock { $0.abandoned += 1 }
         logger.warning("order abandoned", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-        await record([.abandoned(clOrdId: intent.clOrdId, reason: reason)], intent)
+        await record([.abandoned(clOrdId: intent.clOrdId, reason: reason, algo: intent.isAlgo)], intent)
     }
 
     /// Ends `intent` with `order.abandoned` when the kill switch is engaged now; whether it did (or already had).
@@ -531,7 +531,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         report.withLock { $0.abandoned += orders.count }
         logger.warning("kill switch engaged; queued orders abandoned", metadata: ["orders": "\(orders.count)"])
         // One write for all of them: the watcher is back to its poll after a single fsync.
-        await record(orders.map { .abandoned(clOrdId: $0.clOrdId, reason: Self.killSwitchReason(file)) }, first.intent)
+        await record(orders.map { .abandoned(clOrdId: $0.clOrdId, reason: Self.killSwitchReason(file), algo: $0.intent.isAlgo) }, first.intent)
     }
 
     /// Looks an order up by `clOrdId` once the exchange can no longer take a request sent for it
@@ -566,7 +566,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             var entries: [JournalEntry] = []
             if order.ordId == nil {
                 book.apply(.ack(ordId: status.ordId), to: intent.clOrdId)
-                entries.append(.ack(clOrdId: intent.clOrdId, ordId: status.ordId))
+                entries.append(.ack(clOrdId: intent.clOrdId, ordId: status.ordId, algo: intent.isAlgo))
             }
             if book.claim(status) { entries.append(.update(status)) }
             if !entries.isEmpty { await record(entries, intent) }
@@ -602,7 +602,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
             // Shutting down (the grace is over): the order stays as the journal has it, for the next start.
             if Task.isCancelled { return nil }
             do {
-                return LookupAnswer(status: try await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId))
+                return LookupAnswer(status: try await exchange.status(of: intent))
             } catch {
                 if Task.isCancelled { return nil }
                 attempt += 1
@@ -641,10 +641,16 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
         for order in book.open where order.isResting && !asked.contains(order.clOrdId) {
             let metadata: Logger.Metadata = ["clOrdId": "\(order.clOrdId)", "instId": "\(order.instId)"]
             do {
-                try await exchange.cancel(instId: order.instId, clOrdId: order.clOrdId)
+                if let algoId = order.ordId, order.intent.isAlgo {
+                    // Once triggered it has placed its order: that order is the exchange's, not one the bridge sent.
+                    guard order.lifecycle.algo?.state != "effective" else { continue }
+                    try await exchange.cancelAlgo(instId: order.instId, algoId: algoId)
+                } else {
+                    try await exchange.cancel(instId: order.instId, clOrdId: order.clOrdId)
+                }
                 cancelsSent.withLock { _ = $0.insert(order.clOrdId) }
                 logger.notice("kill switch: resting order canceled", metadata: metadata)
-                if let status = try? await exchange.order(instId: order.instId, clOrdId: order.clOrdId), book.claim(status) {
+                if let status = try? await exchange.status(of: order.intent), book.claim(status) {
                     await record([.update(status)], order.intent)
                 }
             } catch {
@@ -655,7 +661,7 @@ public final class OrderExecutor: OrderDispatcher, Sendable {
 
     /// Reads the order once after it was accepted and journals its state when something happened to it.
     func follow(_ intent: OrderIntent) async {
-        guard let status = try? await exchange.order(instId: intent.request.instId, clOrdId: intent.clOrdId), book.claim(status) else {
+        guard let status = try? await exchange.status(of: intent), book.claim(status) else {
             return
         }
         await record([.update(status)], intent)

@@ -13,16 +13,20 @@ public enum OrderState: String, Sendable, CaseIterable {
     case canceled
     case rejected
     case abandoned
+    /// An algo order whose triggered order the exchange refused.
+    case failed = "order_failed"
 
     /// Whether nothing more happens to the order.
-    public var isFinal: Bool { [.filled, .canceled, .rejected, .abandoned].contains(self) }
+    public var isFinal: Bool { [.filled, .canceled, .rejected, .abandoned, .failed].contains(self) }
 
-    /// The state an exchange state (`live`, `partially_filled`, `filled`, `canceled`, `mmp_canceled`) stands for.
+    /// The state an exchange state (`live`, `partially_filled`, `filled`, `canceled`, `mmp_canceled`; for an algo
+    /// order ``AlgoProgress/orderState(algoState:placedState:)``) stands for.
     public init(exchangeState: String) {
         switch exchangeState {
         case "partially_filled": self = .partiallyFilled
         case "filled": self = .filled
         case "canceled", "mmp_canceled": self = .canceled
+        case "order_failed": self = .failed
         default: self = .live
         }
     }
@@ -34,14 +38,23 @@ public enum OrderEvent: Sendable, Equatable {
     case unknown(expTime: Date?)
     case retry(expTime: Date?)
     case ack(ordId: String)
-    /// A state change or fill, in the exchange's words.
-    case update(ordId: String?, state: String, accFillSz: Decimal?, avgPx: Decimal?, fee: Decimal?, feeCcy: String?)
+    /// A state change or fill, in the exchange's words (for an algo order, `ordId` is its `algoId`, the fills are
+    /// those of the order it placed, and `algo` says where it stands).
+    case update(ordId: String?, state: String, accFillSz: Decimal?, avgPx: Decimal?, fee: Decimal?, feeCcy: String?, algo: AlgoProgress? = nil)
     case reject(sCode: String, sMsg: String)
     case abandoned(reason: String)
 
     /// An exchange's report of the order (a push or a lookup), as an event.
     public static func update(_ status: OrderStatus) -> OrderEvent {
-        .update(ordId: status.ordId, state: status.state, accFillSz: status.accFillSz, avgPx: status.avgPx, fee: status.fee, feeCcy: status.feeCcy)
+        .update(
+            ordId: status.ordId,
+            state: status.state,
+            accFillSz: status.accFillSz,
+            avgPx: status.avgPx,
+            fee: status.fee,
+            feeCcy: status.feeCcy,
+            algo: status.algo
+        )
     }
 
     /// The event a journal record stands for, with the order it concerns; nil for records that concern no order.
@@ -51,18 +64,31 @@ public enum OrderEvent: Sendable, Equatable {
     }
 
     /// The event a record of `type` with `fields` stands for (a record read back, or an entry about to be written),
-    /// with the order it concerns; nil for records that concern no order.
+    /// with the order it concerns (an algo order's `algoClOrdId` for its `algo.*` records); nil for records that concern
+    /// no order.
     public static func decode(type: JournalRecordType, fields: (String) -> JSONValue?) -> (clOrdId: String, event: OrderEvent)? {
-        guard let clOrdId = fields("clOrdId")?.stringValue else { return nil }
+        guard let clOrdId = fields(type.isAlgo ? "algoClOrdId" : "clOrdId")?.stringValue else { return nil }
         let expTime = fields("expTime")?.decimalValue.flatMap { Date(unixMilliseconds: $0) }
         let event: OrderEvent
         switch type {
-        case .orderIntent: event = .intent
-        case .orderUnknown: event = .unknown(expTime: expTime)
-        case .orderRetry: event = .retry(expTime: expTime)
-        case .orderAck:
-            guard let ordId = fields("ordId")?.stringValue else { return nil }
+        case .orderIntent, .algoIntent: event = .intent
+        case .orderUnknown, .algoUnknown: event = .unknown(expTime: expTime)
+        case .orderRetry, .algoRetry: event = .retry(expTime: expTime)
+        case .orderAck, .algoAck:
+            guard let ordId = fields(type.isAlgo ? "algoId" : "ordId")?.stringValue else { return nil }
             event = .ack(ordId: ordId)
+        case .algoUpdate:
+            guard let state = fields("state")?.stringValue else { return nil }
+            let placedState = fields("ordState")?.stringValue
+            event = .update(
+                ordId: fields("algoId")?.stringValue,
+                state: AlgoProgress.orderState(algoState: state, placedState: placedState),
+                accFillSz: fields("accFillSz")?.decimalValue,
+                avgPx: fields("avgPx")?.decimalValue,
+                fee: fields("fee")?.decimalValue,
+                feeCcy: fields("feeCcy")?.stringValue,
+                algo: AlgoProgress(state: state, ordId: fields("ordId")?.stringValue, ordState: placedState)
+            )
         case .orderUpdate:
             guard let state = fields("state")?.stringValue else { return nil }
             event = .update(
@@ -73,8 +99,8 @@ public enum OrderEvent: Sendable, Equatable {
                 fee: fields("fee")?.decimalValue,
                 feeCcy: fields("feeCcy")?.stringValue
             )
-        case .orderReject: event = .reject(sCode: fields("sCode")?.stringValue ?? "", sMsg: fields("sMsg")?.stringValue ?? "")
-        case .orderAbandoned: event = .abandoned(reason: fields("reason")?.stringValue ?? "")
+        case .orderReject, .algoReject: event = .reject(sCode: fields("sCode")?.stringValue ?? "", sMsg: fields("sMsg")?.stringValue ?? "")
+        case .orderAbandoned, .algoAbandoned: event = .abandoned(reason: fields("reason")?.stringValue ?? "")
         case .signal, .rejected, .decision, .rulesLoaded: return nil
         }
         return (clOrdId, event)
@@ -110,6 +136,8 @@ public struct OrderLifecycle: Sendable, Equatable {
     public private(set) var feeCurrency: String?
     /// Why it was rejected or abandoned.
     public private(set) var reason: String?
+    /// For an algo order: its own state and the order it placed, as last reported.
+    public private(set) var algo: AlgoProgress?
 
     public init() {}
 
@@ -130,8 +158,10 @@ public struct OrderLifecycle: Sendable, Equatable {
             self.ordId = ordId
             if state == .pending || state == .unknown { state = .live }
             return .follow
-        case .update(let ordId, let exchangeState, let accFillSz, let avgPx, let fee, let feeCcy):
+        case .update(let ordId, let exchangeState, let accFillSz, let avgPx, let fee, let feeCcy, let algo):
             if let ordId, !ordId.isEmpty { self.ordId = ordId }
+            // Once triggered, an algo order never goes back to waiting (an older REST answer overtaken by a push).
+            if let algo, self.algo?.state != "effective" || algo.state != "live" { self.algo = algo }
             let new = OrderState(exchangeState: exchangeState)
             let fill = accFillSz ?? filledSize
             // A report older than what is known (a REST answer overtaken by a push) changes nothing: fills only grow,

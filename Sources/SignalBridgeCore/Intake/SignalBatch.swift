@@ -34,7 +34,11 @@ public struct SignalBatch: Sendable {
             matched: matched
         )
         let intents = decisions.filter { $0.outcome == .order }.flatMap { decision in
-            decision.orders.map { OrderIntent(signalId: key.signalId, ruleId: decision.ruleId ?? "", request: $0.request) }
+            decision.orders.map { order in
+                let ruleId = decision.ruleId ?? ""
+                return order.algo.map { OrderIntent(signalId: key.signalId, ruleId: ruleId, algo: $0) }
+                    ?? OrderIntent(signalId: key.signalId, ruleId: ruleId, request: order.request)
+            }
         }
         let signalEntry = JournalEntry.signal(
             signalId: key.signalId,

@@ -49,45 +49,54 @@ extension JournalEntry {
         return JournalEntry(.decision, fields)
     }
 
-    /// An `order.intent` record: the exact OKX body about to be sent.
+    /// An `order.intent` record: the exact OKX body about to be sent. For an algo order, an `algo.intent` with its
+    /// `algoClOrdId` and the exact `trade/order-algo` body.
     public static func intent(_ intent: OrderIntent) -> JournalEntry {
         JournalEntry(
-            .orderIntent,
+            JournalRecordType.orderIntent.forAlgo(intent.isAlgo),
             [
-                ("clOrdId", .string(intent.clOrdId)), ("signalId", .string(intent.signalId)), ("ruleId", .string(intent.ruleId)),
-                ("request", intent.request.json),
+                (idKey(intent.isAlgo), .string(intent.clOrdId)), ("signalId", .string(intent.signalId)), ("ruleId", .string(intent.ruleId)),
+                ("request", intent.algo?.json ?? intent.request.json),
             ]
         )
     }
 
-    /// An `order.ack` record: OKX accepted the order.
-    public static func ack(clOrdId: String, ordId: String) -> JournalEntry {
-        JournalEntry(.orderAck, [("clOrdId", .string(clOrdId)), ("ordId", .string(ordId))])
+    /// The field that names the order in its records: `clOrdId`, or an algo order's `algoClOrdId`.
+    static func idKey(_ algo: Bool) -> String { algo ? "algoClOrdId" : "clOrdId" }
+
+    /// An `order.ack` record: OKX accepted the order (`algo`: an `algo.ack` with the `algoId`).
+    public static func ack(clOrdId: String, ordId: String, algo: Bool = false) -> JournalEntry {
+        JournalEntry(JournalRecordType.orderAck.forAlgo(algo), [(idKey(algo), .string(clOrdId)), (algo ? "algoId" : "ordId", .string(ordId))])
     }
 
-    /// An `order.reject` record: OKX refused the order; final.
-    public static func reject(clOrdId: String, sCode: String, sMsg: String) -> JournalEntry {
-        JournalEntry(.orderReject, [("clOrdId", .string(clOrdId)), ("sCode", .string(sCode)), ("sMsg", .string(sMsg))])
-    }
-
-    /// - Parameter expTime: the request's deadline: after it the exchange can no longer take the order.
-    public static func unknown(clOrdId: String, error: String, expTime: Date) -> JournalEntry {
+    /// An `order.reject` record: OKX refused the order; final (`algo`: an `algo.reject`).
+    public static func reject(clOrdId: String, sCode: String, sMsg: String, algo: Bool = false) -> JournalEntry {
         JournalEntry(
-            .orderUnknown,
+            JournalRecordType.orderReject.forAlgo(algo),
+            [(idKey(algo), .string(clOrdId)), ("sCode", .string(sCode)), ("sMsg", .string(sMsg))]
+        )
+    }
+
+    /// An `order.unknown` record (`algo`: an `algo.unknown`).
+    /// - Parameter expTime: the request's deadline: after it the exchange can no longer take the order.
+    public static func unknown(clOrdId: String, error: String, expTime: Date, algo: Bool = false) -> JournalEntry {
+        JournalEntry(
+            JournalRecordType.orderUnknown.forAlgo(algo),
             [
-                ("clOrdId", .string(clOrdId)), ("error", .string(error)),
+                (idKey(algo), .string(clOrdId)), ("error", .string(error)),
                 ("expTime", .string(Self.unixMilliseconds(expTime))),
             ]
         )
     }
 
     /// An `order.retry` record, written before an order request is sent again (a resend after a lookup found
-    /// nothing, or a retry after a refusal that processed nothing), with that request's `expTime`.
-    public static func retry(clOrdId: String, attempt: Int, expTime: Date, reason: String) -> JournalEntry {
+    /// nothing, or a retry after a refusal that processed nothing), with that request's `expTime` (`algo`: an
+    /// `algo.retry`).
+    public static func retry(clOrdId: String, attempt: Int, expTime: Date, reason: String, algo: Bool = false) -> JournalEntry {
         JournalEntry(
-            .orderRetry,
+            JournalRecordType.orderRetry.forAlgo(algo),
             [
-                ("clOrdId", .string(clOrdId)), ("attempt", .integer(attempt)), ("expTime", .string(Self.unixMilliseconds(expTime))),
+                (idKey(algo), .string(clOrdId)), ("attempt", .integer(attempt)), ("expTime", .string(Self.unixMilliseconds(expTime))),
                 ("reason", .string(reason)),
             ]
         )
@@ -98,9 +107,23 @@ extension JournalEntry {
         String((date.timeIntervalSince1970 * 1000).rounded(.down).wholeSeconds)
     }
 
-    /// An `order.update` record: a state change or fill.
+    /// An `order.update` record: a state change or fill. For an algo order (``OrderStatus/algo``), an `algo.update`:
+    /// its `algoId`, its own `state`, the `ordId` and `ordState` of the order it placed once triggered (empty
+    /// before), and that order's fills.
     public static func update(_ status: OrderStatus) -> JournalEntry {
-        JournalEntry(
+        if let algo = status.algo {
+            return JournalEntry(
+                .algoUpdate,
+                [
+                    ("algoClOrdId", .string(status.clOrdId)), ("algoId", .string(status.ordId)), ("state", .string(algo.state)),
+                    ("ordId", .string(algo.ordId ?? "")), ("ordState", .string(algo.ordState ?? "")),
+                    ("accFillSz", .string(DecimalText.format(status.accFillSz))),
+                    ("avgPx", .string(status.avgPx.map(DecimalText.format) ?? "")),
+                    ("fee", .string(DecimalText.format(status.fee))), ("feeCcy", .string(status.feeCcy)),
+                ]
+            )
+        }
+        return JournalEntry(
             .orderUpdate,
             [
                 ("clOrdId", .string(status.clOrdId)), ("ordId", .string(status.ordId)), ("state", .string(status.state)),
@@ -111,9 +134,9 @@ extension JournalEntry {
         )
     }
 
-    /// An `order.abandoned` record: the order will not be sent; final.
-    public static func abandoned(clOrdId: String, reason: String) -> JournalEntry {
-        JournalEntry(.orderAbandoned, [("clOrdId", .string(clOrdId)), ("reason", .string(reason))])
+    /// An `order.abandoned` record: the order will not be sent; final (`algo`: an `algo.abandoned`).
+    public static func abandoned(clOrdId: String, reason: String, algo: Bool = false) -> JournalEntry {
+        JournalEntry(JournalRecordType.orderAbandoned.forAlgo(algo), [(idKey(algo), .string(clOrdId)), ("reason", .string(reason))])
     }
 
     /// A `rules.loaded` record: a rule set put in force, with the hash of each file.

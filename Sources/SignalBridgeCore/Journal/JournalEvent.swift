@@ -25,10 +25,10 @@ public enum JournalEvent: Sendable, Equatable {
     /// A refused webhook (`rejected`).
     case rejected
     case decision(DecisionRecord)
-    /// An order about to be sent (`order.intent`), with its exact request.
+    /// An order about to be sent (`order.intent`, or an algo order's `algo.intent`), with its exact request.
     case intent(OrderIntent)
     /// Something that happened to an order (`order.ack`, `order.unknown`, `order.retry`, `order.update`,
-    /// `order.reject`, `order.abandoned`).
+    /// `order.reject`, `order.abandoned`, and the same `algo.*` records of an algo order, by its `algoClOrdId`).
     case order(clOrdId: String, OrderEvent)
     case rulesLoaded
 
@@ -61,7 +61,13 @@ public enum JournalEvent: Sendable, Equatable {
                 let request = record["request"].flatMap(OrderRequest.init(json:)), record["clOrdId"]?.stringValue == request.clOrdId
             else { return nil }
             return .intent(OrderIntent(signalId: signalId, ruleId: ruleId, request: request))
-        case .orderAck, .orderUnknown, .orderRetry, .orderUpdate, .orderReject, .orderAbandoned:
+        case .algoIntent:
+            guard let signalId = record["signalId"]?.stringValue, let ruleId = record["ruleId"]?.stringValue,
+                let algo = record["request"].flatMap(AlgoOrderRequest.init(json:)), record["algoClOrdId"]?.stringValue == algo.algoClOrdId
+            else { return nil }
+            return .intent(OrderIntent(signalId: signalId, ruleId: ruleId, algo: algo))
+        case .orderAck, .orderUnknown, .orderRetry, .orderUpdate, .orderReject, .orderAbandoned, .algoAck, .algoUnknown, .algoRetry,
+            .algoUpdate, .algoReject, .algoAbandoned:
             return OrderEvent.decode(record).map { .order(clOrdId: $0.clOrdId, $0.event) }
         case .rulesLoaded:
             return .rulesLoaded

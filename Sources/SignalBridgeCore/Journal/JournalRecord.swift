@@ -16,7 +16,24 @@ public enum JournalRecordType: String, Sendable, CaseIterable {
     case orderRetry = "order.retry"
     case orderUpdate = "order.update"
     case orderAbandoned = "order.abandoned"
+    /// The same life for an algo order (`trade/order-algo`), keyed by its `algoClOrdId`.
+    case algoIntent = "algo.intent"
+    case algoAck = "algo.ack"
+    case algoReject = "algo.reject"
+    case algoUnknown = "algo.unknown"
+    case algoRetry = "algo.retry"
+    case algoUpdate = "algo.update"
+    case algoAbandoned = "algo.abandoned"
     case rulesLoaded = "rules.loaded"
+
+    /// Whether it is a record of an algo order's life.
+    public var isAlgo: Bool { rawValue.hasPrefix("algo.") }
+
+    /// The record type of an algo order's life for one of an order's (`order.ack` → `algo.ack`).
+    func forAlgo(_ algo: Bool) -> JournalRecordType {
+        guard algo, rawValue.hasPrefix("order.") else { return self }
+        return JournalRecordType(rawValue: "algo." + rawValue.dropFirst("order.".count)) ?? self
+    }
 }
 
 /// What a caller asks the journal to write: a type and its fields, in order.

@@ -8,6 +8,9 @@ public struct JournalReport: Sendable {
         public var clOrdId: String
         public var instId: String
         public var side: String
+        /// For an algo order (`clOrdId` is its `algoClOrdId`): its type (`trigger`, `move_order_stop`, `oco`,
+        /// `conditional`).
+        public var algoType: String? = nil
         /// Its life as the journal tells it, folded through the order lifecycle.
         public var lifecycle = OrderLifecycle()
 
@@ -129,6 +132,7 @@ public struct JournalReport: Sendable {
             guard let index = rowIndex[intent.signalId] else { return }
             orderPlace[intent.clOrdId] = (index, rows[index].orders.count)
             var order = Order(clOrdId: intent.clOrdId, instId: intent.request.instId, side: intent.request.side.rawValue)
+            order.algoType = intent.algo?.ordType.rawValue
             if detailed { order.requestText = record["request"]?.jsonText }
             rows[index].orders.append(order)
         case .order(let clOrdId, let event):
@@ -148,7 +152,7 @@ public struct JournalReport: Sendable {
     static func describe(_ record: JournalRecord) -> String {
         record.object.compactMap { member -> String? in
             switch member.key {
-            case "seq", "ts", "type", "prev", "batch", "clOrdId": return nil
+            case "seq", "ts", "type", "prev", "batch", "clOrdId", "algoClOrdId": return nil
             default: return "\(member.key) \(member.value.scalarText ?? member.value.jsonText)"
             }
         }
@@ -183,6 +187,13 @@ extension JournalReport.Order {
             ("avgPx", .string(averagePrice.map(DecimalText.format) ?? "")), ("fee", .string(DecimalText.format(fee))),
             ("feeCcy", .string(feeCurrency ?? "")),
         ])
+        if let algoType {
+            // An algo order: its own id and state, and the order it placed once triggered in `ordId`.
+            object["ordType"] = .string(algoType)
+            object["algoId"] = ordId.map(JSONValue.string) ?? .null
+            object["algoState"] = lifecycle.algo.map { .string($0.state) } ?? .null
+            object["ordId"] = lifecycle.algo?.ordId.map(JSONValue.string) ?? .null
+        }
         if let reason { object["reason"] = .string(reason) }
         return object
     }

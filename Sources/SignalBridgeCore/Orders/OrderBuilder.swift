@@ -2,9 +2,12 @@ import Foundation
 
 /// An order ready to journal and send, with the notional the risk guards count.
 public struct PlannedOrder: Sendable, Equatable {
+    /// The order; for an algo order, the order it places when triggered.
     public var request: OrderRequest
     /// Quote-currency value, when it can be known without waiting on the exchange.
     public var notional: Decimal?
+    /// The algo order, when the template places one.
+    public var algo: AlgoOrderRequest? = nil
 }
 
 /// Turns an ``OrderTemplate`` and a payload into an exact OKX order: sizes rounded down to `lotSz`,
@@ -37,6 +40,7 @@ public struct OrderBuilder: Sendable {
         clOrdId: String,
         inputs: inout DecisionInputs
     ) throws(DecisionBlock) -> PlannedOrder {
+        if let algo = template.algo { return try buildAlgo(template, algo, payload: payload, clOrdId: clOrdId, inputs: &inputs) }
         let instId = try template.instId.render(payload)
         let sideText = try template.side.render(payload)
         guard let side = OrderSide(rawValue: sideText) else {
@@ -117,6 +121,77 @@ public struct OrderBuilder: Sendable {
             )
         }
         return PlannedOrder(request: request, notional: notional)
+    }
+
+    /// Builds an algo order: the order it places is sized as an order of its own (a market order, or a limit order
+    /// at a trigger's order price), and its prices are taken from the ticker's last price, on the tick grid.
+    private func buildAlgo(
+        _ template: OrderTemplate,
+        _ algo: AlgoTemplate,
+        payload: JSONValue,
+        clOrdId: String,
+        inputs: inout DecisionInputs
+    ) throws(DecisionBlock) -> PlannedOrder {
+        var placed = template
+        (placed.algo, placed.takeProfit, placed.stopLoss, placed.ordType, placed.price) = (nil, nil, nil, .market, nil)
+        var planned = try build(placed, payload: payload, clOrdId: clOrdId, inputs: &inputs)
+        let (instId, side) = (planned.request.instId, planned.request.side)
+        guard let instrument = market.instruments[instId], let ticker = market.freshTicker(instId, now: now, maxAge: maxPriceAgeSeconds) else {
+            throw DecisionBlock("\(algo.ordType.rawValue): no ticker of \(instId) younger than \(maxPriceAgeSeconds) s for the reference price")
+        }
+        let reference = ticker.last
+        func price(_ spec: ExitPrice, _ what: String) throws(DecisionBlock) -> Decimal {
+            try exitPrice(spec, what, reference: reference, instrument: instrument, payload: payload)
+        }
+        var limit: Decimal?
+        if case .stop(_, let order?) = algo {
+            let orderPx = try price(order, "stop order price")
+            placed.ordType = .limit
+            placed.price = .fixed(orderPx)
+            planned = try build(placed, payload: payload, clOrdId: clOrdId, inputs: &inputs)
+            limit = orderPx
+        }
+        let request = planned.request
+        var body = AlgoOrderRequest(
+            instId: instId,
+            tdMode: request.tdMode,
+            algoClOrdId: clOrdId,
+            side: side,
+            ordType: algo.ordType,
+            sz: request.sz,
+            tgtCcy: request.tgtCcy
+        )
+        switch algo {
+        case .stop(let trigger, _):
+            body.triggerPx = try price(trigger, "stop trigger")
+            body.orderPx = limit ?? AttachedAlgo.market
+        case .trailingStop(let callback, let activation):
+            switch callback {
+            case .ratio(let ratio): body.callbackRatio = ratio
+            case .spread(let spread):
+                let rounded = spread.rounded(toMultipleOf: instrument.tickSz, .plain)
+                guard rounded > 0, DecimalText.isWithinRange(rounded) else {
+                    throw DecisionBlock("the trailing stop's callbackSpread rounds to \(DecimalText.format(rounded)) on the tick grid of \(instId)")
+                }
+                body.callbackSpread = rounded
+            }
+            body.activePx = try activation.map { spec throws(DecisionBlock) in try price(spec, "trailing stop activation price") }
+        case .exits(let type):
+            // A sell's take-profit is above the price and its stop-loss below: the exits a buy would have.
+            let exits = try attached(
+                template,
+                side: side.opposite,
+                limit: nil,
+                instrument: instrument,
+                ticker: ticker,
+                payload: payload,
+                clOrdId: clOrdId,
+                subject: "(the last price) of this \(side.rawValue) \(type.rawValue)"
+            )
+            (body.tpTriggerPx, body.tpOrdPx, body.slTriggerPx, body.slOrdPx) = (exits.tpTriggerPx, exits.tpOrdPx, exits.slTriggerPx, exits.slOrdPx)
+        }
+        planned.algo = body
+        return planned
     }
 
     /// Whether an order of `template` uses the ticker: a price from the book, or a market order (its notional, the
@@ -212,25 +287,17 @@ public struct OrderBuilder: Sendable {
         instrument: Instrument,
         ticker: Ticker?,
         payload: JSONValue,
-        clOrdId: String
+        clOrdId: String,
+        subject: String? = nil
     ) throws(DecisionBlock) -> AttachedAlgo {
         guard let reference = limit ?? ticker?.last else {
             throw DecisionBlock(
                 "take-profit/stop-loss: no ticker of \(instrument.instId) younger than \(maxPriceAgeSeconds) s for the reference price"
             )
         }
+        let subject = subject ?? "of this \(side.rawValue)"
         func price(_ spec: ExitPrice, _ what: String) throws(DecisionBlock) -> Decimal {
-            let raw: Decimal
-            switch spec {
-            case .fixed(let value): raw = value
-            case .pointer(let pointer): raw = try Self.positiveNumber(at: pointer, in: payload, for: what)
-            case .offsetPercent(let percent): raw = reference * (1 + percent / 100)
-            }
-            let rounded = raw.rounded(toMultipleOf: instrument.tickSz, .plain)
-            guard rounded > 0, DecimalText.isWithinRange(rounded) else {
-                throw DecisionBlock("the \(what) of \(instrument.instId) is \(DecimalText.format(rounded)) on the tick grid, not a usable price")
-            }
-            return rounded
+            try exitPrice(spec, what, reference: reference, instrument: instrument, payload: payload)
         }
         var algo = AttachedAlgo(attachAlgoClOrdId: ClOrdId.attached(to: clOrdId))
         // A buy's take-profit sells higher and its stop-loss lower; a sell's the other way round.
@@ -239,7 +306,7 @@ public struct OrderBuilder: Sendable {
             let trigger = try price(takeProfit.trigger, "take-profit trigger")
             guard side == .buy ? trigger > reference : trigger < reference else {
                 throw DecisionBlock(
-                    "take-profit trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "above" : "below") the reference price \(shown) of this \(side.rawValue)"
+                    "take-profit trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "above" : "below") the reference price \(shown) \(subject)"
                 )
             }
             algo.tpTriggerPx = trigger
@@ -250,7 +317,7 @@ public struct OrderBuilder: Sendable {
             let trigger = try price(stopLoss.trigger, "stop-loss trigger")
             guard side == .buy ? trigger < reference : trigger > reference else {
                 throw DecisionBlock(
-                    "stop-loss trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "below" : "above") the reference price \(shown) of this \(side.rawValue)"
+                    "stop-loss trigger \(DecimalText.format(trigger)) is not \(side == .buy ? "below" : "above") the reference price \(shown) \(subject)"
                 )
             }
             algo.slTriggerPx = trigger
@@ -263,6 +330,27 @@ public struct OrderBuilder: Sendable {
             }
         }
         return algo
+    }
+
+    /// An exit's or algo order's price: fixed, from the payload, or a percentage off `reference`; on the tick grid.
+    private func exitPrice(
+        _ spec: ExitPrice,
+        _ what: String,
+        reference: Decimal,
+        instrument: Instrument,
+        payload: JSONValue
+    ) throws(DecisionBlock) -> Decimal {
+        let raw: Decimal
+        switch spec {
+        case .fixed(let value): raw = value
+        case .pointer(let pointer): raw = try Self.positiveNumber(at: pointer, in: payload, for: what)
+        case .offsetPercent(let percent): raw = reference * (1 + percent / 100)
+        }
+        let rounded = raw.rounded(toMultipleOf: instrument.tickSz, .plain)
+        guard rounded > 0, DecimalText.isWithinRange(rounded) else {
+            throw DecisionBlock("the \(what) of \(instrument.instId) is \(DecimalText.format(rounded)) on the tick grid, not a usable price")
+        }
+        return rounded
     }
 
     /// The highest spot fee rate of OKX's regular tiers (taker, 0.1 %).

@@ -3,14 +3,26 @@ public struct OrderIntent: Sendable, Equatable {
     public var clOrdId: String { request.clOrdId }
     public var signalId: String
     public var ruleId: String
-    /// The exact OKX body.
+    /// The exact OKX body; for an algo order, the order it places when triggered (what the risk guards and the
+    /// execution lanes count), under its `algoClOrdId`.
     public var request: OrderRequest
+    /// The exact `trade/order-algo` body, when it is an algo order.
+    public var algo: AlgoOrderRequest?
 
     public init(signalId: String, ruleId: String, request: OrderRequest) {
         self.signalId = signalId
         self.ruleId = ruleId
         self.request = request
     }
+
+    /// An algo order's intent.
+    public init(signalId: String, ruleId: String, algo: AlgoOrderRequest) {
+        self.init(signalId: signalId, ruleId: ruleId, request: algo.placedOrder)
+        self.algo = algo
+    }
+
+    /// Whether it is an algo order (journaled as `algo.*` records, sent to `trade/order-algo`).
+    public var isAlgo: Bool { algo != nil }
 }
 
 /// Takes order intents once they are durable and sends them.

@@ -217,13 +217,16 @@ public struct Decider: Sendable {
         }
     }
 
-    /// `buy 0.001 BTC-USDT market (base_ccy)` or `sell 0.5 ETH-USDT limit @ 3000.1`.
+    /// `buy 0.001 BTC-USDT market (base_ccy)` or `sell 0.5 ETH-USDT limit @ 3000.1`; an algo order is its type, then
+    /// the order it places and its prices (`trigger: sell 0.001 BTC-USDT market (base_ccy) when the last price
+    /// reaches 58000 (market)`).
     public static func describe(_ order: PlannedOrder) -> String {
         let r = order.request
         var text = "\(r.side.rawValue) \(DecimalText.format(r.sz)) \(r.instId) \(r.ordType.rawValue)"
         if let px = r.px { text += " @ \(DecimalText.format(px))" }
         if let tgtCcy = r.tgtCcy { text += " (\(tgtCcy))" }
         if let attached = r.attached { text += attached.description }
+        if let algo = order.algo { return "\(algo.ordType.rawValue): " + text + algo.description }
         return text
     }
 }

@@ -147,9 +147,13 @@ public struct OrderTemplate: Sendable {
     public var ordType: OrderType
     public var size: SizeSpec
     public var price: PriceSpec?
-    /// Attached to the order, created by OKX once it is fully filled.
+    /// Attached to the order, created by OKX once it is fully filled; for an `oco` or `conditional` algo order, its
+    /// legs.
     public var takeProfit: AttachedExit? = nil
     public var stopLoss: AttachedExit? = nil
+    /// When set, the template places this algo order (`trade/order-algo`), and `ordType` and `price` are those of
+    /// the order it places when triggered.
+    public var algo: AlgoTemplate? = nil
 }
 
 /// An attached take-profit or stop-loss (`{"trigger": PRICE, "order": "market" | PRICE}`).

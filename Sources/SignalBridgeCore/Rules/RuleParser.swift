@@ -6,7 +6,15 @@ public enum RuleParser {
         "id", "description", "source", "when", "orders", "cooldownSeconds", "maxOrdersPerDay", "maxOrderNotional",
         "maxDailyNotional", "dryRun",
     ]
-    static let orderKeys: Set<String> = ["instId", "side", "ordType", "size", "price", "takeProfit", "stopLoss"]
+    static let orderKeys: Set<String> = [
+        "instId", "side", "ordType", "size", "price", "takeProfit", "stopLoss", "trigger", "order", "callbackRatio", "callbackSpread",
+        "activePx",
+    ]
+    /// The keys only an algo order of one type takes.
+    static let algoKeys: [AlgoOrderType: Set<String>] = [
+        .trigger: ["trigger", "order"], .trailingStop: ["callbackRatio", "callbackSpread", "activePx"],
+        .oco: ["takeProfit", "stopLoss"], .conditional: ["takeProfit", "stopLoss"],
+    ]
     static let exitKeys: Set<String> = ["trigger", "order"]
     static let exitPriceKeys: Set<String> = ["fixed", "pointer", "offsetPercent"]
     static let sizeKeys: Set<String> = ["base", "quote", "pointer", "unit", "max", "percentOfAvailable"]
@@ -147,11 +155,21 @@ public enum RuleParser {
             throw reader.error("side", "expected \"buy\" or \"sell\"")
         }
         let typeText = try reader.requiredString("ordType")
-        guard let ordType = OrderType(rawValue: typeText) else {
-            let all = OrderType.allCases.map(\.rawValue).joined(separator: ", ")
+        let algoType = AlgoOrderType(rawValue: typeText)
+        guard let ordType = OrderType(rawValue: typeText) ?? algoType.map({ _ in .market }) else {
+            let all = (OrderType.allCases.map(\.rawValue) + AlgoOrderType.allCases.map(\.rawValue)).joined(separator: ", ")
             throw reader.error("ordType", "unknown order type \"\(typeText)\" (use \(all))")
         }
         let size = try parseSize(try reader.required("size"), at: pointer.appending("size"))
+        // An order's take-profit and stop-loss are attached to it; the other algo fields belong to algo orders.
+        let allowed = algoType.flatMap { algoKeys[$0] } ?? ["takeProfit", "stopLoss"]
+        for key in Set(algoKeys.values.joined()).sorted() where reader.has(key) && !allowed.contains(key) {
+            let owners = AlgoOrderType.allCases.filter { algoKeys[$0]?.contains(key) ?? false }.map(\.rawValue).joined(separator: " or ")
+            throw reader.error(key, "a \(typeText) order takes no \(key) (a \(owners) order does)")
+        }
+        if let algoType {
+            return try parseAlgoOrder(reader, algoType, instId: instId, side: side, size: size, at: pointer)
+        }
         var price: PriceSpec?
         if let priceValue = reader.value("price") {
             guard ordType.needsPrice else { throw reader.error("price", "a market order takes no price") }
@@ -165,19 +183,98 @@ public enum RuleParser {
             let exit = try parseExit(exitValue, at: pointer.appending(key), takeProfit: key == "takeProfit")
             let literalSide = side.literal.flatMap(OrderSide.init(rawValue:))
             if let refusal = attachRefusal(order, side: literalSide) { throw reader.error(key, refusal) }
-            // A percent trigger on the wrong side would block every signal: a buy's take-profit is above, its
-            // stop-loss below (a sell's the other way round).
-            if case .offsetPercent(let percent) = exit.trigger, let literalSide, (percent > 0) != ((literalSide == .buy) == (key == "takeProfit")) {
-                let above = (literalSide == .buy) == (key == "takeProfit")
-                throw DocumentError(
-                    pointer: pointer.appending(key).appending("trigger").appending("offsetPercent"),
-                    message:
-                        "a \(literalSide.rawValue)'s \(key == "takeProfit" ? "take-profit" : "stop-loss") triggers \(above ? "above" : "below") the reference price: the percentage must be \(above ? "positive" : "negative")"
-                )
-            }
+            try checkTriggerSide(exit, key: key, exitsOf: literalSide, subject: "a \(literalSide?.rawValue ?? "")'s", at: pointer)
             if key == "takeProfit" { order.takeProfit = exit } else { order.stopLoss = exit }
         }
         return order
+    }
+
+    /// An algo order (`trigger`, `move_order_stop`, `oco`, `conditional`): the order it places is a market order, or a
+    /// limit order at a `trigger`'s `order` price.
+    static func parseAlgoOrder(
+        _ reader: ObjectReader,
+        _ type: AlgoOrderType,
+        instId: Template,
+        side: Template,
+        size: SizeSpec,
+        at pointer: JSONPointer
+    ) throws(DocumentError) -> OrderTemplate {
+        if reader.has("price") {
+            throw reader.error("price", "an algo order takes no price: it places a market order (a trigger's limit price is its \"order\")")
+        }
+        var order = OrderTemplate(instId: instId, side: side, ordType: .market, size: size, price: nil)
+        let literalSide = side.literal.flatMap(OrderSide.init(rawValue:))
+        switch type {
+        case .trigger:
+            guard let trigger = reader.value("trigger") else { throw reader.error("trigger", "required: the last price that triggers the order") }
+            let triggerPrice = try parseExitPrice(trigger, at: pointer.appending("trigger"))
+            let orderValue = try reader.required("order")
+            var limit: ExitPrice?
+            if orderValue.stringValue != "market" {
+                guard orderValue.objectValue != nil else {
+                    throw reader.error("order", "expected \"market\" or a price ({\"fixed\": D}, {\"pointer\": P} or {\"offsetPercent\": N})")
+                }
+                limit = try parseExitPrice(orderValue, at: pointer.appending("order"))
+            }
+            order.algo = .stop(trigger: triggerPrice, order: limit)
+        case .trailingStop:
+            let given = ["callbackRatio", "callbackSpread"].filter(reader.has)
+            guard given.count == 1 else {
+                throw DocumentError(
+                    pointer: pointer,
+                    message: "a move_order_stop takes exactly one of callbackRatio (a fraction, 0.01 is 1 %) and callbackSpread (a price distance)"
+                )
+            }
+            let callback: TrailingCallback
+            if given[0] == "callbackRatio" {
+                let ratio = try reader.requiredPositiveDecimal("callbackRatio")
+                guard ratio < 1 else { throw reader.error("callbackRatio", "a fraction of the best price, above 0 and below 1 (0.01 is 1 %)") }
+                callback = .ratio(ratio)
+            } else {
+                callback = .spread(try reader.requiredPositiveDecimal("callbackSpread"))
+            }
+            let activation = try reader.value("activePx").map { value throws(DocumentError) in
+                try parseExitPrice(value, at: pointer.appending("activePx"))
+            }
+            order.algo = .trailingStop(callback, activation: activation)
+        case .oco, .conditional:
+            let given = ["takeProfit", "stopLoss"].filter(reader.has)
+            guard type == .oco ? given.count == 2 : given.count == 1 else {
+                throw DocumentError(
+                    pointer: pointer,
+                    message: type == .oco
+                        ? "an oco takes both takeProfit and stopLoss" : "a conditional takes exactly one of takeProfit and stopLoss (both: use oco)"
+                )
+            }
+            for key in given {
+                let exit = try parseExit(try reader.required(key), at: pointer.appending(key), takeProfit: key == "takeProfit")
+                // A sell's take-profit is above the price and its stop-loss below; a buy's the other way round.
+                try checkTriggerSide(exit, key: key, exitsOf: literalSide?.opposite, subject: "a \(side.literal ?? "") \(type.rawValue)'s", at: pointer)
+                if key == "takeProfit" { order.takeProfit = exit } else { order.stopLoss = exit }
+            }
+            order.algo = .exits(type)
+        }
+        return order
+    }
+
+    /// Refuses a percent trigger on the wrong side, which would block every signal: the exits of a buy (`exitsOf`)
+    /// take profit above the reference price and stop the loss below; a sell's the other way round.
+    /// - Parameter subject: whose exit it is, for the message (`a buy's`).
+    static func checkTriggerSide(
+        _ exit: AttachedExit,
+        key: String,
+        exitsOf side: OrderSide?,
+        subject: String,
+        at pointer: JSONPointer
+    ) throws(DocumentError) {
+        guard case .offsetPercent(let percent) = exit.trigger, let side else { return }
+        let above = (side == .buy) == (key == "takeProfit")
+        guard (percent > 0) != above else { return }
+        throw DocumentError(
+            pointer: pointer.appending(key).appending("trigger").appending("offsetPercent"),
+            message:
+                "\(subject) \(key == "takeProfit" ? "take-profit" : "stop-loss") triggers \(above ? "above" : "below") the reference price: the percentage must be \(above ? "positive" : "negative")"
+        )
     }
 
     /// Why OKX refuses a take-profit or stop-loss on `order`, when it does: on a market buy sized in base currency or

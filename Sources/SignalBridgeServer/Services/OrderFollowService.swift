@@ -53,7 +53,7 @@ struct OrderFollowService: BridgeService {
     /// Looks up every accepted open order over REST and journals what changed.
     func catchUp() async {
         for order in book.open where order.ordId != nil {
-            guard let status = try? await exchange.order(instId: order.instId, clOrdId: order.clOrdId) else { continue }
+            guard let status = try? await exchange.status(of: order.intent) else { continue }
             await apply(status)
         }
     }
