@@ -8,13 +8,9 @@ import SignalBridgeCore
 /// keeps the connection alive (OKX closes it after 30 s of silence). A connection whose login and subscription are
 /// not confirmed within `confirmTimeout`, or that goes silent for 30 s, is given up (``OKXSilentConnection``).
 public struct OKXOrderStream: OrderUpdateFeed {
+    let channel: OKXPrivateChannel<OrderStatus>
     /// The private WebSocket URL.
-    public let url: String
-    let credentials: OKXCredentials
-    let logger: Logger
-    let clock: @Sendable () -> Date
-    /// How long the login and the subscription may take before the connection is given up.
-    let confirmTimeout: Duration
+    public var url: String { channel.url }
 
     public init(
         url: String,
@@ -23,11 +19,15 @@ public struct OKXOrderStream: OrderUpdateFeed {
         confirmTimeout: Duration = .seconds(10),
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
-        self.url = url
-        self.credentials = credentials
-        self.logger = logger
-        self.confirmTimeout = confirmTimeout
-        self.clock = clock
+        channel = OKXPrivateChannel(
+            url: url,
+            credentials: credentials,
+            logger: logger,
+            confirmTimeout: confirmTimeout,
+            clock: clock,
+            channel: "orders",
+            read: OKXRestClient.orderStatus
+        )
     }
 
     /// The WebSocket URL (`private`, `public` or `business`) for a REST base URL: OKX's own hosts (demo: `wspap`,
@@ -48,39 +48,7 @@ public struct OKXOrderStream: OrderUpdateFeed {
         connected: @escaping @Sendable () async -> Void,
         update: @escaping @Sendable (OrderStatus) async -> Void
     ) async throws {
-        let credentials = self.credentials
-        let clock = self.clock
-        try await WebSocketClient.connect(url: url, configuration: OKXWebSocketSession.clientConfiguration, logger: logger) {
-            inbound,
-            outbound,
-            _ in
-            let login = Self.login(credentials, at: clock())
-            try await outbound.write(.text(login.jsonText))
-            // Login, then the subscription, then pushes: each answer in turn, as the session reads them.
-            let session = OKXWebSocketSession(inbound: inbound, outbound: outbound, confirmTimeout: confirmTimeout)
-            try await session.run(state: Step.loggingIn) { reply, step in
-                switch step {
-                case .loggingIn:
-                    guard reply["event"]?.stringValue == "login", reply["code"]?.scalarText == "0" else {
-                        throw StreamError(description: "OKX refused the WebSocket login")
-                    }
-                    try await outbound.write(.text(#"{"id":"orders","op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]}"#))
-                    step = .subscribing
-                    return false
-                case .subscribing:
-                    guard reply["event"]?.stringValue == "subscribe" else { throw StreamError(description: "OKX refused the orders subscription") }
-                    step = .following
-                    await connected()
-                    return true
-                case .following:
-                    guard reply["arg"]?.objectValue?["channel"]?.stringValue == "orders" else { return false }
-                    for entry in reply["data"]?.arrayValue ?? [] {
-                        if let object = entry.objectValue, let status = OKXRestClient.orderStatus(object) { await update(status) }
-                    }
-                    return false
-                }
-            }
-        }
+        try await channel.follow(connected: connected, update: update)
     }
 
     /// The `login` message: the key, the passphrase, a Unix-seconds timestamp and its signature over
@@ -106,14 +74,112 @@ public struct OKXOrderStream: OrderUpdateFeed {
         )
     }
 
+}
+
+/// OKX's business WebSocket `orders-algo` channel for SPOT (`/ws/v5/business`; the private URL refuses it with
+/// 64001): every change of an algo order, followed as ``OKXOrderStream`` follows orders.
+public struct OKXAlgoOrderStream: AlgoUpdateFeed {
+    let channel: OKXPrivateChannel<AlgoStatus>
+    /// The business WebSocket URL.
+    public var url: String { channel.url }
+
+    public init(
+        url: String,
+        credentials: OKXCredentials,
+        logger: Logger,
+        confirmTimeout: Duration = .seconds(10),
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
+        channel = OKXPrivateChannel(
+            url: url,
+            credentials: credentials,
+            logger: logger,
+            confirmTimeout: confirmTimeout,
+            clock: clock,
+            channel: "orders-algo",
+            read: OKXRestClient.algoStatus
+        )
+    }
+
+    public func follow(
+        connected: @escaping @Sendable () async -> Void,
+        update: @escaping @Sendable (AlgoStatus) async -> Void
+    ) async throws {
+        try await channel.follow(connected: connected, update: update)
+    }
+}
+
+/// One logged-in channel of OKX's private or business WebSocket for SPOT: login, subscribe to `channel`, then each
+/// pushed entry read by `read`.
+struct OKXPrivateChannel<Update: Sendable>: Sendable {
+    let url: String
+    let credentials: OKXCredentials
+    let logger: Logger
+    /// How long the login and the subscription may take before the connection is given up.
+    let confirmTimeout: Duration
+    let clock: @Sendable () -> Date
+    let channel: String
+    let read: @Sendable (JSONObject) -> Update?
+
     /// Where a connection stands.
     enum Step: Sendable {
         case loggingIn, subscribing, following
+    }
+
+    func follow(connected: @escaping @Sendable () async -> Void, update: @escaping @Sendable (Update) async -> Void) async throws {
+        let (credentials, clock, channel, read) = (self.credentials, self.clock, self.channel, self.read)
+        let subscribe = JSONValue.object(
+            JSONObject([
+                ("id", .string(channel.filter { $0 != "-" })), ("op", "subscribe"),
+                ("args", .array([.object(JSONObject([("channel", .string(channel)), ("instType", "SPOT")]))])),
+            ])
+        )
+        try await WebSocketClient.connect(url: url, configuration: OKXWebSocketSession.clientConfiguration, logger: logger) {
+            inbound,
+            outbound,
+            _ in
+            try await outbound.write(.text(OKXOrderStream.login(credentials, at: clock()).jsonText))
+            // Login, then the subscription, then pushes: each answer in turn, as the session reads them.
+            let session = OKXWebSocketSession(inbound: inbound, outbound: outbound, confirmTimeout: confirmTimeout)
+            try await session.run(state: Step.loggingIn) { reply, step in
+                switch step {
+                case .loggingIn:
+                    guard reply["event"]?.stringValue == "login", reply["code"]?.scalarText == "0" else {
+                        throw OKXOrderStream.StreamError(description: "OKX refused the WebSocket login")
+                    }
+                    try await outbound.write(.text(subscribe.jsonText))
+                    step = .subscribing
+                    return false
+                case .subscribing:
+                    guard reply["event"]?.stringValue == "subscribe" else {
+                        throw OKXOrderStream.StreamError(description: "OKX refused the \(channel) subscription: \(reply["msg"]?.stringValue ?? "")")
+                    }
+                    step = .following
+                    await connected()
+                    return true
+                case .following:
+                    guard reply["arg"]?.objectValue?["channel"]?.stringValue == channel else { return false }
+                    for entry in reply["data"]?.arrayValue ?? [] {
+                        if let object = entry.objectValue, let value = read(object) { await update(value) }
+                    }
+                    return false
+                }
+            }
+        }
     }
 }
 
 extension OKXRestClient {
     public func orderFeed() -> (any OrderUpdateFeed)? {
         OKXOrderStream(url: webSocketURL ?? OKXOrderStream.url(forREST: baseURL, demo: demo), credentials: credentials, logger: logger, clock: clock)
+    }
+
+    /// The `orders-algo` channel on the business WebSocket: `businessWebSocketURL`, or the one derived from
+    /// `baseURL`.
+    public func algoFeed() -> (any AlgoUpdateFeed)? {
+        // A configured private URL of OKX's shape gives the business one beside it.
+        let configured = webSocketURL.map { $0.hasSuffix("/ws/v5/private") ? String($0.dropLast("private".count)) + "business" : $0 }
+        let url = configured ?? OKXOrderStream.url(forREST: baseURL, demo: demo, path: "business")
+        return OKXAlgoOrderStream(url: url, credentials: credentials, logger: logger, clock: clock)
     }
 }

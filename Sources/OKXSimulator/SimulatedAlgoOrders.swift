@@ -36,6 +36,9 @@ public struct SimulatedAlgoOrder: Sendable, Equatable {
     public var updatedAt: Date
 
     public var isLive: Bool { state == "live" }
+
+    /// As the bridge reads it.
+    public var status: AlgoStatus { AlgoStatus(algoId: algoId, algoClOrdId: algoClOrdId, instId: instId, state: state, ordId: ordId) }
 }
 
 extension SimulatedAccount {
@@ -218,6 +221,9 @@ extension SimulatedAccount {
             state.algoChanges.append(algo)
         }
     }
+
+    /// How many algo order streams are open (for tests: a feed has subscribed).
+    public var algoObserverCount: Int { state.withLock { $0.algoObservers.count } }
 
     /// A stream of every algo order change from now on (placed, triggered, canceled): what the `orders-algo` channel
     /// pushes.

@@ -70,9 +70,7 @@ public struct SimulatorExchange: Exchange {
 
     public func algoOrder(instId: String, algoClOrdId: String) async throws(ExchangeError) -> AlgoStatus? {
         try await simulator.faults.delayOrFail()
-        return account.algo(algoId: nil, algoClOrdId: algoClOrdId).map {
-            AlgoStatus(algoId: $0.algoId, algoClOrdId: $0.algoClOrdId, instId: $0.instId, state: $0.state, ordId: $0.ordId)
-        }
+        return account.algo(algoId: nil, algoClOrdId: algoClOrdId)?.status
     }
 
     public func order(instId: String, ordId: String) async throws(ExchangeError) -> OrderStatus? {

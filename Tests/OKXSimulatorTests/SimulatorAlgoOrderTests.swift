@@ -131,3 +131,55 @@ struct SimulatorBusinessWebSocketTests {
         }
     }
 }
+
+/// The bridge's own client of the business channel (``OKXAlgoOrderStream``, from ``OKXRestClient/algoFeed()``)
+/// against the simulator: it logs in, subscribes to `orders-algo`, and reads each change as an ``AlgoStatus``.
+@Suite(.timeLimit(.minutes(1)))
+struct OKXAlgoOrderStreamTests {
+    @Test func theClientFollowsAStopUntilItFires() async throws {
+        try await LiveSimulator.run { simulator, _, port in
+            let credentials = LiveSimulator.credentials
+            let client = OKXRestClient(
+                baseURL: "http://127.0.0.1:\(port)",
+                credentials: OKXCredentials(apiKey: Secret(credentials.apiKey), secretKey: credentials.secretKey, passphrase: credentials.passphrase),
+                demo: false,
+                logger: Logger(label: "t")
+            )
+            let feed = try #require(client.algoFeed() as? OKXAlgoOrderStream)
+            #expect(feed.url == "ws://127.0.0.1:\(port)/ws/v5/business")
+            let seen = Mutex<[AlgoStatus]>([])
+            let placed = Mutex<[PlacementOutcome]>([])
+            let follow = Task {
+                try await feed.follow(
+                    connected: {
+                        let stop = AlgoOrderRequest(
+                            instId: "BTC-USDT",
+                            algoClOrdId: "feed1",
+                            side: .sell,
+                            ordType: .trigger,
+                            sz: Decimal(string: "0.01")!,
+                            tgtCcy: "base_ccy",
+                            triggerPx: 58000,
+                            orderPx: AttachedAlgo.market
+                        )
+                        let outcome = await client.placeAlgo(stop, expiresAt: Date().addingTimeInterval(5))
+                        placed.withLock { $0 = [outcome] }
+                        simulator.account.setPrice("BTC-USDT", last: 58000)
+                    },
+                    update: { status in seen.withLock { $0.append(status) } }
+                )
+            }
+            defer { follow.cancel() }
+            while seen.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            let statuses = seen.withLock { $0 }
+            #expect(statuses.map(\.progress.state) == ["live", "effective"] && statuses.allSatisfy { $0.algoClOrdId == "feed1" })
+            #expect(placed.withLock { $0 } == [.accepted(ordId: statuses[0].algoId)])
+            #expect(statuses.last?.progress.ordId == simulator.account.allOrders().first?.ordId)
+            // And over REST: the lookup by algoClOrdId, and the order it placed by its ordId.
+            let looked = try #require(try await client.algoOrder(instId: "BTC-USDT", algoClOrdId: "feed1"))
+            #expect(looked.progress == AlgoProgress(state: "effective", ordId: statuses.last?.progress.ordId))
+            #expect(try await client.order(instId: "BTC-USDT", ordId: looked.progress.ordId ?? "")?.state == "filled")
+            #expect(try await client.algoOrder(instId: "BTC-USDT", algoClOrdId: "none") == nil)
+        }
+    }
+}

@@ -136,10 +136,9 @@ import Testing
             try refusal(#"{\#(base),"ordType":"market","callbackRatio":"0.01"}"#)
                 == "/rules/0/orders/0/callbackRatio rule \"r\": a market order takes no callbackRatio (a move_order_stop order does)"
         )
-        #expect(
-            try refusal(#"{\#(base),"ordType":"trigger","trigger":{"fixed":"1"},"order":"market","stopLoss":{"trigger":{"fixed":"1"},"order":"market"}}"#)
-                .hasPrefix("/rules/0/orders/0/stopLoss rule \"r\": a trigger order takes no stopLoss")
-        )
+        let stopWithExit =
+            #"{\#(base),"ordType":"trigger","trigger":{"fixed":"1"},"order":"market","stopLoss":{"trigger":{"fixed":"1"},"order":"market"}}"#
+        #expect(try refusal(stopWithExit).hasPrefix("/rules/0/orders/0/stopLoss rule \"r\": a trigger order takes no stopLoss"))
         #expect(try refusal(#"{\#(base),"ordType":"stop"}"#).contains("trigger, move_order_stop, conditional, oco"))
     }
 }

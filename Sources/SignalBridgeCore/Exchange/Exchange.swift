@@ -51,6 +51,8 @@ public protocol Exchange: Sendable {
     func orderFeed() -> (any OrderUpdateFeed)?
     /// The push feed of tickers (OKX's public WebSocket `tickers` channel), when the exchange has one.
     func tickerFeed() -> (any TickerFeed)?
+    /// The push feed of algo order changes (OKX's business WebSocket `orders-algo` channel), when the exchange has one.
+    func algoFeed() -> (any AlgoUpdateFeed)?
     /// The exchange's clock (`GET /api/v5/public/time`), against which `expTime` is checked.
     func serverTime() async throws(ExchangeError) -> Date
     /// Cancels the resting order with `clOrdId`.
@@ -98,6 +100,9 @@ extension Exchange {
 
     /// No push feed: tickers are polled over REST only.
     public func tickerFeed() -> (any TickerFeed)? { nil }
+
+    /// No push feed: algo orders are followed over REST only.
+    public func algoFeed() -> (any AlgoUpdateFeed)? { nil }
 }
 
 /// Pushed tickers: OKX's public WebSocket `tickers` channel, or the simulator's equivalent.
@@ -108,6 +113,16 @@ public protocol TickerFeed: Sendable {
         instruments: [String],
         connected: @escaping @Sendable () async -> Void,
         ticker: @escaping @Sendable (Ticker) async -> Void
+    ) async throws
+}
+
+/// Pushed algo order changes: OKX's business WebSocket `orders-algo` channel, or the simulator's equivalent.
+public protocol AlgoUpdateFeed: Sendable {
+    /// Connects, logs in and subscribes; calls `connected` once subscribed and `update` for every algo order change
+    /// until the connection ends (returns) or fails (throws). The caller catches up over REST after `connected`.
+    func follow(
+        connected: @escaping @Sendable () async -> Void,
+        update: @escaping @Sendable (AlgoStatus) async -> Void
     ) async throws
 }
 

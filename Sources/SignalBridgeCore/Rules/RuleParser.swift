@@ -249,7 +249,8 @@ public enum RuleParser {
             for key in given {
                 let exit = try parseExit(try reader.required(key), at: pointer.appending(key), takeProfit: key == "takeProfit")
                 // A sell's take-profit is above the price and its stop-loss below; a buy's the other way round.
-                try checkTriggerSide(exit, key: key, exitsOf: literalSide?.opposite, subject: "a \(side.literal ?? "") \(type.rawValue)'s", at: pointer)
+                let subject = "a \(side.literal ?? "") \(type.rawValue)'s"
+                try checkTriggerSide(exit, key: key, exitsOf: literalSide?.opposite, subject: subject, at: pointer)
                 if key == "takeProfit" { order.takeProfit = exit } else { order.stopLoss = exit }
             }
             order.algo = .exits(type)

@@ -20,34 +20,42 @@ struct OrderFollowService: BridgeService {
                 group.addTask {
                     while (try? await Task.sleep(for: catchUpInterval)) != nil { await catchUp() }
                 }
-                if let feed = exchange.orderFeed() { group.addTask { await follow(feed) } }
+                if let feed = exchange.orderFeed() {
+                    group.addTask { await keepFollowing("order feed") { try await feed.follow(connected: $0, update: { await apply($0) }) } }
+                }
+                if let feed = exchange.algoFeed() {
+                    group.addTask { await keepFollowing("algo order feed") { try await feed.follow(connected: $0, update: { await apply($0) }) } }
+                }
                 await group.waitForAll()
             }
         }
     }
 
-    /// Keeps the feed connected; after every (re)connection, catches up over REST on what it missed.
-    func follow(_ feed: any OrderUpdateFeed) async {
+    /// Keeps a feed (`follow`, given what to do once connected) connected; after every (re)connection, catches up
+    /// over REST on what it missed.
+    func keepFollowing(_ name: String, _ follow: (@escaping @Sendable () async -> Void) async throws -> Void) async {
         var backoff = Duration.seconds(1)
         while !Task.isCancelled {
             do {
-                try await feed.follow(
-                    connected: {
-                        logger.info("order feed connected")
-                        await catchUp()
-                    },
-                    update: { status in await apply(status) }
-                )
+                try await follow {
+                    logger.info("\(name) connected")
+                    await catchUp()
+                }
                 if Task.isCancelled { return }
-                logger.warning("order feed closed; reconnecting")
+                logger.warning("\(name) closed; reconnecting")
                 backoff = .seconds(1)
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("order feed failed; reconnecting", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+                logger.warning("\(name) failed; reconnecting", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
             }
             guard (try? await Task.sleep(for: backoff)) != nil else { return }
             backoff = min(backoff * 2, maxBackoff)
         }
+    }
+
+    /// Follows `feed` (``keepFollowing(_:_:)``).
+    func follow(_ feed: any OrderUpdateFeed) async {
+        await keepFollowing("order feed") { try await feed.follow(connected: $0, update: { await apply($0) }) }
     }
 
     /// Looks up every accepted open order over REST and journals what changed.
@@ -56,6 +64,18 @@ struct OrderFollowService: BridgeService {
             guard let status = try? await exchange.status(of: order.intent) else { continue }
             await apply(status)
         }
+    }
+
+    /// Journals an `algo.update` when a pushed algo order change is new for an accepted open algo order; once it
+    /// has triggered, with the fills of the order it placed, read over REST (a failed read leaves them to the next
+    /// catch-up).
+    func apply(_ algo: AlgoStatus) async {
+        guard let open = book.order(algo.algoClOrdId), open.intent.isAlgo, open.ordId != nil else { return }
+        var placed: OrderStatus?
+        if algo.progress.state == "effective", let ordId = algo.progress.ordId {
+            placed = try? await exchange.order(instId: open.instId, ordId: ordId)
+        }
+        await apply(algo.orderStatus(placed: placed))
     }
 
     /// Journals `order.update` when a pushed or looked-up state is new for an accepted open order, trying again
