@@ -12,6 +12,9 @@ public final class Simulator: Sendable {
     let orderRate = Mutex(RateWindow(limit: 60, window: 2))
     /// Authenticated requests served, per path (for tests: which endpoint a client library used).
     let requestCounts = Mutex<[String: Int]>([:])
+    /// Requests that arrived on an OKX path, before any injected latency or authentication (for tests: a request is in
+    /// flight).
+    let arrivalCounts = Mutex<[String: Int]>([:])
 
     public init(
         account: SimulatedAccount = SimulatedAccount(),
@@ -34,6 +37,11 @@ public final class Simulator: Sendable {
     /// Counts an authenticated request to `path`.
     func count(path: String) {
         requestCounts.withLock { $0[path, default: 0] += 1 }
+    }
+
+    /// Counts a request that arrived on `path`.
+    func countArrival(path: String) {
+        arrivalCounts.withLock { $0[path, default: 0] += 1 }
     }
 
     /// What an order request came to after OKX's request-level checks and any injected fault.

@@ -6,7 +6,8 @@ import Synchronization
 /// `/sim/...`: routes that are not OKX's, for tests and paper trading to drive the simulator.
 ///
 /// - `GET /sim/orders`: every order ever placed, oldest first, each with `createdAtMicros` (Unix microseconds).
-/// - `GET /sim/requests`: how many authenticated requests each OKX path served.
+/// - `GET /sim/requests`: how many authenticated requests each OKX path served (`data[0]`), and how many arrived,
+///   counted before any injected latency (`data[1]`: a request in flight).
 /// - `POST /sim/faults` `{"kind": "dropAnswer"|"serverError"|"rateLimit"|"busy", "count": N, "placed": true}`,
 ///   `{"kind": "latency", "ms": N}`, `{"kind": "wsDisconnect"}`, `{"kind": "outage", "seconds": N}` (every REST
 ///   request answers HTTP 503 and WebSockets close), `{"kind": "publicFeedDown", "seconds": N}` (the public WebSocket
@@ -31,8 +32,8 @@ struct SimulatorControlRoutes: Sendable {
             )
         }
         router.get("/sim/requests") { _, _ in
-            let counts = simulator.requestCounts.withLock { $0 }
-            return OKXEnvelope.success([.object(JSONObject(counts.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) }))])
+            let counts = [simulator.requestCounts.withLock { $0 }, simulator.arrivalCounts.withLock { $0 }]
+            return OKXEnvelope.success(counts.map { .object(JSONObject($0.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })) })
         }
         router.post("/sim/faults") { request, _ in
             let body = try await Self.object(request)

@@ -337,6 +337,7 @@ public struct SimulatorRouter: Sendable {
         _ context: SimulatorRequestContext,
         _ handler: ([UInt8]) async throws -> Response
     ) async throws -> Response {
+        simulator.countArrival(path: request.uri.path)
         await simulator.faults.delay()
         var request = request
         let body = Array(try await request.collectBody(upTo: 1 << 20).readableBytesView)
