@@ -154,6 +154,45 @@ import Testing
         #expect(slack.count <= 4000 && slack.hasSuffix("&amp;…"))
     }
 
+    /// An algo order's notices: the order it placed when triggered filled, named with its type; a triggered order the
+    /// exchange refused; nothing while it only waits.
+    @Test func anAlgoOrdersTriggeredFillAndFailureAreTold() throws {
+        var notices = OrderNotices()
+        let time = Date(timeIntervalSince1970: 1_796_000_000)
+        func stop(_ id: String) -> JournalEntry {
+            .intent(
+                OrderIntent(
+                    signalId: id,
+                    ruleId: "r",
+                    algo: AlgoOrderRequest(
+                        instId: "BTC-USDT",
+                        algoClOrdId: id,
+                        side: .sell,
+                        ordType: .trigger,
+                        sz: 1,
+                        tgtCcy: "base_ccy",
+                        triggerPx: 58000
+                    )
+                )
+            )
+        }
+        func update(_ id: String, _ state: String, placed: OrderStatus?) -> JournalEntry {
+            .update(AlgoStatus(algoId: "9" + id, algoClOrdId: id, instId: "BTC-USDT", state: state, ordId: placed?.ordId).orderStatus(placed: placed))
+        }
+        let fill = OrderStatus(ordId: "70", clOrdId: "", instId: "BTC-USDT", state: "filled", accFillSz: 1, avgPx: 57990, fee: -58, feeCcy: "USDT")
+        let made = notices.notices(
+            for: [
+                stop("sa1"), .ack(clOrdId: "sa1", ordId: "9sa1", algo: true), update("sa1", "live", placed: nil),
+                update("sa1", "effective", placed: fill), stop("sa2"), update("sa2", "order_failed", placed: nil),
+            ],
+            at: time
+        )
+        #expect(made.map(\.event) == [.orderFilled, .orderRejected])
+        #expect(made[0].summary == "BTC-USDT sell trigger triggered, its order filled: 1 at 57990 (fee 58 USDT), algoClOrdId sa1")
+        #expect(made[0].data["ordId"] == "70" && made[0].data["algoId"] == "9sa1" && made[0].data["ordType"] == "trigger")
+        #expect(made[1].summary.hasPrefix("BTC-USDT sell trigger triggered, but the exchange refused the order it placed"))
+    }
+
     /// An order canceled after a partial fill is a fill to tell of; a rebate is not called a fee; `mmp_canceled` ends
     /// the order as `canceled` does.
     @Test func partFillsRebatesAndMmpCancels() throws {

@@ -42,70 +42,91 @@ public struct Notice: Sendable, Equatable {
         )
     }
 
-    /// What a notice says of an order: its instrument and side, when known.
+    /// What a notice says of an order: its instrument and side, when known, and for an algo order its type.
     public struct OrderSummary: Sendable, Equatable {
         public var instId: String
         public var side: String
+        /// `trigger`, `move_order_stop`, `oco` or `conditional` for an algo order.
+        public var algoType: String?
 
-        public init(instId: String, side: String) {
+        public init(instId: String, side: String, algoType: String? = nil) {
             self.instId = instId
             self.side = side
+            self.algoType = algoType
         }
 
-        /// The order of an `order.intent` entry.
+        /// The order of an `order.intent` or `algo.intent` entry.
         init?(intent entry: JournalEntry) {
             guard let request = entry.fields["request"]?.objectValue, let instId = request["instId"]?.stringValue,
                 let side = request["side"]?.stringValue
             else { return nil }
-            self.init(instId: instId, side: side)
+            self.init(instId: instId, side: side, algoType: entry.type.isAlgo ? request["ordType"]?.stringValue : nil)
         }
     }
 
     /// The notice an order record calls for, if any: a fill (`order.update` with state `filled`), a refusal, an
-    /// abandonment, or an unknown outcome. `order` is what is known of the order.
+    /// abandonment, or an unknown outcome. `order` is what is known of the order. An algo order's `algo.*` records
+    /// call for the same, its fill being that of the order it placed when triggered (`algo.update` with `ordState`
+    /// `filled`), and `order_failed` a refusal.
     public static func order(_ entry: JournalEntry, order: OrderSummary?, at time: Date) -> Notice? {
         let fields = entry.fields
-        guard let clOrdId = fields["clOrdId"]?.stringValue else { return nil }
-        let what = order.map { "\($0.instId) \($0.side)" } ?? "order"
-        var data: [(String, JSONValue)] = [("clOrdId", .string(clOrdId))]
+        let algo = entry.type.isAlgo
+        guard let clOrdId = fields[JournalEntry.idKey(algo)]?.stringValue else { return nil }
+        let what = order.map { "\($0.instId) \($0.side)\($0.algoType.map { " \($0)" } ?? "")" } ?? "order"
+        var data: [(String, JSONValue)] = [(JournalEntry.idKey(algo), .string(clOrdId))]
         if let order { data += [("instId", .string(order.instId)), ("side", .string(order.side))] }
+        if let algoType = order?.algoType { data.append(("ordType", .string(algoType))) }
         func text(_ key: String) -> String { fields[key]?.stringValue ?? "" }
+        // The state of the order: for an algo order, of the order it placed.
+        let state = algo ? text("ordState") : text("state")
         switch entry.type {
-        case .orderUpdate where Self.endsFilled(fields):
-            data += ["ordId", "state", "accFillSz", "avgPx", "fee", "feeCcy"].map { ($0, .string(text($0))) }
-            let how = text("state") == "filled" ? "filled" : "partly filled, the rest canceled (\(text("state")))"
+        case .orderUpdate where Self.endsFilled(state: state, fields), .algoUpdate where Self.endsFilled(state: state, fields):
+            data += (algo ? ["algoId", "ordId", "ordState"] : ["ordId", "state"]).map { ($0, .string(text($0))) }
+            data += ["accFillSz", "avgPx", "fee", "feeCcy"].map { ($0, .string(text($0))) }
+            let how = (algo ? "triggered, its order " : "") + (state == "filled" ? "filled" : "partly filled, the rest canceled (\(state))")
             return Notice(
                 event: .orderFilled,
                 key: clOrdId,
                 time: time,
-                summary: "\(what) \(how): \(text("accFillSz")) at \(text("avgPx")) (\(Self.fee(text("fee"), text("feeCcy")))), clOrdId \(clOrdId)",
+                summary:
+                    "\(what) \(how): \(text("accFillSz")) at \(text("avgPx")) (\(Self.fee(text("fee"), text("feeCcy")))), \(JournalEntry.idKey(algo)) \(clOrdId)",
                 data: JSONObject(data)
             )
-        case .orderReject:
+        case .algoUpdate where text("state") == "order_failed":
+            data += [("algoId", .string(text("algoId"))), ("state", .string(text("state")))]
+            return Notice(
+                event: .orderRejected,
+                key: clOrdId,
+                time: time,
+                summary: "\(what) triggered, but the exchange refused the order it placed (order_failed), algoClOrdId \(clOrdId)",
+                data: JSONObject(data)
+            )
+        case .orderReject, .algoReject:
             data += [("sCode", .string(text("sCode"))), ("sMsg", .string(text("sMsg")))]
             return Notice(
                 event: .orderRejected,
                 key: clOrdId,
                 time: time,
-                summary: "\(what) rejected by the exchange: \(text("sMsg")) (\(text("sCode"))), clOrdId \(clOrdId)",
+                summary: "\(what) rejected by the exchange: \(text("sMsg")) (\(text("sCode"))), \(JournalEntry.idKey(algo)) \(clOrdId)",
                 data: JSONObject(data)
             )
-        case .orderAbandoned:
+        case .orderAbandoned, .algoAbandoned:
             data.append(("reason", .string(text("reason"))))
             return Notice(
                 event: .orderAbandoned,
                 key: clOrdId,
                 time: time,
-                summary: "\(what) abandoned, not sent: \(text("reason")), clOrdId \(clOrdId)",
+                summary: "\(what) abandoned, not sent: \(text("reason")), \(JournalEntry.idKey(algo)) \(clOrdId)",
                 data: JSONObject(data)
             )
-        case .orderUnknown:
+        case .orderUnknown, .algoUnknown:
             data.append(("error", .string(text("error"))))
             return Notice(
                 event: .orderUnresolved,
                 key: clOrdId + " " + text("expTime"),
                 time: time,
-                summary: "\(what): outcome unknown (\(text("error"))); it is looked up, later orders of the instrument wait, clOrdId \(clOrdId)",
+                summary:
+                    "\(what): outcome unknown (\(text("error"))); it is looked up, later orders of the instrument wait, \(JournalEntry.idKey(algo)) \(clOrdId)",
                 data: JSONObject(data)
             )
         default:
@@ -113,9 +134,9 @@ public struct Notice: Sendable, Equatable {
         }
     }
 
-    /// Whether an `order.update` ends the order with something filled: `filled`, or canceled after a partial fill.
-    static func endsFilled(_ fields: JSONObject) -> Bool {
-        let state = fields["state"]?.stringValue ?? ""
+    /// Whether an update leaving the order in `state` ends it with something filled: `filled`, or canceled after a
+    /// partial fill.
+    static func endsFilled(state: String, _ fields: JSONObject) -> Bool {
         switch OrderState(exchangeState: state) {
         case .filled: return true
         case .canceled: return (fields["accFillSz"]?.decimalValue ?? 0) > 0
@@ -206,7 +227,11 @@ public struct OrderNotices: Sendable {
     /// Remembers orders journaled before (a previous run's open ones).
     public mutating func remember(_ intents: [OrderIntent]) {
         for intent in intents {
-            orders[intent.clOrdId] = Notice.OrderSummary(instId: intent.request.instId, side: intent.request.side.rawValue)
+            orders[intent.clOrdId] = Notice.OrderSummary(
+                instId: intent.request.instId,
+                side: intent.request.side.rawValue,
+                algoType: intent.algo?.ordType.rawValue
+            )
         }
     }
 
@@ -214,14 +239,17 @@ public struct OrderNotices: Sendable {
     public mutating func notices(for entries: [JournalEntry], at time: Date) -> [Notice] {
         var notices: [Notice] = []
         for entry in entries {
-            guard let clOrdId = entry.fields["clOrdId"]?.stringValue else { continue }
-            if entry.type == .orderIntent {
+            guard let clOrdId = entry.fields[JournalEntry.idKey(entry.type.isAlgo)]?.stringValue else { continue }
+            if entry.type == .orderIntent || entry.type == .algoIntent {
                 orders[clOrdId] = Notice.OrderSummary(intent: entry)
                 continue
             }
             if let notice = Notice.order(entry, order: orders[clOrdId], at: time) { notices.append(notice) }
-            let state = entry.fields["state"]?.stringValue.map(OrderState.init(exchangeState:))
-            if [.orderReject, .orderAbandoned].contains(entry.type) || state?.isFinal == true {
+            let state = OrderEvent.decode(type: entry.type, fields: { entry.fields[$0] }).flatMap { decoded -> OrderState? in
+                guard case .update(_, let state, _, _, _, _, _) = decoded.event else { return nil }
+                return OrderState(exchangeState: state)
+            }
+            if [.orderReject, .orderAbandoned, .algoReject, .algoAbandoned].contains(entry.type) || state?.isFinal == true {
                 orders[clOrdId] = nil
             }
         }
