@@ -441,7 +441,7 @@ public struct OKXRestClient: Exchange {
     static func orderStatus(_ o: JSONObject) -> OrderStatus? {
         guard let ordId = o["ordId"]?.stringValue, let state = o["state"]?.stringValue else { return nil }
         let avgPx = o["avgPx"]?.decimalValue
-        return OrderStatus(
+        var status = OrderStatus(
             ordId: ordId,
             clOrdId: o["clOrdId"]?.stringValue ?? "",
             instId: o["instId"]?.stringValue ?? "",
@@ -451,5 +451,7 @@ public struct OKXRestClient: Exchange {
             fee: o["fee"]?.decimalValue ?? 0,
             feeCcy: o["feeCcy"]?.stringValue ?? ""
         )
+        status.placedBy = o["algoClOrdId"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        return status
     }
 }

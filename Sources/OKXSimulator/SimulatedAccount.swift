@@ -23,7 +23,7 @@ public struct SimulatedOrder: Sendable, Equatable {
 
     /// The order as OKX reports it (`GET /api/v5/trade/order`).
     public var status: OrderStatus {
-        OrderStatus(
+        var status = OrderStatus(
             ordId: ordId,
             clOrdId: clOrdId,
             instId: request.instId,
@@ -33,6 +33,8 @@ public struct SimulatedOrder: Sendable, Equatable {
             fee: fee,
             feeCcy: feeCcy
         )
+        status.placedBy = algoClOrdId
+        return status
     }
 
     /// Whether the order is still on the book.

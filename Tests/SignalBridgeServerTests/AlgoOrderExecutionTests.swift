@@ -104,6 +104,37 @@ import Testing
         #expect(s.records.last?.type == "algo.update" && s.records.last?["state"] == "effective")
     }
 
+    /// A stop whose limit order rests when triggered: the order feed's push of that order's fill (it carries the
+    /// stop's `algoClOrdId`, no `clOrdId` of ours) journals the stop's final `algo.update` at once.
+    @Test func theOrderFeedFollowsTheLimitOrderAStopPlaced() async throws {
+        let s = try Setup()
+        defer { try? FileManager.default.removeItem(atPath: s.directory) }
+        var stop = Self.stop("limit")
+        stop.algo?.orderPx = 58100
+        stop = OrderIntent(signalId: "limit", ruleId: "r", algo: try #require(stop.algo))
+        _ = try await s.run([stop])
+        let exchange = SimulatorExchange(simulator: s.simulator)
+        let follower = OrderFollowService(
+            exchange: exchange,
+            book: s.executor.book,
+            journal: s.journal,
+            logger: Logger(label: "t"),
+            catchUpInterval: .seconds(60)
+        )
+        s.simulator.account.setPrice("BTC-USDT", last: 58000)
+        let placed = try #require(s.simulator.account.allOrders().first)
+        #expect(placed.state == "live" && placed.algoClOrdId == stop.clOrdId)
+        await follower.catchUp()
+        #expect(s.records.last?["state"] == "effective" && s.records.last?["ordState"] == "live")
+        let following = Task { await follower.follow(try! #require(exchange.orderFeed())) }
+        defer { following.cancel() }
+        #expect(await ExactlyOnceOutageTests.eventually { s.simulator.account.observerCount > 0 })
+        s.simulator.account.setPrice("BTC-USDT", last: 58200)
+        #expect(await ExactlyOnceOutageTests.eventually { s.records.last?["ordState"] == "filled" })
+        #expect(s.records.last?.type == "algo.update" && s.records.last?["ordId"] == .string(placed.ordId))
+        #expect(s.executor.book.order(stop.clOrdId) == nil)
+    }
+
     @Test func aLostAnswerIsLookedUpByAlgoClOrdIdAndNeverPostedTwice() async throws {
         let s = try Setup()
         defer { try? FileManager.default.removeItem(atPath: s.directory) }

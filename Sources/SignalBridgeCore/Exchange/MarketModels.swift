@@ -259,6 +259,8 @@ public struct OrderStatus: Sendable, Equatable {
     /// For an algo order (``AlgoStatus/orderStatus(placed:)``, where `ordId` and `clOrdId` are its `algoId` and
     /// `algoClOrdId`): its own state and the order it placed.
     public var algo: AlgoProgress? = nil
+    /// The `algoClOrdId` of the algo order that placed this order when it triggered, when one did.
+    public var placedBy: String? = nil
 
     public init(ordId: String, clOrdId: String, instId: String, state: String, accFillSz: Decimal, avgPx: Decimal?, fee: Decimal, feeCcy: String) {
         self.ordId = ordId

@@ -82,6 +82,11 @@ struct OrderFollowService: BridgeService {
     /// with backoff until it is durable (the book already holds it). Orders not yet acknowledged are left to the
     /// executor, which reads them right after the ack.
     func apply(_ status: OrderStatus) async {
+        // A push of the order an algo order of ours placed when it triggered: that algo order's life, read whole.
+        if status.clOrdId.isEmpty, let algoClOrdId = status.placedBy, let open = book.order(algoClOrdId), open.intent.isAlgo, open.ordId != nil {
+            if let algo = try? await exchange.status(of: open.intent) { await apply(algo) }
+            return
+        }
         guard book.order(status.clOrdId)?.ordId != nil, book.claim(status) else { return }
         var delay = Duration.seconds(1)
         // A journal failed for good refuses every record until restart; the next start follows the order again.
