@@ -7,11 +7,14 @@ import SignalBridgeCore
 /// `timestamp + GET + /users/self/verify`), subscribe, then every order change; the text `ping` every 20 s
 /// keeps the connection alive (OKX closes it after 30 s of silence). A connection whose login and subscription are
 /// not confirmed within `confirmTimeout`, or that goes silent for 30 s, is given up (``OKXSilentConnection``).
-public struct OKXOrderStream: OrderUpdateFeed {
-    let channel: OKXPrivateChannel<OrderStatus>
-    /// The private WebSocket URL.
-    public var url: String { channel.url }
+public typealias OKXOrderStream = OKXPrivateChannel<OrderStatus>
 
+/// OKX's business WebSocket `orders-algo` channel for SPOT (`/ws/v5/business`; the private URL refuses it with
+/// 64001): every change of an algo order, followed as ``OKXOrderStream`` follows orders.
+public typealias OKXAlgoOrderStream = OKXPrivateChannel<AlgoStatus>
+
+extension OKXPrivateChannel: OrderUpdateFeed where Update == OrderStatus {
+    /// The `orders` channel at `url`, the private WebSocket.
     public init(
         url: String,
         credentials: OKXCredentials,
@@ -19,15 +22,47 @@ public struct OKXOrderStream: OrderUpdateFeed {
         confirmTimeout: Duration = .seconds(10),
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
-        channel = OKXPrivateChannel(
-            url: url,
-            credentials: credentials,
-            logger: logger,
-            confirmTimeout: confirmTimeout,
-            clock: clock,
-            channel: "orders",
-            read: OKXRestClient.orderStatus
-        )
+        self.init(url, credentials, logger, confirmTimeout, clock, channel: "orders", read: OKXRestClient.orderStatus)
+    }
+}
+
+extension OKXPrivateChannel: AlgoUpdateFeed where Update == AlgoStatus {
+    /// The `orders-algo` channel at `url`, the business WebSocket.
+    public init(
+        url: String,
+        credentials: OKXCredentials,
+        logger: Logger,
+        confirmTimeout: Duration = .seconds(10),
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.init(url, credentials, logger, confirmTimeout, clock, channel: "orders-algo", read: OKXRestClient.algoStatus)
+    }
+}
+
+/// One logged-in channel of OKX's private or business WebSocket for SPOT: login, subscribe to `channel`, then each
+/// pushed entry read by `read`.
+public struct OKXPrivateChannel<Update: Sendable>: Sendable {
+    /// The WebSocket URL.
+    public let url: String
+    let credentials: OKXCredentials
+    let logger: Logger
+    /// How long the login and the subscription may take before the connection is given up.
+    let confirmTimeout: Duration
+    let clock: @Sendable () -> Date
+    let channel: String
+    let read: @Sendable (JSONObject) -> Update?
+
+    init(
+        _ url: String,
+        _ credentials: OKXCredentials,
+        _ logger: Logger,
+        _ confirmTimeout: Duration,
+        _ clock: @escaping @Sendable () -> Date,
+        channel: String,
+        read: @escaping @Sendable (JSONObject) -> Update?
+    ) {
+        (self.url, self.credentials, self.logger, self.confirmTimeout, self.clock) = (url, credentials, logger, confirmTimeout, clock)
+        (self.channel, self.read) = (channel, read)
     }
 
     /// The WebSocket URL (`private`, `public` or `business`) for a REST base URL: OKX's own hosts (demo: `wspap`,
@@ -42,13 +77,6 @@ public struct OKXOrderStream: OrderUpdateFeed {
     /// A refusal of the login or subscription.
     public struct StreamError: Error, CustomStringConvertible {
         public let description: String
-    }
-
-    public func follow(
-        connected: @escaping @Sendable () async -> Void,
-        update: @escaping @Sendable (OrderStatus) async -> Void
-    ) async throws {
-        try await channel.follow(connected: connected, update: update)
     }
 
     /// The `login` message: the key, the passphrase, a Unix-seconds timestamp and its signature over
@@ -74,59 +102,14 @@ public struct OKXOrderStream: OrderUpdateFeed {
         )
     }
 
-}
-
-/// OKX's business WebSocket `orders-algo` channel for SPOT (`/ws/v5/business`; the private URL refuses it with
-/// 64001): every change of an algo order, followed as ``OKXOrderStream`` follows orders.
-public struct OKXAlgoOrderStream: AlgoUpdateFeed {
-    let channel: OKXPrivateChannel<AlgoStatus>
-    /// The business WebSocket URL.
-    public var url: String { channel.url }
-
-    public init(
-        url: String,
-        credentials: OKXCredentials,
-        logger: Logger,
-        confirmTimeout: Duration = .seconds(10),
-        clock: @escaping @Sendable () -> Date = Date.init
-    ) {
-        channel = OKXPrivateChannel(
-            url: url,
-            credentials: credentials,
-            logger: logger,
-            confirmTimeout: confirmTimeout,
-            clock: clock,
-            channel: "orders-algo",
-            read: OKXRestClient.algoStatus
-        )
-    }
-
-    public func follow(
-        connected: @escaping @Sendable () async -> Void,
-        update: @escaping @Sendable (AlgoStatus) async -> Void
-    ) async throws {
-        try await channel.follow(connected: connected, update: update)
-    }
-}
-
-/// One logged-in channel of OKX's private or business WebSocket for SPOT: login, subscribe to `channel`, then each
-/// pushed entry read by `read`.
-struct OKXPrivateChannel<Update: Sendable>: Sendable {
-    let url: String
-    let credentials: OKXCredentials
-    let logger: Logger
-    /// How long the login and the subscription may take before the connection is given up.
-    let confirmTimeout: Duration
-    let clock: @Sendable () -> Date
-    let channel: String
-    let read: @Sendable (JSONObject) -> Update?
-
     /// Where a connection stands.
     enum Step: Sendable {
         case loggingIn, subscribing, following
     }
 
-    func follow(connected: @escaping @Sendable () async -> Void, update: @escaping @Sendable (Update) async -> Void) async throws {
+    /// Connects, logs in and subscribes; calls `connected` once subscribed and `update` for every pushed entry, until
+    /// the connection ends (returns) or fails (throws).
+    public func follow(connected: @escaping @Sendable () async -> Void, update: @escaping @Sendable (Update) async -> Void) async throws {
         let (credentials, clock, channel, read) = (self.credentials, self.clock, self.channel, self.read)
         let subscribe = JSONValue.object(
             JSONObject([
@@ -138,21 +121,21 @@ struct OKXPrivateChannel<Update: Sendable>: Sendable {
             inbound,
             outbound,
             _ in
-            try await outbound.write(.text(OKXOrderStream.login(credentials, at: clock()).jsonText))
+            try await outbound.write(.text(Self.login(credentials, at: clock()).jsonText))
             // Login, then the subscription, then pushes: each answer in turn, as the session reads them.
             let session = OKXWebSocketSession(inbound: inbound, outbound: outbound, confirmTimeout: confirmTimeout)
             try await session.run(state: Step.loggingIn) { reply, step in
                 switch step {
                 case .loggingIn:
                     guard reply["event"]?.stringValue == "login", reply["code"]?.scalarText == "0" else {
-                        throw OKXOrderStream.StreamError(description: "OKX refused the WebSocket login")
+                        throw StreamError(description: "OKX refused the WebSocket login")
                     }
                     try await outbound.write(.text(subscribe.jsonText))
                     step = .subscribing
                     return false
                 case .subscribing:
                     guard reply["event"]?.stringValue == "subscribe" else {
-                        throw OKXOrderStream.StreamError(description: "OKX refused the \(channel) subscription: \(reply["msg"]?.stringValue ?? "")")
+                        throw StreamError(description: "OKX refused the \(channel) subscription: \(reply["msg"]?.stringValue ?? "")")
                     }
                     step = .following
                     await connected()

@@ -98,37 +98,28 @@ public struct OKXRestClient: Exchange {
     }
 
     public func place(_ order: OrderRequest, expiresAt: Date) async -> PlacementOutcome {
+        await place("/api/v5/trade/order", order.json, expiresAt: expiresAt, idKey: "ordId")
+    }
+
+    /// Places an algo order (`POST /api/v5/trade/order-algo`), with `expTime` as on orders.
+    public func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome {
+        await place("/api/v5/trade/order-algo", order.json, expiresAt: expiresAt, idKey: "algoId")
+    }
+
+    /// Posts one order `body` to `path` with `expTime`; `idKey` names the exchange's id in the answer.
+    private func place(_ path: String, _ body: JSONValue, expiresAt: Date, idKey: String) async -> PlacementOutcome {
         let result = await request(
             .POST,
-            "/api/v5/trade/order",
+            path,
             query: [],
-            body: order.json.jsonBytes,
+            body: body.jsonBytes,
             signed: true,
             extraHeaders: [("expTime", Self.milliseconds(expiresAt))]
         )
         switch result {
         case .success(let data):
             guard let entry = data.first?.objectValue else { return .unknown(reason: "OKX answered success without an order") }
-            return Self.outcome(entry)
-        case .failure(let failure):
-            return Self.outcome(failure)
-        }
-    }
-
-    /// Places an algo order (`POST /api/v5/trade/order-algo`), with `expTime` as on orders.
-    public func placeAlgo(_ order: AlgoOrderRequest, expiresAt: Date) async -> PlacementOutcome {
-        let result = await request(
-            .POST,
-            "/api/v5/trade/order-algo",
-            query: [],
-            body: order.json.jsonBytes,
-            signed: true,
-            extraHeaders: [("expTime", Self.milliseconds(expiresAt))]
-        )
-        switch result {
-        case .success(let data):
-            guard let entry = data.first?.objectValue else { return .unknown(reason: "OKX answered success without an algo order") }
-            return Self.outcome(entry, idKey: "algoId")
+            return Self.outcome(entry, idKey: idKey)
         case .failure(let failure):
             return Self.outcome(failure)
         }

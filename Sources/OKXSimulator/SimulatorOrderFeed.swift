@@ -9,20 +9,7 @@ public struct SimulatorOrderFeed: OrderUpdateFeed {
         connected: @escaping @Sendable () async -> Void,
         update: @escaping @Sendable (OrderStatus) async -> Void
     ) async throws {
-        if simulator.faults.isDown { throw FaultInjector.outageError }
-        let events = simulator.account.orderEvents()
-        let disconnects = simulator.faults.disconnects()
-        await connected()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await event in events { await update(event.order.status) }
-            }
-            group.addTask {
-                for await _ in disconnects { return }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        try await simulator.push(simulator.account.orderEvents, connected: connected) { await update($0.order.status) }
     }
 }
 
@@ -34,13 +21,25 @@ public struct SimulatorAlgoFeed: AlgoUpdateFeed {
         connected: @escaping @Sendable () async -> Void,
         update: @escaping @Sendable (AlgoStatus) async -> Void
     ) async throws {
-        if simulator.faults.isDown { throw FaultInjector.outageError }
-        let events = simulator.account.algoEvents()
-        let disconnects = simulator.faults.disconnects()
+        try await simulator.push(simulator.account.algoEvents, connected: connected) { await update($0.status) }
+    }
+}
+
+extension Simulator {
+    /// Pushes each of `events` (subscribed before `connected` is called) to `push`, until an injected WebSocket
+    /// disconnect; refused during an outage.
+    func push<Event: Sendable>(
+        _ events: () -> AsyncStream<Event>,
+        connected: @escaping @Sendable () async -> Void,
+        _ push: @escaping @Sendable (Event) async -> Void
+    ) async throws {
+        if faults.isDown { throw FaultInjector.outageError }
+        let events = events()
+        let disconnects = faults.disconnects()
         await connected()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await algo in events { await update(algo.status) }
+                for await event in events { await push(event) }
             }
             group.addTask {
                 for await _ in disconnects { return }

@@ -9,14 +9,9 @@ import Testing
 @Suite struct AlgoOrderRuleTests {
     let builder = OrderBuilder(market: Fixture.market(), now: Fixture.now, maxPriceAgeSeconds: 60)
 
-    func rule(_ order: String) -> String {
-        #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[\#(order)]}]}"#
-    }
+    func rule(_ order: String) -> String { Fixture.ruleFile(ordering: order) }
 
-    func build(_ order: String, payload: String = "{}") throws -> PlannedOrder {
-        let template = try Fixture.rules(rule(order)).rules[0].orders[0]
-        return try builder.build(template, payload: try JSONParser.parse(payload), clOrdId: "sb1")
-    }
+    func build(_ order: String, payload: String = "{}") throws -> PlannedOrder { try Fixture.build(order, with: builder, payload: payload) }
 
     func refusal(_ order: String) throws -> String {
         try Fixture.ruleErrors(rule(order)).map { "\($0.pointer) \($0.message)" }.joined(separator: "; ")

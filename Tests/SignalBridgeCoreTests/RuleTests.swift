@@ -32,6 +32,17 @@ enum Fixture {
         }
     }
 
+    /// A rule file of one rule (`r`, source `s`, matching every signal) that places `order`.
+    static func ruleFile(ordering order: String) -> String {
+        #"{"rules":[{"id":"r","source":"s","when":{"pointer":"/x","exists":false},"orders":[\#(order)]}]}"#
+    }
+
+    /// `order` (the JSON of one order) built by `builder` for `payload`, as clOrdId `sb1`.
+    static func build(_ order: String, with builder: OrderBuilder, payload: String = "{}") throws -> PlannedOrder {
+        let template = try rules(ruleFile(ordering: order)).rules[0].orders[0]
+        return try builder.build(template, payload: try JSONParser.parse(payload), clOrdId: "sb1")
+    }
+
     static func ruleErrors(_ json: String) throws -> [DocumentError] {
         guard case .failure(let errors) = RuleParser.parse(try JSONParser.parse(json), file: "bad.json") else { return [] }
         return errors.errors

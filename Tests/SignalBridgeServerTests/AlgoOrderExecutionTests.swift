@@ -26,6 +26,17 @@ import Testing
         return OrderIntent(signalId: name, ruleId: "r", algo: algo)
     }
 
+    /// The order follower of `s`'s book and journal, its REST catch-up a minute apart (tests call it themselves).
+    static func follower(_ s: Setup) -> OrderFollowService {
+        OrderFollowService(
+            exchange: SimulatorExchange(simulator: s.simulator),
+            book: s.executor.book,
+            journal: s.journal,
+            logger: Logger(label: "t"),
+            catchUpInterval: .seconds(60)
+        )
+    }
+
     /// How many algo orders with `algoClOrdId` reached the simulator.
     static func algos(_ simulator: Simulator, _ algoClOrdId: String) -> Int {
         (simulator.account.algos(live: true, ordTypes: []) + simulator.account.algos(live: false, ordTypes: [])).count {
@@ -50,12 +61,7 @@ import Testing
         // The price falls to the trigger: OKX places a market sell; the follower journals it, linked to the stop.
         s.simulator.account.setPrice("BTC-USDT", last: 58000)
         let placed = try #require(s.simulator.account.allOrders().first)
-        let follower = OrderFollowService(
-            exchange: SimulatorExchange(simulator: s.simulator),
-            book: s.executor.book,
-            journal: s.journal,
-            logger: Logger(label: "t")
-        )
+        let follower = Self.follower(s)
         await follower.catchUp()
         let update = try #require(s.records.last)
         #expect(update.type == "algo.update")
@@ -85,13 +91,7 @@ import Testing
         let stop = Self.stop("pushed")
         _ = try await s.run([stop])
         let exchange = SimulatorExchange(simulator: s.simulator)
-        let follower = OrderFollowService(
-            exchange: exchange,
-            book: s.executor.book,
-            journal: s.journal,
-            logger: Logger(label: "t"),
-            catchUpInterval: .seconds(60)
-        )
+        let follower = Self.follower(s)
         let feed = try #require(exchange.algoFeed())
         let following = Task {
             await follower.keepFollowing("algo order feed") { try await feed.follow(connected: $0, update: { await follower.apply($0) }) }
@@ -114,13 +114,7 @@ import Testing
         stop = OrderIntent(signalId: "limit", ruleId: "r", algo: try #require(stop.algo))
         _ = try await s.run([stop])
         let exchange = SimulatorExchange(simulator: s.simulator)
-        let follower = OrderFollowService(
-            exchange: exchange,
-            book: s.executor.book,
-            journal: s.journal,
-            logger: Logger(label: "t"),
-            catchUpInterval: .seconds(60)
-        )
+        let follower = Self.follower(s)
         s.simulator.account.setPrice("BTC-USDT", last: 58000)
         let placed = try #require(s.simulator.account.allOrders().first)
         #expect(placed.state == "live" && placed.algoClOrdId == stop.clOrdId)
